@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "openclaw-deploy",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "openclaw-deploy", targets: ["openclaw-deploy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .target(name: "SSH", dependencies: ["CLibSSH2"]),
+        .target(name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Rollout", dependencies: ["Inventory"]),
+        .target(name: "Gateway", dependencies: ["Inventory", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(
+            name: "DeployCLI",
+            dependencies: [
+                "SSH", "Inventory", "Rollout", "Gateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "openclaw-deploy", dependencies: ["DeployCLI"]),
+        .target(name: "TestSupport", dependencies: ["Rollout"]),
+        .testTarget(name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Inventory", "TestSupport"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Inventory", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,58 @@
+/// How many hosts of a service change at once, and how carefully.
+public struct TierPolicy: Sendable, Equatable {
+    public var batch: BatchSize
+    /// First host alone, then `bake`, then the rest in batches.
+    public var canary: Bool
+    public var bake: Duration
+    public var healthyAfter: Int
+
+    public init(batch: BatchSize, canary: Bool, bake: Duration, healthyAfter: Int) {
+        self.batch = batch
+        self.canary = canary
+        self.bake = bake
+        self.healthyAfter = healthyAfter
+    }
+
+    /// The tiers of the SPEC's table.
+    public static let builtIn: [String: TierPolicy] = [
+        "99.99": TierPolicy(batch: .count(1), canary: true, bake: .seconds(60), healthyAfter: 5),
+        "99.9": TierPolicy(batch: .count(1), canary: false, bake: .zero, healthyAfter: 3),
+        "99": TierPolicy(batch: .percent(50), canary: false, bake: .zero, healthyAfter: 2),
+        "95": TierPolicy(batch: .all, canary: false, bake: .zero, healthyAfter: 1),
+    ]
+}
+
+public enum BatchSize: Sendable, Equatable, CustomStringConvertible {
+    case count(Int)
+    /// 1...100; the host count is rounded up.
+    case percent(Int)
+    case all
+
+    /// Hosts per batch for a service with `hostCount` hosts (at least 1).
+    public func hostsPerBatch(of hostCount: Int) -> Int {
+        switch self {
+        case .count(let n): return max(1, min(n, max(hostCount, 1)))
+        case .percent(let p): return max(1, (hostCount * p + 99) / 100)
+        case .all: return max(1, hostCount)
+        }
+    }
+
+    /// As written in YAML and printed in plans: `1`, `"50%"`, `"all"`.
+    public var description: String {
+        switch self {
+        case .count(let n): return String(n)
+        case .percent(let p): return "\(p)%"
+        case .all: return "all"
+        }
+    }
+}
+
+extension Duration {
+    /// Whole seconds, rounded down; what plans print as `bake_seconds`.
+    public var wholeSeconds: Int64 { components.seconds }
+
+    /// Milliseconds, rounded down.
+    public var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

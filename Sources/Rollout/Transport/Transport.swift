@@ -1,0 +1,77 @@
+import Inventory
+
+/// One host's connection, as the rollout engine sees it. The SSH-backed implementation lives in the
+/// CLI layer; tests of pure rollout logic use a scripted one.
+public protocol Transport: Sendable {
+    /// Runs one shell command line on the host. The command must be stopped on the host (not just
+    /// abandoned) when `timeout` expires, and the call then throws `TransportError.timedOut`.
+    func run(_ command: String, timeout: Duration) async throws -> CommandResult
+
+    /// HTTP GET of `path` on `host:port` as seen from the remote host (through the connection).
+    func httpGet(host: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse
+
+    /// Ends the connection. Further calls fail.
+    func close() async
+}
+
+public struct CommandResult: Sendable, Equatable {
+    public var exitStatus: Int32
+    /// Name of the signal that ended the command, if one did (`KILL`, `TERM`).
+    public var signal: String?
+    public var stdout: String
+    public var stderr: String
+
+    public init(exitStatus: Int32, signal: String? = nil, stdout: String = "", stderr: String = "") {
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var succeeded: Bool { exitStatus == 0 && signal == nil }
+}
+
+public struct HTTPResponse: Sendable, Equatable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: String
+
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: String = "") {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func == (a: HTTPResponse, b: HTTPResponse) -> Bool {
+        a.status == b.status && a.body == b.body
+            && a.headers.map { "\($0.name): \($0.value)" } == b.headers.map { "\($0.name): \($0.value)" }
+    }
+}
+
+/// Failures of a transport, in the words a person reads.
+public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Could not reach, authenticate or verify the host: nothing was changed (exit 4).
+    case connectFailed(host: String, reason: String)
+    /// A command ran past its deadline and was stopped.
+    case timedOut(host: String, command: String, after: Duration)
+    /// The HTTP target refused the connection on the host.
+    case connectionRefused(host: String, target: String)
+    /// The connection broke mid-way.
+    case lost(host: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .connectFailed(let host, let reason): return "\(host): could not connect: \(reason)"
+        case .timedOut(let host, let command, let after):
+            return "\(host): command timed out after \(after) and was stopped: \(command)"
+        case .connectionRefused(let host, let target): return "\(host): connection refused by \(target) on the host"
+        case .lost(let host, let reason): return "\(host): connection lost: \(reason)"
+        }
+    }
+}
+
+/// Opens connections to hosts. The executor asks for one connection per host and uses it for every
+/// step of that host.
+public protocol TransportFactory: Sendable {
+    func connect(to host: Host) async throws -> any Transport
+}

@@ -1,0 +1,3 @@
+import DeployCLI
+
+await RootCommand.main()

@@ -9,6 +9,9 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
         case path(String)
         /// Shell syntax written by this tool itself (`&&`, `>`, `||`, `2>&1`). Never user input.
         case raw(String)
+        /// A value known only when the command runs (a lock token, the target SHA), printed as
+        /// `<name>` in plans. A command holding one is for reading, never for running.
+        case placeholder(String)
     }
 
     public var tokens: [Token]
@@ -20,6 +23,11 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { rendered }
 
+    /// False when a placeholder stands in for a value only known at run time.
+    public var isRunnable: Bool {
+        !tokens.contains { if case .placeholder = $0 { return true } else { return false } }
+    }
+
     /// The command line a remote `sh -c` receives.
     public var rendered: String {
         tokens.map { token in
@@ -27,6 +35,7 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
             case .arg(let s): return ShellQuote.quote(s)
             case .path(let p): return ShellQuote.quotePath(p)
             case .raw(let r): return r
+            case .placeholder(let name): return "<" + name + ">"
             }
         }.joined(separator: " ")
     }

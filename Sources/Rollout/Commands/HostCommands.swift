@@ -1,0 +1,191 @@
+import Inventory
+
+/// Every remote command of one host's rollout, as data. Nothing here does I/O; the executor runs the
+/// rendered commands and the planner prints them.
+///
+/// The lock is the directory `<state>/lock`. It is created by writing `owner.json` into a fresh
+/// temporary directory beside it and renaming that directory to `lock` with `mv -T` (GNU coreutils):
+/// rename(2) onto an existing, non-empty directory fails, so of two deploys racing exactly one wins,
+/// and the holder's details are readable from the moment the lock exists.
+public struct HostCommands: Sendable {
+    public let service: String
+    public let host: Host
+
+    public init(service: String, host: Host) {
+        self.service = service
+        self.host = host
+    }
+
+    /// Exit status of the lock commands when another deploy holds the lock (its owner.json on stdout).
+    public static let lockHeldStatus: Int32 = 3
+
+    // MARK: lock
+
+    /// Takes the lock. Exit 0: taken. Exit 3: held, the holder's owner.json on stdout.
+    public func lockAcquire(owner: LockOwner) -> RemoteCommand { lockAcquire(ownerJSON: .arg(owner.jsonLine)) }
+
+    /// Rewrites owner.json (new `expires`) atomically, only while `owner.token` still holds the lock.
+    /// Exit 3 when it does not (the current holder's owner.json, if any, on stdout).
+    public func lockRefresh(owner: LockOwner) -> RemoteCommand {
+        precondition(!owner.token.isEmpty, "a lock token is never empty")
+        return RemoteCommand(inStateDir + [
+            .raw("&&"), .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), .arg(owner.token), .raw("lock/owner.json"), .raw("2>/dev/null"),
+            .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
+            .raw("printf '%s\\n'"), .arg(owner.jsonLine), .raw("> lock/.owner.json.new"),
+            .raw("&&"), .raw("mv -f lock/.owner.json.new lock/owner.json"),
+        ])
+    }
+
+    /// Removes the lock if `token` holds it. Exit 0 also when there is no lock; exit 3 (holder's
+    /// owner.json on stdout) when someone else holds it.
+    public func lockRelease(token: String) -> RemoteCommand {
+        precondition(!token.isEmpty, "a lock token is never empty")
+        return lockRelease(tokenValue: .arg(token))
+    }
+
+    /// Removes the lock whoever holds it, printing the removed owner.json. Exit 0 when there is none.
+    public func lockForceRelease() -> RemoteCommand {
+        RemoteCommand(inStateDirOrDone + [
+            .raw("cat lock/owner.json 2>/dev/null;"),
+            .raw("mv -T lock .lock-gone.$$ && rm -rf .lock-gone.$$"),
+        ])
+    }
+
+    /// Prints owner.json when the lock exists, nothing otherwise; exit 0 either way.
+    public func lockRead() -> RemoteCommand {
+        RemoteCommand([.raw("cat"), .path(state + "/lock/owner.json"), .raw("2>/dev/null"), .raw("||"), .raw("true")])
+    }
+
+    func lockAcquire(ownerJSON: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&&"), .raw("cd"), .path(state), .raw("|| exit 1;"),
+                       .raw("tmp=$(mktemp -d .lock-new.XXXXXX) || exit 1;"),
+                       .raw("printf '%s\\n'"), ownerJSON, .raw(">\"$tmp/owner.json\" || { rm -rf \"$tmp\"; exit 1; };"),
+                       .raw("if mv -T \"$tmp\" lock 2>/dev/null; then exit 0; fi;"),
+                       .raw("rm -rf \"$tmp\";"),
+                       .raw("if [ -d lock ]; then cat lock/owner.json 2>/dev/null; exit 3; fi;")]
+            + fail("could not create the lock directory in \(state)", last: true))
+    }
+
+    func lockRelease(tokenValue: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand(inStateDirOrDone + [
+            .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), tokenValue, .raw("lock/owner.json"), .raw("2>/dev/null"),
+            .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
+            .raw("mv -T lock .lock-gone.$$ && rm -rf .lock-gone.$$"),
+        ])
+    }
+
+    // MARK: repository
+
+    /// Refuses (non-zero exit, one-line reason on stderr) unless the repo exists, its working tree is
+    /// clean and the compose command works. Untracked files count as local changes (a checkout or an
+    /// image build could pick them up or collide with them); files git ignores do not.
+    public func preflight() -> RemoteCommand {
+        let repoPath = host.repo.path
+        let compose = host.compose.command.joined(separator: " ")
+        return RemoteCommand([.raw("cd"), .path(repoPath), .raw("2>/dev/null"), .raw("||")]
+            + fail("preflight: the repository directory \(repoPath) does not exist on the host")
+            + [.raw("git rev-parse --is-inside-work-tree >/dev/null 2>&1 ||")]
+            + fail("preflight: \(repoPath) is not a git checkout")
+            + [.raw("changes=$(git status --porcelain --untracked-files=normal) ||")]
+            + fail("preflight: git status failed in \(repoPath)")
+            + [.raw("[ -z \"$changes\" ] || {"), .raw("printf '%s'"),
+               .arg("preflight: \(repoPath) has local changes (nothing was touched; commit or remove them): "),
+               .raw(">&2; printf '%s\\n' \"$changes\" | head -n 3 | tr '\\n' ' ' >&2; echo >&2; exit 1; };")]
+            + host.compose.command.map(RemoteCommand.Token.arg) + [.raw("version >/dev/null 2>&1 ||")]
+            + fail("preflight: the compose command \"\(compose)\" does not work on the host", last: true))
+    }
+
+    /// Prints the commit checked out now.
+    public func currentRevision() -> RemoteCommand {
+        RemoteCommand(git + [.arg("rev-parse"), .arg("--verify"), .arg("HEAD")])
+    }
+
+    /// Fetches the remote's branches and tags; never waits for a password prompt.
+    public func fetch() -> RemoteCommand {
+        RemoteCommand([.raw("GIT_TERMINAL_PROMPT=0")] + git
+            + [.arg("fetch"), .arg("--quiet"), .arg("--prune"), .arg("--tags"), .arg("--"), .arg(host.repo.remote)])
+    }
+
+    /// Prints the full commit id `ref` names after a fetch: the remote's branch, else a tag, else
+    /// (for hex) a commit. Exit 1 with a reason on stderr when none exists.
+    public func resolve(_ ref: GitRef) -> RemoteCommand {
+        var candidates = ["refs/remotes/\(host.repo.remote)/\(ref.value)", "refs/tags/\(ref.value)"]
+        if ref.isHexSHA { candidates.append(ref.value) }
+        var tokens: [RemoteCommand.Token] = []
+        for candidate in candidates {
+            tokens += git + [.arg("rev-parse"), .arg("--verify"), .arg("--quiet"), .arg(candidate + "^{commit}"), .raw("||")]
+        }
+        return RemoteCommand(tokens + fail("\(ref.value) is neither a branch of \(host.repo.remote), a tag nor a commit in \(host.repo.path)", last: true))
+    }
+
+    /// Detaches HEAD at `sha`, which must be a full commit id (see `GitRef.isFullSHA`).
+    public func checkout(sha: String) -> RemoteCommand {
+        precondition(GitRef.isFullSHA(sha), "checkout takes a full commit id, got \(sha)")
+        return checkout(commit: .arg(sha))
+    }
+
+    func checkout(commit: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand(git + [.arg("checkout"), .arg("--quiet"), .arg("--detach"), commit])
+    }
+
+    // MARK: compose
+
+    /// `compose up -d`, with `--build` when the inventory asks for it, then its `up_args`.
+    public func composeUp() -> RemoteCommand {
+        var args: [String] = ["up", "-d"]
+        if host.compose.build { args.append("--build") }
+        return RemoteCommand(compose(args + host.compose.upArgs))
+    }
+
+    public func composeStatus() -> RemoteCommand {
+        RemoteCommand(compose(["ps"]))
+    }
+
+    // MARK: history
+
+    /// Appends one JSON line to `<state>/history.jsonl`, creating the state directory if needed.
+    public func historyAppend(_ record: HistoryRecord) -> RemoteCommand { historyAppend(recordJSON: .arg(record.jsonLine)) }
+
+    /// Prints the host's history lines, oldest first (only the last `limit` when given); exit 0 when none.
+    public func historyRead(limit: Int?) -> RemoteCommand {
+        let file = RemoteCommand.Token.path(state + "/history.jsonl")
+        let reader: [RemoteCommand.Token] = limit.map { [.raw("tail"), .arg("-n"), .arg(String(max(0, $0)))] } ?? [.raw("cat")]
+        return RemoteCommand([.raw("if [ -f"), file, .raw("]; then")] + reader + [file, .raw("; fi")])
+    }
+
+    func historyAppend(recordJSON: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&& printf '%s\\n'"), recordJSON,
+                       .raw(">>"), .path(state + "/history.jsonl")])
+    }
+
+    // MARK: parts
+
+    /// The state directory without trailing slashes, so `state + "/lock"` is always one path.
+    private var state: String {
+        var dir = host.stateDir
+        while dir.count > 1, dir.hasSuffix("/") { dir.removeLast() }
+        return dir
+    }
+
+    private var git: [RemoteCommand.Token] { [.raw("git"), .arg("-C"), .path(host.repo.path)] }
+
+    private var inStateDir: [RemoteCommand.Token] { [.raw("cd"), .path(state), .raw("2>/dev/null")] }
+
+    /// Enters the state directory, or ends with exit 0 when there is no lock to act on.
+    private var inStateDirOrDone: [RemoteCommand.Token] {
+        inStateDir + [.raw("|| exit 0;"), .raw("[ -e lock ] || exit 0;")]
+    }
+
+    private func compose(_ args: [String]) -> [RemoteCommand.Token] {
+        var tokens: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")]
+        tokens += host.compose.command.map(RemoteCommand.Token.arg)
+        tokens += [.arg("-f"), .path(host.compose.file)]
+        if let project = host.compose.project { tokens += [.arg("-p"), .arg(project)] }
+        return tokens + args.map(RemoteCommand.Token.arg)
+    }
+
+    /// `{ echo MESSAGE >&2; exit 1; }`, the end of a `||`.
+    private func fail(_ message: String, last: Bool = false) -> [RemoteCommand.Token] {
+        [.raw("{"), .raw("echo"), .arg(message), .raw(">&2;"), .raw("exit 1;"), .raw(last ? "}" : "};")]
+    }
+}

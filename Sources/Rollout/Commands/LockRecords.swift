@@ -1,0 +1,94 @@
+import Foundation
+
+/// Who holds a service's lock on a host: the content of `<state>/lock/owner.json`.
+public struct LockOwner: Codable, Sendable, Equatable {
+    public var `operator`: String
+    public var machine: String
+    public var pid: Int32
+    /// ISO-8601 UTC, e.g. `2026-11-25T13:15:21Z`.
+    public var started: String
+    /// The ref and SHA being deployed, as the holder describes them.
+    public var target: String
+    /// ISO-8601 UTC; past it the lock is reported as stale.
+    public var expires: String
+    /// Random id of the deploy holding the lock: refresh and release act only when it matches.
+    public var token: String
+
+    public init(operator: String, machine: String, pid: Int32, started: String, target: String, expires: String, token: String) {
+        self.operator = `operator`
+        self.machine = machine
+        self.pid = pid
+        self.started = started
+        self.target = target
+        self.expires = expires
+        self.token = token
+    }
+
+    /// One line of JSON, keys sorted, as written to the host.
+    public var jsonLine: String { RecordJSON.line(self) }
+}
+
+/// One line of `<state>/history.jsonl`.
+public struct HistoryRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var service: String
+    public var host: String
+    /// `deploy` or `rollback`.
+    public var action: String
+    /// Revision before the change; nil when it could not be read.
+    public var from: String?
+    public var to: String
+    public var result: String
+    public var startedAt: String
+    public var finishedAt: String
+    public var `operator`: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, service, host, action, from, to, result
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case `operator`
+    }
+
+    public init(id: String, service: String, host: String, action: String, from: String?, to: String, result: String,
+                startedAt: String, finishedAt: String, operator: String) {
+        self.id = id
+        self.service = service
+        self.host = host
+        self.action = action
+        self.from = from
+        self.to = to
+        self.result = result
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.operator = `operator`
+    }
+
+    /// `from` is written as `null` rather than left out, so every line has the same keys.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(service, forKey: .service)
+        try c.encode(host, forKey: .host)
+        try c.encode(action, forKey: .action)
+        try c.encode(from, forKey: .from)
+        try c.encode(to, forKey: .to)
+        try c.encode(result, forKey: .result)
+        try c.encode(startedAt, forKey: .startedAt)
+        try c.encode(finishedAt, forKey: .finishedAt)
+        try c.encode(`operator`, forKey: .operator)
+    }
+
+    /// One line of JSON, keys sorted, as appended to the host's history.
+    public var jsonLine: String { RecordJSON.line(self) }
+}
+
+enum RecordJSON {
+    static func line(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain strings and integers cannot fail.
+        let data = try! encoder.encode(value)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/openclaw-deploy
 
-.PHONY: all deps build test demo bench-plan bench-ssh bench-rollout sandbox-up sandbox-down clean
+.PHONY: all deps build test demo bench-plan bench-ssh bench-rollout sandbox-up sandbox-down sandbox-status sandbox-reset clean
 
 all: build
 
@@ -17,8 +17,10 @@ test: build
 	scripts/sandbox up
 	$(SWIFT) test
 
+# The sandbox hosts start (or are put back) on release v1, so the deploy has v2 to roll out.
 demo: build
 	scripts/sandbox up
+	scripts/sandbox reset
 	$(BIN) customer-service -i inventory/sandbox.yaml
 	$(BIN) status customer-service -i inventory/sandbox.yaml
 
@@ -31,8 +33,15 @@ bench-ssh: build
 bench-rollout: build
 	scripts/bench-rollout
 
-sandbox-up: build
+# Local sandbox hosts (README.md, "Sandbox"); they need the system packages, not the build.
+sandbox-up: deps
 	scripts/sandbox up
+
+sandbox-status:
+	scripts/sandbox status
+
+sandbox-reset: deps
+	scripts/sandbox reset
 
 sandbox-down:
 	scripts/sandbox down

@@ -1,0 +1,104 @@
+import Yams
+
+/// What every service is read against: the defaults layer and the tier table.
+struct ServiceContext {
+    let defaults: SettingsLayer
+    let tiers: [String: TierPolicy]
+    let localPaths: LocalPaths
+}
+
+extension NodeReader {
+    static let serviceKeys = ["description", "tier", "size", "skills", "channels", "repo", "compose", "health",
+                              "route", "ssh", "state_dir", "hosts"]
+    static let hostKeys = ["name", "address", "ssh", "repo", "compose", "health", "state_dir"]
+
+    /// Every valid service, sorted by name; route prefixes must not be shared.
+    func services(_ node: Node, context: ServiceContext) -> [Service] {
+        var services: [Service] = []
+        var routeOwners: [String: (service: String, mark: Mark?)] = [:]
+        for (name, keyNode, value) in namedEntries(node, "services") {
+            if let problem = RemoteValueRules.name(name) {
+                error(at: keyNode.mark, "invalid service name \(quoted(name)); \(problem)")
+                continue
+            }
+            guard let fields = mapping(value, "services.\(name)", allowed: Self.serviceKeys) else { continue }
+            if let route = fields["route"], case .mapping(let routeMap) = route,
+               let prefixNode = routeMap.first(where: { $0.key.string == "prefix" })?.value,
+               let prefix = prefixNode.string {
+                if let owner = routeOwners[prefix] {
+                    let place = owner.mark.map { " (at \(Position($0)))" } ?? ""
+                    error(at: prefixNode.mark, "`services.\(name).route.prefix`: \(quoted(prefix)) is already the prefix of service `\(owner.service)`\(place); each service needs its own prefix")
+                } else {
+                    routeOwners[prefix] = (name, prefixNode.mark)
+                }
+            }
+            if let service = service(name, fields, context: context) { services.append(service) }
+        }
+        return services.sorted { $0.name < $1.name }
+    }
+
+    private func service(_ name: String, _ fields: MappingFields, context: ServiceContext) -> Service? {
+        var valid = true
+        func check<T>(_ value: T?) -> T? {
+            if value == nil { valid = false }
+            return value
+        }
+        let description = fields["description"].flatMap { check(string($0, fields.path("description"))) }
+        let tierName: String?
+        let policy: TierPolicy?
+        if let node = fields["tier"] {
+            tierName = check(string(node, fields.path("tier")))
+            policy = tierName.flatMap { tierName in check(tierPolicy(tierName, node, fields.path("tier"), context.tiers)) }
+        } else {
+            missing("tier", in: fields, "one of \(tierList(context.tiers)); it sets how many hosts change at once")
+            tierName = nil
+            policy = nil
+            valid = false
+        }
+        let size = fields["size"].flatMap { check(resourceSize($0, fields.path("size"))) }
+        let skills = fields["skills"].map { check(stringList($0, fields.path("skills"))) ?? [] } ?? []
+        let channels = fields["channels"].map { check(stringList($0, fields.path("channels"))) ?? [] } ?? []
+        let route = fields["route"].flatMap { check(self.route($0, fields.path("route"))) }
+
+        var layer = context.defaults
+        if case .set(let parent) = layer.stateDir {
+            layer.stateDir = .set(parent.hasSuffix("/") ? parent + name : "\(parent)/\(name)")
+        }
+        layer = layer.overridden(by: settingsLayer(fields, localPaths: context.localPaths))
+
+        let hosts = self.hosts(fields, service: name, layer: layer, healthyAfter: policy?.healthyAfter ?? 1,
+                               localPaths: context.localPaths)
+        guard valid, let tierName, let policy, let hosts else { return nil }
+        return Service(name: name, description: description, tier: tierName, policy: policy, size: size,
+                       skills: skills, channels: channels, route: route, hosts: hosts)
+    }
+
+    private func tierPolicy(_ name: String, _ node: Node, _ path: String, _ tiers: [String: TierPolicy]) -> TierPolicy? {
+        if let policy = tiers[name] { return policy }
+        error(at: node.mark, "`\(path)`: unknown tier \(quoted(name)); allowed tiers: \(tierList(tiers)) (or define it under `tiers:`)")
+        return nil
+    }
+
+    private func tierList(_ tiers: [String: TierPolicy]) -> String {
+        tiers.keys.sorted().map { "`\($0)`" }.joined(separator: ", ")
+    }
+
+    private func resourceSize(_ node: Node, _ path: String) -> ResourceSize? {
+        guard let fields = mapping(node, path, allowed: ["vcpu", "memory"]) else { return nil }
+        let vcpu = fields["vcpu"].map { int($0, fields.path("vcpu"), in: 1...4096) }
+        let memory = fields["memory"].map { size($0, fields.path("memory")) }
+        if case .some(.none) = vcpu { return nil }
+        if case .some(.none) = memory { return nil }
+        return ResourceSize(vcpu: vcpu ?? nil, memoryBytes: memory??.bytes, memoryText: memory??.text)
+    }
+
+    private func route(_ node: Node, _ path: String) -> Route? {
+        guard let fields = mapping(node, path, allowed: ["prefix", "port"]) else { return nil }
+        if !fields.has("prefix") { missing("prefix", in: fields, "the gateway path of this service, e.g. `/api/customer/`") }
+        if !fields.has("port") { missing("port", in: fields, "the port the service listens on, on each host") }
+        let prefix = fields["prefix"].flatMap { string($0, fields.path("prefix"), rule: RemoteValueRules.routePrefix) }
+        let port = fields["port"].flatMap { int($0, fields.path("port"), in: 1...65535) }
+        guard let prefix, let port else { return nil }
+        return Route(prefix: prefix, port: port)
+    }
+}

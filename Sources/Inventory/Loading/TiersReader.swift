@@ -1,0 +1,53 @@
+import Yams
+
+extension NodeReader {
+    /// The built-in tiers with the `tiers:` section applied: a partial entry for a built-in tier keeps that
+    /// tier's other values; a new tier must give `batch` and `healthy_after`.
+    func tiers(_ node: Node?) -> [String: TierPolicy] {
+        var tiers = TierPolicy.builtIn
+        guard let node else { return tiers }
+        for (name, keyNode, value) in namedEntries(node, "tiers") {
+            guard name.count <= 32, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                error(at: keyNode.mark, "invalid tier name \(quoted(name)); tier names use letters, digits, `.`, `_` and `-` (at most 32)")
+                continue
+            }
+            let path = "tiers.\(name)"
+            guard let fields = mapping(value, path, allowed: ["batch", "canary", "bake", "healthy_after"]) else { continue }
+            let base = TierPolicy.builtIn[name]
+            if base == nil {
+                if !fields.has("batch") { missing("batch", in: fields, "a new tier needs it: a host count, a percentage such as `\"25%\"`, or `all`") }
+                if !fields.has("healthy_after") { missing("healthy_after", in: fields, "a new tier needs it: consecutive healthy answers before a host passes") }
+            }
+            var valid = true
+            func read<T>(_ key: String, _ parse: (Node, String) -> T?, fallback: T?) -> T? {
+                guard let node = fields[key] else { return fallback }
+                let value = parse(node, fields.path(key))
+                if value == nil { valid = false }
+                return value
+            }
+            let batch = read("batch", batchSize, fallback: base?.batch)
+            let canary = read("canary", bool, fallback: base?.canary ?? false)
+            let bake = read("bake", duration, fallback: base?.bake ?? .zero)
+            let healthyAfter = read("healthy_after", { self.int($0, $1, in: 1...1000) }, fallback: base?.healthyAfter)
+            guard valid, let batch, let canary, let bake, let healthyAfter else { continue }
+            tiers[name] = TierPolicy(batch: batch, canary: canary, bake: bake, healthyAfter: healthyAfter)
+        }
+        return tiers
+    }
+
+    /// `3`, `"25%"` or `all`.
+    func batchSize(_ node: Node, _ path: String) -> BatchSize? {
+        if case .scalar(let scalar) = node {
+            let text = scalar.string
+            if text == "all" { return .all }
+            if text.hasSuffix("%"), let percent = Int(text.dropLast()), text.first != "+", (1...100).contains(percent) {
+                return .percent(percent)
+            }
+            if text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let count = Int(text), count >= 1 {
+                return .count(count)
+            }
+        }
+        error(at: node.mark, "`\(path)` must be a number of hosts (at least 1), a percentage from `\"1%\"` to `\"100%\"`, or `all`; found \(describe(node))")
+        return nil
+    }
+}

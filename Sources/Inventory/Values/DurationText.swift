@@ -1,0 +1,34 @@
+/// Durations as written in the inventory: a whole number and a unit (`500ms`, `10s`, `2m`, `1h`),
+/// several of them concatenated (`1m30s`), or a bare `0`.
+public func parseDuration(_ text: String) -> Duration? {
+    let units: [(suffix: String, milliseconds: Int64)] = [("ms", 1), ("h", 3_600_000), ("m", 60_000), ("s", 1000)]
+    if text == "0" { return .zero }
+    var rest = Substring(text)
+    var total: Int64 = 0
+    guard !rest.isEmpty else { return nil }
+    while !rest.isEmpty {
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 12, let number = Int64(digits) else { return nil }
+        rest = rest.dropFirst(digits.count)
+        guard let unit = units.first(where: { rest.hasPrefix($0.suffix) }) else { return nil }
+        rest = rest.dropFirst(unit.suffix.count)
+        let (part, overflow1) = number.multipliedReportingOverflow(by: unit.milliseconds)
+        let (sum, overflow2) = total.addingReportingOverflow(part)
+        guard !overflow1, !overflow2 else { return nil }
+        total = sum
+    }
+    return .milliseconds(total)
+}
+
+/// The inverse of `parseDuration`: the shortest text that reads back as the same value (`1m30s`, `500ms`, `0s`).
+/// Precision below a millisecond is dropped.
+public func formatDuration(_ duration: Duration) -> String {
+    var remaining = max(duration.milliseconds, 0)
+    if remaining == 0 { return "0s" }
+    var text = ""
+    for (suffix, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000), ("ms", 1)] where remaining >= size {
+        text += "\(remaining / size)\(suffix)"
+        remaining %= size
+    }
+    return text
+}

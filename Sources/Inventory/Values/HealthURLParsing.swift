@@ -1,0 +1,67 @@
+extension HealthURL {
+    /// Parses `http://HOST:PORT/PATH`. HOST is an IPv4 address, a DNS name or a bracketed IPv6 address;
+    /// PORT is required; PATH defaults to `/`. Throws the reason as a sentence fragment.
+    public static func parse(_ text: String) throws(HealthURLProblem) -> HealthURL {
+        guard text.hasPrefix("http://") else {
+            if text.hasPrefix("https://") {
+                throw HealthURLProblem("https is not supported (the probe is plain HTTP through the SSH connection)")
+            }
+            throw HealthURLProblem("it must start with `http://`")
+        }
+        let afterScheme = text.dropFirst("http://".count)
+        let authority = afterScheme.prefix { $0 != "/" }
+        let path = afterScheme.isEmpty ? "/" : String(afterScheme.dropFirst(authority.count))
+        if authority.isEmpty { throw HealthURLProblem("the host and port are missing") }
+        if authority.contains("@") { throw HealthURLProblem("user names and passwords are not allowed") }
+
+        let host: Substring
+        let portText: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { throw HealthURLProblem("the IPv6 address has no closing `]`") }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let afterHost = authority[authority.index(after: close)...]
+            guard afterHost.hasPrefix(":") else { throw HealthURLProblem("the port is missing") }
+            portText = afterHost.dropFirst()
+            guard !host.isEmpty, host.contains(":"),
+                  host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                throw HealthURLProblem("`\(host)` is not an IPv6 address")
+            }
+        } else {
+            guard let colon = authority.lastIndex(of: ":") else { throw HealthURLProblem("the port is missing") }
+            host = authority[..<colon]
+            portText = authority[authority.index(after: colon)...]
+            guard isValidHostName(String(host)) else {
+                throw HealthURLProblem(host.contains(":")
+                    ? "an IPv6 address must be written in brackets, e.g. `http://[::1]:8080/health`"
+                    : "`\(host)` is not a host name or IP address")
+            }
+        }
+        guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText), (1...65535).contains(port) else {
+            throw HealthURLProblem(portText.isEmpty ? "the port is missing" : "the port must be a number from 1 to 65535")
+        }
+        guard !path.contains("#"), path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
+            throw HealthURLProblem("the path may not contain spaces, control characters, non-ASCII characters or `#`")
+        }
+        return HealthURL(host: String(host), port: port, path: path.isEmpty ? "/" : path)
+    }
+}
+
+/// Why a text is not a health URL.
+public struct HealthURLProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An IPv4 address or DNS name: letters, digits, `-` and `.`, not starting with `-` or `.`, at most 253 characters.
+func isValidHostName(_ text: String) -> Bool {
+    guard let first = text.unicodeScalars.first, text.count <= 253 else { return false }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.".unicodeScalars)
+    return first != "-" && first != "." && text.unicodeScalars.allSatisfy(allowed.contains) && !text.contains("..")
+}
+
+/// A host address as the inventory accepts it: a host name, an IPv4 address or an IPv6 address (unbracketed).
+func isValidAddress(_ text: String) -> Bool {
+    if isValidHostName(text) { return true }
+    let ipv6 = text.contains(":") && text.count <= 45 && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
+    return ipv6
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Inventory
+import Mustache
+
+/// Renders the gateway's nginx config from the inventory through the Mustache template it names.
+public enum GatewayRenderer {
+    /// The config for `inventory`, with the hosts in `drained` (service name → host names) marked `down`.
+    public static func render(inventory: Inventory, drained: [String: Set<String>] = [:]) throws -> String {
+        guard let gateway = inventory.gateway else {
+            throw GatewayError.noGatewaySection(inventory: inventory.sourcePath)
+        }
+        let layout = try GatewayLayout(inventory: inventory, drained: drained)
+        let template = try loadTemplate(path: gateway.templatePath)
+        return try render(layout: layout, gatewayHost: gateway.host.name, templateText: template,
+                          templatePath: gateway.templatePath)
+    }
+
+    /// Checks that the template exists and parses, without rendering; what `inventory check` needs.
+    public static func validateTemplate(path: String) throws {
+        _ = try parse(try loadTemplate(path: path), path: path)
+    }
+
+    public static func loadTemplate(path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { throw GatewayError.templateMissing(path: path) }
+        do {
+            return try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw GatewayError.templateUnreadable(path: path, reason: error.localizedDescription)
+        }
+    }
+
+    /// Renders `layout` through a template given as text; `templatePath` names it in errors.
+    public static func render(layout: GatewayLayout, gatewayHost: String, templateText: String,
+                              templatePath: String) throws -> String {
+        let template = try parse(templateText, path: templatePath)
+        let scope = TemplateData(layout: layout, gatewayHost: gatewayHost)
+        let output = template.render(scope.root)
+        if let unknown = scope.log.unknownNames.first {
+            throw GatewayError.templateUnknownName(path: templatePath, line: line(of: unknown, in: templateText),
+                                                   name: unknown, known: TemplateData.knownNames)
+        }
+        return output
+    }
+
+    static func parse(_ text: String, path: String) throws -> MustacheTemplate {
+        do {
+            return try MustacheTemplate(string: text)
+        } catch let error as MustacheTemplate.ParserError {
+            throw GatewayError.templateSyntax(path: path, line: error.context.lineNumber,
+                                              column: error.context.columnNumber, problem: problem(error.error))
+        }
+    }
+
+    private static func problem(_ error: any Error) -> String {
+        guard let error = error as? MustacheTemplate.Error else { return String(describing: error) }
+        switch error {
+        case .sectionCloseNameIncorrect: return "a section is closed with a name other than the one that opened it"
+        case .unfinishedName: return "a tag is not closed with `}}`"
+        case .expectedSectionEnd: return "a section opened with `{{#name}}` or `{{^name}}` is never closed with `{{/name}}`"
+        case .invalidSetDelimiter: return "badly formed set-delimiter tag"
+        case .unrecognisedConfigVariable: return "unknown pragma; only `{{% CONTENT_TYPE: TEXT}}` or `HTML` exist"
+        default: return String(describing: error)
+        }
+    }
+
+    /// The first line whose tags mention `name`, 0 if none does (the name came from a dotted path).
+    static func line(of name: String, in text: String) -> Int {
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var rest = line[...]
+            while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+                let words = rest[open.upperBound..<close.lowerBound]
+                    .split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                if words.contains(where: { $0 == name }) { return index + 1 }
+                rest = rest[close.upperBound...]
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,70 @@
+import Mustache
+
+/// The values a gateway template can use, as Mustache scopes that note every name the template asks for, so a
+/// misspelt name is reported instead of silently rendering as nothing.
+///
+/// Root: `source`, `gateway_host`, `upstreams`, `routes`, `unrouted`.
+/// `upstreams[]`: `name`, `service`, `servers`. `servers[]`: `host`, `address`, `port`, `down`.
+/// `routes[]`: `prefix`, `upstream`, `service`. `unrouted[]`: `service`, `reason`.
+final class TemplateData {
+    let log: LookupLog
+    let root: Scope
+
+    init(layout: GatewayLayout, gatewayHost: String) {
+        let log = LookupLog()
+        func scope(_ values: [String: Any]) -> Scope { Scope(values: values, log: log) }
+        let upstreams = layout.upstreams.map { upstream in
+            scope([
+                "name": upstream.name,
+                "service": upstream.service,
+                "servers": upstream.servers.map { server in
+                    scope(["host": server.host, "address": server.address, "port": server.port, "down": server.down])
+                },
+            ])
+        }
+        let routes = layout.upstreams.map { upstream in
+            scope(["prefix": upstream.prefix, "upstream": upstream.name, "service": upstream.service])
+        }
+        let unrouted = layout.unrouted.map { scope(["service": $0.service, "reason": $0.reason]) }
+        self.log = log
+        root = scope([
+            "source": layout.source,
+            "gateway_host": gatewayHost,
+            "upstreams": upstreams,
+            "routes": routes,
+            "unrouted": unrouted,
+        ])
+    }
+
+    final class Scope: MustacheParent {
+        let values: [String: Any]
+        let log: LookupLog
+
+        init(values: [String: Any], log: LookupLog) {
+            self.values = values
+            self.log = log
+        }
+
+        func child(named name: String) -> Any? {
+            guard let value = values[name] else {
+                log.missed.insert(name)
+                return nil
+            }
+            log.found.insert(name)
+            return value
+        }
+    }
+
+    /// Names asked for in any scope. A miss in an inner scope is normal (Mustache then looks outward), so a name
+    /// is unknown only if no scope ever had it.
+    /// Every name any scope provides, listed in errors.
+    static let knownNames = ["address", "down", "gateway_host", "host", "name", "port", "prefix", "reason", "routes",
+                             "servers", "service", "source", "unrouted", "upstream", "upstreams"]
+
+    final class LookupLog {
+        var found: Set<String> = []
+        var missed: Set<String> = []
+
+        var unknownNames: [String] { missed.subtracting(found).sorted() }
+    }
+}

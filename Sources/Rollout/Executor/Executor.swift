@@ -1,0 +1,49 @@
+import Foundation
+import Inventory
+
+/// Runs a `Plan` — the very one `plan` prints — against real hosts through a `TransportFactory`.
+/// Services run in parallel (at most `parallelServices` at once), each by its own tier's policy.
+public struct Executor: Sendable {
+    public let factory: any TransportFactory
+    public let sink: any RolloutEventSink
+    public let stop: StopSignal
+    public let monitor: RolloutMonitor
+    public let options: ExecutorOptions
+
+    public init(factory: any TransportFactory, sink: any RolloutEventSink, stop: StopSignal = StopSignal(),
+                monitor: RolloutMonitor = RolloutMonitor(), options: ExecutorOptions = ExecutorOptions()) {
+        self.factory = factory
+        self.sink = sink
+        self.stop = stop
+        self.monitor = monitor
+        self.options = options
+    }
+
+    /// Rolls out every service of the plan and reports each one's outcome, in plan order.
+    /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
+    public func run(_ plan: Plan, action: RolloutAction = .deploy, target: RolloutTarget = .planned) async -> RolloutReport {
+        let context = RunContext(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing),
+                                 sink: sink, stop: stop, monitor: monitor, options: options)
+        let services = plan.services
+        let width = max(1, options.parallelServices)
+        let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in
+            var next = 0
+            func addNext() {
+                guard next < services.count else { return }
+                let index = next
+                next += 1
+                let rollout = ServiceRollout(plan: services[index], action: action, target: target, context: context)
+                group.addTask { (index, await rollout.run()) }
+            }
+            for _ in 0..<width { addNext() }
+            var done: [Int: ServiceOutcome] = [:]
+            while let (index, outcome) = await group.next() {
+                done[index] = outcome
+                // A stop request starts no new service; those not started are simply not reported.
+                if !stop.isRequested { addNext() }
+            }
+            return done.sorted { $0.key < $1.key }.map(\.value)
+        }
+        return RolloutReport(services: outcomes)
+    }
+}

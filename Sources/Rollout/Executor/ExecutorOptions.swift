@@ -1,0 +1,66 @@
+import Foundation
+
+/// Who runs a rollout and how patiently. Defaults follow the SPEC; tests shorten the timings.
+public struct ExecutorOptions: Sendable {
+    /// Written into the lock and history: the local user and machine.
+    public var operatorName: String
+    public var machine: String
+    public var pid: Int32
+    /// Services rolled out at once by `deploy --all`.
+    public var parallelServices: Int
+    /// How far ahead a lock's `expires` is set (SPEC: at most 2 minutes), and how often it is pushed
+    /// forward while the rollout works (SPEC: at least every 30 s).
+    public var lockLifetime: Duration
+    public var lockRefreshInterval: Duration
+    /// Bound on lock, unlock, history and other bookkeeping commands.
+    public var bookkeepingTimeout: Duration
+    /// New SSH connections are started at most this often, and at most this many at once, because
+    /// sshd drops bursts of unauthenticated connections (`MaxStartups`).
+    public var connectSpacing: Duration
+    public var maxConcurrentConnects: Int
+    /// Attempts per connection when the start is refused or dropped (never for a host-key problem).
+    public var connectAttempts: Int
+    /// Hosts of one service put back at once after a failure.
+    public var maxConcurrentPutBacks: Int
+
+    public init(operatorName: String = ExecutorOptions.currentUser(), machine: String = ProcessInfo.processInfo.hostName,
+                pid: Int32 = ProcessInfo.processInfo.processIdentifier, parallelServices: Int = 4,
+                lockLifetime: Duration = .seconds(120), lockRefreshInterval: Duration = .seconds(20),
+                bookkeepingTimeout: Duration = .seconds(30), connectSpacing: Duration = .milliseconds(40),
+                maxConcurrentConnects: Int = 8, connectAttempts: Int = 3, maxConcurrentPutBacks: Int = 8) {
+        self.operatorName = operatorName
+        self.machine = machine
+        self.pid = pid
+        self.parallelServices = parallelServices
+        self.lockLifetime = lockLifetime
+        self.lockRefreshInterval = lockRefreshInterval
+        self.bookkeepingTimeout = bookkeepingTimeout
+        self.connectSpacing = connectSpacing
+        self.maxConcurrentConnects = maxConcurrentConnects
+        self.connectAttempts = connectAttempts
+        self.maxConcurrentPutBacks = maxConcurrentPutBacks
+    }
+
+    public static func currentUser() -> String {
+        let env = ProcessInfo.processInfo.environment
+        return env["USER"] ?? env["LOGNAME"] ?? NSUserName()
+    }
+}
+
+/// Timestamps as stored in locks and history: ISO-8601 UTC, whole seconds.
+enum Timestamp {
+    static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func date(_ string: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: string) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: string)
+    }
+}

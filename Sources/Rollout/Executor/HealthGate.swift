@@ -1,0 +1,117 @@
+import Inventory
+
+/// How a health gate (or a bake) ended.
+enum HealthGateResult: Sendable, Equatable {
+    case passed
+    case failed(String)
+    /// The operator asked to stop while it waited.
+    case stopped
+}
+
+/// Asks the host's health URL, through the host's own connection, until it has answered 2xx
+/// `healthy_after` times in a row, or `timeout` has passed.
+struct HealthGate {
+    let session: HostSession
+    let stop: StopSignal
+
+    private var health: HealthSettings { session.host.health }
+
+    /// The gate. In the rollout phase a stop request ends the wait (the host is then put back); while
+    /// putting a host back only task cancellation does.
+    func run(phase: StepPhase) async throws -> HealthGateResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start.advanced(by: health.timeout)
+        let needed = max(1, health.healthyAfter)
+        let interruptible = phase == .rollout
+        var attempt = 0
+        var consecutive = 0
+        var lastAnswer = "no answer"
+        func finish(_ result: HealthGateResult) -> HealthGateResult {
+            let elapsed = start.duration(to: clock.now)
+            switch result {
+            case .passed:
+                session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probes")
+            case .failed(let reason):
+                session.report("health_gate", phase, .failed, elapsed, reason)
+            case .stopped:
+                session.report("health_gate", phase, .failed, elapsed, "stopped by the operator while waiting")
+            }
+            return result
+        }
+        while true {
+            if interruptible && stop.isRequested { return finish(.stopped) }
+            try Task.checkCancellation()
+            attempt += 1
+            let answer = await probe(timeout: Self.probeTimeout(left: clock.now.duration(to: deadline)))
+            if let status = answer.status, (200..<300).contains(status) {
+                consecutive += 1
+            } else {
+                consecutive = 0
+            }
+            lastAnswer = answer.status.map { "HTTP \($0)" } ?? answer.error ?? "no answer"
+            let left = clock.now.duration(to: deadline)
+            session.emit(.healthProbe(HealthProbeReport(
+                phase: phase, attempt: attempt, status: answer.status, error: answer.error,
+                consecutive: consecutive, needed: needed, timeLeft: max(left, .zero))))
+            if consecutive >= needed { return finish(.passed) }
+            if left < health.interval {
+                return finish(.failed("no \(needed) consecutive 2xx from \(health.url) within \(Self.text(health.timeout)); last answer: \(lastAnswer)"))
+            }
+            if try await !stop.sleep(for: health.interval, interruptible: interruptible) { return finish(.stopped) }
+        }
+    }
+
+    /// Watches a canary for `duration`: every probe, one per interval, must answer 2xx.
+    func bake(for duration: Duration) async throws -> HealthGateResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start.advanced(by: duration)
+        var attempt = 0
+        while clock.now < end {
+            if try await !stop.sleep(for: min(health.interval, clock.now.duration(to: end)), interruptible: true) {
+                session.report("bake", .rollout, .failed, start.duration(to: clock.now), "stopped by the operator while baking")
+                return .stopped
+            }
+            attempt += 1
+            let answer = await probe(timeout: Self.probeTimeout(left: health.interval))
+            session.emit(.healthProbe(HealthProbeReport(
+                phase: .rollout, attempt: attempt, status: answer.status, error: answer.error,
+                consecutive: answer.healthy ? attempt : 0, needed: attempt, timeLeft: max(clock.now.duration(to: end), .zero))))
+            if !answer.healthy {
+                let reason = "health failed while baking: " + (answer.status.map { "HTTP \($0)" } ?? answer.error ?? "no answer")
+                session.report("bake", .rollout, .failed, start.duration(to: clock.now), reason)
+                return .failed(reason)
+            }
+        }
+        session.report("bake", .rollout, .ok, start.duration(to: clock.now), "healthy for \(Self.text(duration))")
+        return .passed
+    }
+
+    struct Answer {
+        var status: Int?
+        var error: String?
+        var healthy: Bool { status.map { (200..<300).contains($0) } ?? false }
+    }
+
+    /// One GET of the health URL; never throws (a refused or timed-out probe is an unhealthy answer).
+    func probe(timeout: Duration) async -> Answer {
+        do {
+            let response = try await session.transport.httpGet(
+                host: health.url.host, port: health.url.port, path: health.url.path, timeout: timeout)
+            return Answer(status: response.status, error: nil)
+        } catch {
+            return Answer(status: nil, error: String(describing: error))
+        }
+    }
+
+    static func probeTimeout(left: Duration) -> Duration {
+        min(.seconds(5), max(left, .milliseconds(200)))
+    }
+
+    static func text(_ d: Duration) -> String {
+        let ms = d.milliseconds
+        if ms % 1000 == 0 { return "\(ms / 1000)s" }
+        return "\(ms)ms"
+    }
+}

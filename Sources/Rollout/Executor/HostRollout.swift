@@ -1,0 +1,125 @@
+import Foundation
+import Inventory
+
+/// One host's part of a rollout, after the locks and preflight: fetch, no-change check, checkout,
+/// compose up, health gate; and putting the host back on its previous revision when that fails.
+struct HostRollout {
+    let session: HostSession
+    let stop: StopSignal
+    let monitor: RolloutMonitor
+    /// The planned commands for this host, used where the plan has them.
+    let planned: PlannedCommands
+
+    private var name: String { session.host.name }
+    private var gate: HealthGate { HealthGate(session: session, stop: stop) }
+
+    /// Moves the host from `previous` to `target`. A failure after the host changed puts it back.
+    func deploy(batch: Int, to target: String, from previous: String, fetched: Bool) async throws -> HostOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        func outcome(_ result: HostResult, revision: String?, step: String? = nil, reason: String? = nil) -> HostOutcome {
+            HostOutcome(host: name, result: result, from: previous, to: target, revision: revision,
+                        failedStep: step, reason: reason, elapsed: start.duration(to: clock.now))
+        }
+        session.emit(.hostStarted(batch: batch, revision: previous))
+        monitor.set(service: session.service, host: name, .untouched(revision: previous))
+        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
+        do {
+            if !fetched { try await session.run("fetch", planned.fetch) }
+            if previous == target, await gate.probe(timeout: HealthGate.probeTimeout(left: session.host.health.interval)).healthy {
+                let result = outcome(.noChange, revision: previous)
+                session.emit(.hostSucceeded(result))
+                return result
+            }
+        } catch let failure as StepFailure {
+            let result = outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
+            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
+            return result
+        }
+        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
+
+        monitor.set(service: session.service, host: name, .changing(from: previous, to: target))
+        let failure: StepFailure
+        do {
+            try await session.run("checkout", planned.checkout(target), okDetail: { _ in "now at \(target.shortSHA)" })
+            try await session.run("compose_up", planned.composeUp)
+            switch try await gate.run(phase: .rollout) {
+            case .passed:
+                monitor.set(service: session.service, host: name, .onTarget(target))
+                let result = outcome(.succeeded, revision: target)
+                session.emit(.hostSucceeded(result))
+                return result
+            case .failed(let reason): failure = StepFailure(step: "health_gate", reason: reason)
+            case .stopped: failure = StepFailure(step: "health_gate", reason: "stopped by the operator")
+            }
+        } catch let stepFailure as StepFailure {
+            failure = stepFailure
+        }
+        session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
+        var result = try await putBack(to: previous, from: target, startedAt: start)
+        result.failedStep = failure.step
+        result.reason = failure.reason
+        return result
+    }
+
+    /// Checks out `previous`, runs compose up and the health gate again. Ends as `rolled_back` when the
+    /// host is healthy there, `rollback_failed` otherwise.
+    func putBack(to previous: String, from current: String, startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
+        let clock = ContinuousClock()
+        let start = startedAt ?? clock.now
+        monitor.set(service: session.service, host: name, .puttingBack(to: previous))
+        var problem: StepFailure?
+        do {
+            try await session.run("checkout", session.commands.checkout(sha: previous), phase: .putBack,
+                                  okDetail: { _ in "now at \(previous.shortSHA)" })
+            try await session.run("compose_up", session.commands.composeUp(), phase: .putBack)
+            if case .failed(let reason) = try await gate.run(phase: .putBack) {
+                problem = StepFailure(step: "health_gate", reason: reason)
+            }
+        } catch let failure as StepFailure {
+            problem = failure
+        }
+        let elapsed = start.duration(to: clock.now)
+        if let problem {
+            let why = "putting it back on \(previous.shortSHA) failed at \(problem.step): \(problem.reason)"
+            monitor.set(service: session.service, host: name, .unknown(why))
+            session.emit(.hostFailed(HostFailure(step: "put_back_" + problem.step, reason: why, changed: true)))
+            return HostOutcome(host: name, result: .rollbackFailed, from: previous, to: current, revision: nil,
+                               failedStep: "put_back_" + problem.step, reason: why, elapsed: elapsed)
+        }
+        monitor.set(service: session.service, host: name, .onPrevious(previous))
+        let result = HostOutcome(host: name, result: .rolledBack, from: previous, to: current, revision: previous, elapsed: elapsed)
+        session.emit(.hostRolledBack(result))
+        return result
+    }
+}
+
+/// The commands of one host's plan, by step; the executor runs exactly these.
+struct PlannedCommands: Sendable {
+    let fetch: RemoteCommand
+    let composeUp: RemoteCommand
+    let preflight: RemoteCommand
+    let currentRevision: RemoteCommand
+    private let commands: HostCommands
+    private let plannedCheckout: RemoteCommand?
+    private let plannedSHA: String?
+
+    init(hostPlan: HostPlan?, commands: HostCommands, plannedSHA: String?) {
+        func step(_ kind: StepKind) -> RemoteCommand? {
+            hostPlan?.steps.first { $0.kind == kind }?.command
+        }
+        self.commands = commands
+        self.fetch = step(.fetch) ?? commands.fetch()
+        self.composeUp = step(.composeUp) ?? commands.composeUp()
+        self.preflight = step(.preflight) ?? commands.preflight()
+        self.currentRevision = step(.currentRevision) ?? commands.currentRevision()
+        self.plannedCheckout = step(.checkout)
+        self.plannedSHA = plannedSHA
+    }
+
+    /// The plan's checkout when the plan already named this commit, else the same builder's command.
+    func checkout(_ sha: String) -> RemoteCommand {
+        if sha == plannedSHA, let plannedCheckout { return plannedCheckout }
+        return commands.checkout(sha: sha)
+    }
+}

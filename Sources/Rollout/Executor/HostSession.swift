@@ -1,0 +1,86 @@
+import Inventory
+
+/// A step that did not succeed on a host, in words for the operator.
+struct StepFailure: Error, Sendable {
+    var step: String
+    var reason: String
+}
+
+/// One host's connection with the service's commands for it: every step of that host goes through here,
+/// and every step is reported as an event when it ends.
+struct HostSession: Sendable {
+    let service: String
+    let host: Host
+    let transport: any Transport
+    let commands: HostCommands
+    let sink: any RolloutEventSink
+
+    init(service: String, host: Host, transport: any Transport, sink: any RolloutEventSink) {
+        self.service = service
+        self.host = host
+        self.transport = transport
+        self.commands = HostCommands(service: service, host: host)
+        self.sink = sink
+    }
+
+    /// Runs `command` as step `name` under the host's command timeout (or `timeout`), and reports it.
+    /// A non-zero exit, a timeout or a lost connection throws `StepFailure`; task cancellation is rethrown.
+    @discardableResult
+    func run(_ name: String, _ command: RemoteCommand, phase: StepPhase = .rollout, timeout: Duration? = nil,
+             okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result: CommandResult
+        do {
+            result = try await transport.run(command.rendered, timeout: timeout ?? host.ssh.commandTimeout)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let reason = String(describing: error)
+            report(name, phase, .failed, start.duration(to: clock.now), reason)
+            throw StepFailure(step: name, reason: reason)
+        }
+        let elapsed = start.duration(to: clock.now)
+        guard result.succeeded else {
+            let reason = Self.reason(of: result)
+            report(name, phase, .failed, elapsed, reason)
+            throw StepFailure(step: name, reason: reason)
+        }
+        report(name, phase, .ok, elapsed, okDetail(result))
+        return result
+    }
+
+    /// Runs a command whose exit status the caller interprets (lock commands), without reporting it.
+    func runQuietly(_ command: RemoteCommand, timeout: Duration) async throws -> CommandResult {
+        try await transport.run(command.rendered, timeout: timeout)
+    }
+
+    func report(_ step: String, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?) {
+        emit(.step(StepReport(step: step, phase: phase, status: status, elapsed: elapsed, detail: detail)))
+    }
+
+    func emit(_ payload: RolloutEvent.Payload) {
+        sink.emit(RolloutEvent(service: service, host: host.name, payload: payload))
+    }
+
+    /// The last line the command wrote to stderr (or stdout), which is where our remote scripts and
+    /// git put the reason, plus how it ended.
+    static func reason(of result: CommandResult) -> String {
+        let text = [result.stderr, result.stdout]
+            .map { $0.split(whereSeparator: \.isNewline).last.map(String.init) ?? "" }
+            .first { !$0.isEmpty }
+        let ending = result.signal.map { "killed by SIG\($0)" } ?? "exit status \(result.exitStatus)"
+        if let text { return "\(text) (\(ending))" }
+        return ending
+    }
+}
+
+extension String {
+    /// First line, trimmed: what a command like `git rev-parse` prints.
+    var firstLine: String {
+        String((split(whereSeparator: \.isNewline).first ?? "").drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+
+    /// The short form of a commit id for people.
+    var shortSHA: String { String(prefix(12)) }
+}

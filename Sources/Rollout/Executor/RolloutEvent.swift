@@ -1,0 +1,122 @@
+import Foundation
+
+/// What a rollout does: put a new revision on hosts, or put an earlier one back on demand.
+public enum RolloutAction: String, Sendable, Equatable {
+    case deploy
+    case rollback
+}
+
+/// Which part of a host's rollout a step belongs to: going forward, or putting the host back.
+public enum StepPhase: String, Sendable, Equatable {
+    case rollout
+    case putBack = "put_back"
+}
+
+/// One thing that happened during a rollout, as reporters (text or JSON Lines) see it.
+public struct RolloutEvent: Sendable, Equatable {
+    public var time: Date
+    public var service: String
+    /// The host the event is about; nil for service-wide events.
+    public var host: String?
+    public var payload: Payload
+
+    public init(time: Date = Date(), service: String, host: String? = nil, payload: Payload) {
+        self.time = time
+        self.service = service
+        self.host = host
+        self.payload = payload
+    }
+
+    public enum Payload: Sendable, Equatable {
+        case deployStarted(DeployStarted)
+        case hostStarted(batch: Int, revision: String?)
+        case step(StepReport)
+        case healthProbe(HealthProbeReport)
+        case hostSucceeded(HostOutcome)
+        case hostFailed(HostFailure)
+        case hostRolledBack(HostOutcome)
+        case deployFinished(ServiceOutcome)
+    }
+
+    /// The SPEC's event name (`deploy_started`, `host_started`, …).
+    public var name: String {
+        switch payload {
+        case .deployStarted: return "deploy_started"
+        case .hostStarted: return "host_started"
+        case .step: return "step"
+        case .healthProbe: return "health_probe"
+        case .hostSucceeded: return "host_succeeded"
+        case .hostFailed: return "host_failed"
+        case .hostRolledBack: return "host_rolled_back"
+        case .deployFinished: return "deploy_finished"
+        }
+    }
+}
+
+public struct DeployStarted: Sendable, Equatable {
+    public var action: RolloutAction
+    public var deployID: String
+    /// The ref as asked for (`main`, a tag, a SHA); for a rollback from history, the revision found there.
+    public var ref: String?
+    public var tier: String
+    public var batches: [[String]]
+    public var canary: Bool
+    public var bakeSeconds: Int64
+    public var healthyAfter: Int
+}
+
+/// One remote step of one host, reported when it ends.
+public struct StepReport: Sendable, Equatable {
+    public enum Status: String, Sendable, Equatable {
+        case ok
+        case failed
+    }
+
+    /// `lock`, `preflight`, `current_revision`, `fetch`, `resolve`, `checkout`, `compose_up`,
+    /// `health_gate`, `bake`, `history`, `unlock`, `lock_refresh`.
+    public var step: String
+    public var phase: StepPhase
+    public var status: Status
+    public var elapsed: Duration
+    /// A short result (`revision 1a2b3c4`) or the reason it failed.
+    public var detail: String?
+
+    public init(step: String, phase: StepPhase = .rollout, status: Status, elapsed: Duration, detail: String? = nil) {
+        self.step = step
+        self.phase = phase
+        self.status = status
+        self.elapsed = elapsed
+        self.detail = detail
+    }
+}
+
+/// One answer (or non-answer) of the health URL while a gate waits.
+public struct HealthProbeReport: Sendable, Equatable {
+    public var phase: StepPhase
+    public var attempt: Int
+    /// HTTP status of the answer; nil when no answer came (`error` says why).
+    public var status: Int?
+    public var error: String?
+    public var consecutive: Int
+    public var needed: Int
+    public var timeLeft: Duration
+}
+
+public struct HostFailure: Sendable, Equatable {
+    public var step: String
+    public var reason: String
+    /// Whether the host had been changed when it failed (and so must be put back).
+    public var changed: Bool
+}
+
+/// Receives every event of a rollout, in order per host. Called from many tasks: implementations
+/// serialize their own output.
+public protocol RolloutEventSink: Sendable {
+    func emit(_ event: RolloutEvent)
+}
+
+/// A sink that drops everything (for read-only callers that report nothing).
+public struct DiscardingEventSink: RolloutEventSink {
+    public init() {}
+    public func emit(_ event: RolloutEvent) {}
+}

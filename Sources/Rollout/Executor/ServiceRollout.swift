@@ -1,0 +1,152 @@
+import Foundation
+import Inventory
+import struct Inventory.Host
+
+/// Everything the services of one run share.
+struct RunContext: Sendable {
+    let factory: any TransportFactory
+    let throttle: ConnectionThrottle
+    let sink: any RolloutEventSink
+    let stop: StopSignal
+    let monitor: RolloutMonitor
+    let options: ExecutorOptions
+}
+
+/// One service's rollout from connecting to releasing its locks: the SPEC's "One host's rollout",
+/// over all targeted hosts of the service, batch by batch.
+struct ServiceRollout {
+    let plan: ServicePlan
+    let action: RolloutAction
+    let target: RolloutTarget
+    let context: RunContext
+
+    var service: String { plan.service.name }
+    /// Targeted hosts in host-name order: the lock order.
+    var hosts: [Host] { plan.batches.flatMap { $0 }.sorted { $0.name < $1.name } }
+
+    func run() async -> ServiceOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deployID = Self.newID()
+        var run = RunState(hosts: hosts.map(\.name))
+        run.ref = target == .planned ? plan.target.ref.value : nil
+        context.monitor.register(service: service, hosts: hosts.map(\.name))
+        emit(.deployStarted(DeployStarted(
+            action: action, deployID: deployID, ref: run.ref, tier: plan.service.tier,
+            batches: plan.batches.map { $0.map(\.name) }, canary: plan.service.policy.canary,
+            bakeSeconds: plan.service.policy.bake.wholeSeconds, healthyAfter: plan.service.policy.healthyAfter)))
+
+        do {
+            let transports = try await HostConnector(factory: context.factory, throttle: context.throttle, options: context.options)
+                .connectAll(hosts)
+            let sessions = hosts.map { HostSession(service: service, host: $0, transport: transports[$0.name]!, sink: context.sink) }
+            await runConnected(sessions, deployID: deployID, state: &run)
+            for session in sessions { await session.transport.close() }
+        } catch let error as TransportError {
+            run.error = .unreachable(service: service, reason: error.description)
+        } catch is CancellationError {
+            run.aborted = true
+        } catch {
+            run.error = .unreachable(service: service, reason: String(describing: error))
+        }
+        return finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
+    }
+
+    /// Locks, does the work, writes history, unlocks.
+    private func runConnected(_ sessions: [HostSession], deployID: String, state run: inout RunState) async {
+        let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
+        let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
+        let startedAt = Timestamp.string(Date())
+        let taken: [HostSession]
+        do {
+            taken = try await locks.acquire()
+        } catch let error as RolloutError {
+            run.error = error
+            return
+        } catch {
+            run.aborted = true
+            return
+        }
+        let refresher = locks.startRefreshing(taken)
+        do {
+            try await BatchRunner(plan: plan, action: action, target: target, context: context, sessions: sessions)
+                .run(state: &run)
+        } catch {
+            run.aborted = true
+        }
+        refresher.cancel()
+        await refresher.value
+        if !run.aborted {
+            await appendHistory(sessions, deployID: deployID, startedAt: startedAt, state: run)
+        }
+        run.locksLeft = await locks.release(taken)
+    }
+
+    private func appendHistory(_ sessions: [HostSession], deployID: String, startedAt: String, state run: RunState) async {
+        let finishedAt = Timestamp.string(Date())
+        let timeout = context.options.bookkeepingTimeout
+        await withTaskGroup(of: Void.self) { group in
+            for session in sessions {
+                guard let outcome = run.outcomes[session.host.name], outcome.result != .notStarted else { continue }
+                let record = HistoryRecord(
+                    id: deployID, service: service, host: session.host.name, action: action.rawValue,
+                    from: outcome.from, to: run.sha ?? outcome.to ?? run.ref ?? "", result: outcome.result.rawValue,
+                    startedAt: startedAt, finishedAt: finishedAt, operator: context.options.operatorName)
+                group.addTask {
+                    _ = try? await session.run("history", session.commands.historyAppend(record), timeout: timeout)
+                }
+            }
+        }
+    }
+
+    private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) -> ServiceOutcome {
+        let outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
+        let attention = outcomes.filter { $0.result == .rollbackFailed }.map(\.host)
+            + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
+        let result: DeployResult
+        var error = run.error
+        if !attention.isEmpty {
+            result = .rollbackFailed
+            error = .rollbackIncomplete(service: service, hosts: Array(Set(attention)).sorted(),
+                                        cause: run.error?.description ?? (run.aborted ? "stopped at once by a second Ctrl-C" : "a host failed"))
+        } else if run.error != nil || run.aborted || run.stopped {
+            result = .rolledBack
+            if error == nil { error = .stoppedByOperator(service: service) }
+        } else if outcomes.allSatisfy({ $0.result == .noChange }) {
+            result = .noChange
+        } else {
+            result = .succeeded
+        }
+        let outcome = ServiceOutcome(service: service, action: action, deployID: deployID, ref: run.ref, sha: run.sha,
+                                     result: result, error: error, hosts: outcomes, elapsed: elapsed,
+                                     locksLeft: run.locksLeft, aborted: run.aborted)
+        emit(.deployFinished(outcome))
+        return outcome
+    }
+
+    private func emit(_ payload: RolloutEvent.Payload) {
+        context.sink.emit(RolloutEvent(service: service, payload: payload))
+    }
+
+    /// A random id naming this rollout in locks and history.
+    static func newID() -> String {
+        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+}
+
+/// What a service's rollout has found out so far.
+struct RunState {
+    var outcomes: [String: HostOutcome] = [:]
+    var ref: String?
+    var sha: String?
+    var error: RolloutError?
+    /// The first Ctrl-C stopped the rollout (hosts were put back).
+    var stopped = false
+    /// A second Ctrl-C cancelled it at once.
+    var aborted = false
+    var locksLeft: [String] = []
+
+    init(hosts: [String]) {
+        for host in hosts { outcomes[host] = HostOutcome(host: host, result: .notStarted) }
+    }
+}

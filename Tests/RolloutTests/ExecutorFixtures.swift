@@ -1,0 +1,201 @@
+import Foundation
+import Inventory
+import struct Inventory.Host
+import Rollout
+import TestSupport
+
+let oldSHA = String(repeating: "a", count: 40)
+let newSHA = String(repeating: "b", count: 40)
+let movedSHA = String(repeating: "c", count: 40)
+
+/// Hosts of one service simulated over a `ScriptedTransportFactory`: each keeps a checked-out revision,
+/// a lock and a history file, and answers health by the revision it runs.
+final class FakeFleet: @unchecked Sendable {
+    let scripted = ScriptedTransportFactory()
+    let service: Service
+    private let lock = NSLock()
+    private var heads: [String: String] = [:]
+    private var locks: [String: String] = [:]
+    private var historyLines: [String: [String]] = [:]
+    private var unhealthy: Set<[String]> = []
+    private var resolveAnswers: [String]
+    private(set) var resolveCount = 0
+
+    init(service: Service, head: String = oldSHA, resolvesTo: [String] = [newSHA]) {
+        self.service = service
+        self.resolveAnswers = resolvesTo
+        for host in service.hosts { heads[host.name] = head }
+        install()
+    }
+
+    func head(_ host: String) -> String? { locked { heads[host] } }
+    func setHead(_ host: String, _ sha: String) { locked { heads[host] = sha } }
+    func lockHolder(_ host: String) -> String? { locked { locks[host] } }
+    func history(_ host: String) -> [HistoryRecord] { HistoryLog.parse(locked { historyLines[host] ?? [] }.joined(separator: "\n")) }
+
+    /// Makes `host` answer 503 while it runs `sha` (every host when nil).
+    func unhealthy(on host: String?, at sha: String) {
+        locked { _ = unhealthy.insert([host ?? "*", sha]) }
+    }
+
+    /// Puts another rollout's lock on `host`.
+    func holdLock(_ host: String, expires: Date = Date().addingTimeInterval(100)) {
+        let formatter = ISO8601DateFormatter()
+        let owner = LockOwner(operator: "alice", machine: "laptop", pid: 42, started: "2026-01-01T10:00:00Z",
+                              target: "deploy main", expires: formatter.string(from: expires), token: "other")
+        locked { locks[host] = owner.jsonLine }
+    }
+
+    func addHistory(_ host: String, _ record: HistoryRecord) {
+        locked { historyLines[host, default: []].append(record.jsonLine) }
+    }
+
+    func checkouts(on host: String) -> [String] {
+        scripted.commands(on: host).filter { $0.contains("checkout --quiet --detach") }.compactMap { $0.split(separator: " ").last.map(String.init) }
+    }
+
+    func commands(on host: String, containing pattern: String) -> [String] {
+        scripted.commands(on: host).filter { $0.contains(pattern) }
+    }
+
+    private func install() {
+        scripted.on("mktemp -d .lock-new") { [self] host, command in
+            locked {
+                if let holder = locks[host] { return CommandResult(exitStatus: 3, stdout: holder + "\n") }
+                locks[host] = Self.quotedJSON(in: command) ?? "?"
+                return CommandResult(exitStatus: 0)
+            }
+        }
+        scripted.on(".lock-gone") { [self] host, command in
+            locked {
+                guard let holder = locks[host] else { return CommandResult(exitStatus: 0) }
+                if command.contains("grep"), let token = Self.token(in: holder), !command.contains(token) {
+                    return CommandResult(exitStatus: 3, stdout: holder + "\n")
+                }
+                locks[host] = nil
+                return CommandResult(exitStatus: 0)
+            }
+        }
+        scripted.on("lock/.owner.json.new") { [self] host, _ in
+            CommandResult(exitStatus: locked { locks[host] } == nil ? 3 : 0)
+        }
+        scripted.on("rev-parse --verify HEAD") { [self] host, _ in
+            CommandResult(exitStatus: 0, stdout: (head(host) ?? "") + "\n")
+        }
+        scripted.on("^{commit}") { [self] _, _ in
+            let sha: String = locked {
+                resolveCount += 1
+                return resolveAnswers.count > 1 ? resolveAnswers.removeFirst() : resolveAnswers[0]
+            }
+            return CommandResult(exitStatus: 0, stdout: sha + "\n")
+        }
+        scripted.on("checkout --quiet --detach") { [self] host, command in
+            setHead(host, String(command.split(separator: " ").last ?? ""))
+            return CommandResult(exitStatus: 0)
+        }
+        scripted.on("history.jsonl") { [self] host, command in
+            if command.contains(">>") {
+                locked { historyLines[host, default: []].append(Self.quotedJSON(in: command) ?? "") }
+                return CommandResult(exitStatus: 0)
+            }
+            return CommandResult(exitStatus: 0, stdout: locked { historyLines[host] ?? [] }.map { $0 + "\n" }.joined())
+        }
+        scripted.onHTTP { [self] host, _ in
+            let bad = locked { () -> Bool in
+                let sha = heads[host] ?? ""
+                return unhealthy.contains([host, sha]) || unhealthy.contains(["*", sha])
+            }
+            return HTTPResponse(status: bad ? 503 : 200)
+        }
+    }
+
+    /// The single-quoted JSON argument a lock or history command carries.
+    static func quotedJSON(in command: String) -> String? {
+        guard let start = command.range(of: "'{"), let end = command.range(of: "}'", range: start.upperBound..<command.endIndex) else { return nil }
+        return String(command[command.index(after: start.lowerBound)..<command.index(before: end.upperBound)])
+    }
+
+    static func token(in json: String) -> String? {
+        (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))?.token
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+}
+
+/// Collects events for assertions.
+final class EventLog: RolloutEventSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [RolloutEvent] = []
+    /// Called for each `host_succeeded`, to change a scripted host at that moment.
+    var onHostSucceeded: (@Sendable (String) -> Void)?
+    /// Called for each event, to act at a given moment (a stop request during a gate).
+    var onEvent: (@Sendable (RolloutEvent) -> Void)?
+
+    func emit(_ event: RolloutEvent) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
+        if case .hostSucceeded = event.payload, let host = event.host { onHostSucceeded?(host) }
+        onEvent?(event)
+    }
+
+    var all: [RolloutEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+
+    var names: [String] { all.map(\.name) }
+
+    func steps(_ host: String) -> [StepReport] {
+        all.compactMap { event in
+            guard event.host == host, case .step(let report) = event.payload else { return nil }
+            return report
+        }
+    }
+}
+
+enum Fixtures {
+    static func host(_ name: String, healthyAfter: Int = 2, timeout: Duration = .milliseconds(400),
+                     commandTimeout: Duration = .seconds(5)) -> Host {
+        Host(name: name, address: "127.0.0.1",
+             ssh: SSHSettings(user: "deploy", port: 22, identity: nil, knownHosts: "/dev/null", commandTimeout: commandTimeout),
+             repo: RepoSettings(path: "/srv/app", remote: "origin", branch: "main"),
+             compose: ComposeSettings(command: ["podman-compose"], file: "docker-compose.yml", project: "app"),
+             health: HealthSettings(url: HealthURL(host: "127.0.0.1", port: 8080, path: "/health"),
+                                    timeout: timeout, interval: .milliseconds(10), healthyAfter: healthyAfter),
+             stateDir: "~/.openclaw-deploy/app")
+    }
+
+    static func service(_ name: String = "app", hosts: [Host], tier: String = "99.9", policy: TierPolicy? = nil) -> Service {
+        Service(name: name, description: nil, tier: tier, policy: policy ?? TierPolicy.builtIn[tier]!, size: nil,
+                skills: [], channels: [], route: nil, hosts: hosts)
+    }
+
+    static func hosts(_ names: String...) -> [Host] { names.map { host($0) } }
+
+    /// A plan of one service: batches as given, host steps from the same command builders.
+    static func plan(_ service: Service, batches: [[String]], ref: String = "main") throws -> Plan {
+        let byName = Dictionary(uniqueKeysWithValues: service.hosts.map { ($0.name, $0) })
+        let hostPlans = service.hosts.map { host in
+            let commands = HostCommands(service: service.name, host: host)
+            return HostPlan(host: host, steps: [
+                PlannedStep(kind: .preflight, command: commands.preflight(), summary: "preflight"),
+                PlannedStep(kind: .currentRevision, command: commands.currentRevision(), summary: "revision"),
+                PlannedStep(kind: .fetch, command: commands.fetch(), summary: "fetch"),
+                PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "compose up"),
+            ])
+        }
+        return Plan(services: [ServicePlan(service: service, target: PlanTarget(ref: try GitRef(validating: ref), sha: nil),
+                                           batches: batches.map { $0.map { byName[$0]! } }, hostSteps: hostPlans)])
+    }
+
+    static func options(refresh: Duration = .seconds(20)) -> ExecutorOptions {
+        ExecutorOptions(operatorName: "tester", machine: "ci", pid: 7, lockRefreshInterval: refresh,
+                        bookkeepingTimeout: .seconds(2), connectSpacing: .milliseconds(1))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Inventory
+import Rollout
+import Testing
+import TestSupport
+
+@Suite("Executor: Ctrl-C, lock refresh, rollback target")
+struct ExecutorStopTests {
+    @Test func aStopDuringAHealthGatePutsTheHostBackStartsNoOtherAndReleasesLocks() async throws {
+        let slowGate = [Fixtures.host("h1", healthyAfter: 3, timeout: .seconds(5)), Fixtures.host("h2")]
+        let fleet = FakeFleet(service: Fixtures.service(hosts: slowGate))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        let stop = StopSignal()
+        let events = EventLog()
+        events.onEvent = { event in
+            if case .healthProbe(let probe) = event.payload, event.host == "h1", probe.phase == .rollout, probe.attempt == 3 {
+                stop.request()
+            }
+        }
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let report = await Executor(factory: fleet.scripted, sink: events, stop: stop, options: Fixtures.options()).run(plan)
+        let outcome = try #require(report.services.first)
+
+        #expect(start.duration(to: clock.now) < .seconds(3), "the gate stopped waiting instead of running to its timeout")
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts.map(\.result) == [.rolledBack, .notStarted])
+        #expect(fleet.head("h1") == oldSHA)
+        #expect(fleet.checkouts(on: "h2").isEmpty)
+        #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+    }
+
+    @Test func aStopPutsBackHostsAlreadyUpdatedSoNoServiceIsLeftHalfDone() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
+        let stop = StopSignal()
+        let events = EventLog()
+        events.onHostSucceeded = { host in if host == "h1" { stop.request() } }
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"], ["h3"]])
+        let report = await Executor(factory: fleet.scripted, sink: events, stop: stop, options: Fixtures.options()).run(plan)
+        let outcome = try #require(report.services.first)
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.error == .stoppedByOperator(service: "app"))
+        #expect(outcome.hosts.map(\.result) == [.rolledBack, .notStarted, .notStarted])
+        #expect(fleet.head("h1") == oldSHA)
+        #expect(fleet.lockHolder("h1") == nil)
+    }
+
+    @Test func cancellingTheTaskStopsAtOnceAndTheMonitorSaysWhereEachHostWasLeft() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", timeout: .seconds(30)), Fixtures.host("h2")]))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        let monitor = RolloutMonitor()
+        let events = EventLog()
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let executor = Executor(factory: fleet.scripted, sink: events, monitor: monitor, options: Fixtures.options())
+        let task = Task { await executor.run(plan) }
+        events.onEvent = { event in
+            if case .healthProbe(let probe) = event.payload, probe.attempt == 2 { task.cancel() }
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let report = await task.value
+        let outcome = try #require(report.services.first)
+
+        #expect(start.duration(to: clock.now) < .seconds(5))
+        #expect(outcome.aborted)
+        #expect(outcome.result == .rollbackFailed)
+        let states = monitor.snapshot().map(\.state)
+        #expect(states == [.changing(from: oldSHA, to: newSHA), .untouched(revision: oldSHA)])
+        #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+    }
+
+    @Test func theLockIsRefreshedWhileTheRolloutWorks() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", healthyAfter: 30, timeout: .seconds(2))]))
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], options: Fixtures.options(refresh: .milliseconds(50)))
+
+        #expect(outcome.result == .succeeded)
+        #expect(fleet.commands(on: "h1", containing: "lock/.owner.json.new").count >= 2)
+    }
+
+    @Test func rollbackWithoutATargetGoesToTheRevisionBeforeTheLastSuccessfulDeploy() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA, resolvesTo: [oldSHA])
+        let record = { (host: String, from: String, to: String, result: String, at: String) in
+            HistoryRecord(id: "x", service: "app", host: host, action: "deploy", from: from, to: to, result: result,
+                          startedAt: at, finishedAt: at, operator: "bob")
+        }
+        fleet.addHistory("h1", record("h1", movedSHA, oldSHA, "succeeded", "2026-01-01T09:00:00Z"))
+        fleet.addHistory("h1", record("h1", oldSHA, newSHA, "succeeded", "2026-01-01T10:00:00Z"))
+        fleet.addHistory("h2", record("h2", newSHA, newSHA, "no_change", "2026-01-01T11:00:00Z"))
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"], ["h2"]], action: .rollback,
+                                                    target: .previousSuccessfulDeploy)
+
+        #expect(outcome.result == .succeeded)
+        #expect(outcome.ref == oldSHA)
+        #expect(fleet.head("h1") == oldSHA && fleet.head("h2") == oldSHA)
+        #expect(fleet.commands(on: "h1", containing: "\(oldSHA)^{commit}").count == 1)
+        let last = try #require(fleet.history("h2").last)
+        #expect(last.action == "rollback" && last.from == newSHA && last.to == oldSHA && last.result == "succeeded")
+    }
+
+    @Test func rollbackWithNoSuccessfulDeployInHistoryChangesNothing() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], action: .rollback, target: .previousSuccessfulDeploy)
+
+        #expect(outcome.error == .noPreviousRevision(service: "app"))
+        #expect(fleet.checkouts(on: "h1").isEmpty)
+        #expect(fleet.lockHolder("h1") == nil)
+    }
+}

@@ -1,0 +1,242 @@
+import Foundation
+import Inventory
+import Rollout
+import Testing
+import TestSupport
+
+@Suite("Executor over a scripted transport")
+struct ExecutorTests {
+    func run(_ fleet: FakeFleet, batches: [[String]], events: EventLog = EventLog(), stop: StopSignal = StopSignal(),
+             options: ExecutorOptions = Fixtures.options(), action: RolloutAction = .deploy,
+             target: RolloutTarget = .planned, ref: String = "main") async throws -> ServiceOutcome {
+        let plan = try Fixtures.plan(fleet.service, batches: batches, ref: ref)
+        let executor = Executor(factory: fleet.scripted, sink: events, stop: stop, options: options)
+        let report = await executor.run(plan, action: action, target: target)
+        return try #require(report.services.first)
+    }
+
+    @Test func goodRolloutMovesEveryHostToTheTargetAndRecordsHistory() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        let events = EventLog()
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]], events: events)
+
+        #expect(outcome.result == .succeeded)
+        #expect(outcome.error == nil)
+        #expect(outcome.sha == newSHA)
+        #expect(outcome.hosts.map(\.result) == [.succeeded, .succeeded])
+        for host in ["h1", "h2"] {
+            #expect(fleet.head(host) == newSHA)
+            #expect(fleet.lockHolder(host) == nil)
+            let records = fleet.history(host)
+            #expect(records.count == 1)
+            #expect(records.first?.from == oldSHA)
+            #expect(records.first?.to == newSHA)
+            #expect(records.first?.result == "succeeded")
+            #expect(records.first?.action == "deploy")
+        }
+        #expect(events.names.first == "deploy_started")
+        #expect(events.names.last == "deploy_finished")
+        #expect(events.names.filter { $0 == "host_succeeded" }.count == 2)
+        #expect(events.names.contains("health_probe"))
+        // One connection per host, for all of its steps.
+        #expect(fleet.scripted.calls.filter { $0.kind == .connect }.count == 2)
+    }
+
+    @Test func healthFailingInBatchTwoPutsBackThatHostAndBatchOneAndLeavesLaterBatchesUntouched() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
+        fleet.unhealthy(on: "h2", at: newSHA)
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]])
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.error == .hostFailed(service: "app", host: "h2", step: "health_gate",
+                                             reason: outcome.hosts[1].reason ?? ""))
+        #expect(outcome.hosts.map(\.result) == [.rolledBack, .rolledBack, .notStarted])
+        #expect(fleet.checkouts(on: "h1") == [newSHA, oldSHA])
+        #expect(fleet.checkouts(on: "h2") == [newSHA, oldSHA])
+        #expect(fleet.checkouts(on: "h3").isEmpty)
+        #expect(fleet.commands(on: "h3", containing: " up -d").isEmpty)
+        for host in ["h1", "h2", "h3"] {
+            #expect(fleet.head(host) == oldSHA)
+            #expect(fleet.lockHolder(host) == nil)
+        }
+        #expect(fleet.history("h2").first?.result == "rolled_back")
+        #expect(fleet.history("h1").first?.result == "rolled_back")
+        #expect(fleet.history("h3").isEmpty)
+    }
+
+    @Test func everyHostOfAFailingBatchIsWaitedForAndReported() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3", "h4"), tier: "95"))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        let outcome = try await run(fleet, batches: [["h1", "h2", "h3", "h4"]])
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts.map(\.result) == [.rolledBack, .rolledBack, .rolledBack, .rolledBack])
+        #expect(outcome.hosts[0].failedStep == "health_gate")
+        for host in ["h2", "h3", "h4"] { #expect(fleet.checkouts(on: host) == [newSHA, oldSHA]) }
+    }
+
+    @Test func aHeldLockChangesNothingAndReleasesTheLocksTaken() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
+        fleet.holdLock("h2")
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]])
+
+        guard case .lockHeld(let service, let host, let holder, let stale)? = outcome.error else {
+            Issue.record("expected lockHeld, got \(String(describing: outcome.error))")
+            return
+        }
+        #expect(service == "app" && host == "h2" && !stale)
+        #expect(holder?.operator == "alice" && holder?.machine == "laptop" && holder?.target == "deploy main")
+        #expect(outcome.error?.category == .lockHeld)
+        #expect(outcome.result == .rolledBack)
+        #expect(fleet.lockHolder("h1") == nil)
+        #expect(fleet.lockHolder("h2") != nil)
+        // h3 comes after h2 in lock order: never asked.
+        #expect(fleet.commands(on: "h3", containing: "lock").isEmpty)
+        for host in ["h1", "h2", "h3"] {
+            #expect(fleet.checkouts(on: host).isEmpty)
+            #expect(fleet.commands(on: host, containing: "preflight").isEmpty)
+            #expect(fleet.history(host).isEmpty)
+        }
+        #expect(outcome.error?.description.contains("alice on laptop") == true)
+    }
+
+    @Test func aLockPastItsExpiryIsReportedAsStale() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        fleet.holdLock("h1", expires: Date().addingTimeInterval(-300))
+        let outcome = try await run(fleet, batches: [["h1"]])
+
+        guard case .lockHeld(_, _, _, let stale)? = outcome.error else {
+            Issue.record("expected lockHeld, got \(String(describing: outcome.error))")
+            return
+        }
+        #expect(stale)
+        #expect(outcome.error?.description.contains("lock release app --force") == true)
+    }
+
+    @Test func aHostAlreadyOnTheTargetAndHealthyIsNoChange() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA)
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
+
+        #expect(outcome.result == .noChange)
+        #expect(outcome.hosts.map(\.result) == [.noChange, .noChange])
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
+        #expect(fleet.commands(on: "h1", containing: " up -d").isEmpty)
+        #expect(fleet.history("h1").first?.result == "no_change")
+    }
+
+    @Test func theTargetIsResolvedOnceAndTheSameSHAGoesEverywhereEvenIfTheBranchMoves() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")), resolvesTo: [newSHA, movedSHA])
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]])
+
+        #expect(outcome.result == .succeeded)
+        #expect(fleet.resolveCount == 1)
+        for host in ["h1", "h2", "h3"] {
+            #expect(fleet.head(host) == newSHA)
+            #expect(fleet.commands(on: host, containing: "fetch").count == 1)
+        }
+    }
+
+    @Test func canaryGoesAloneThenBakesBeforeTheNextBatch() async throws {
+        let policy = TierPolicy(batch: .count(1), canary: true, bake: .milliseconds(120), healthyAfter: 2)
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2"), tier: "99.99", policy: policy))
+        let events = EventLog()
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]], events: events)
+
+        #expect(outcome.result == .succeeded)
+        let bake = events.steps("h1").first { $0.step == "bake" }
+        #expect(bake?.status == .ok)
+        let names = events.all.map { "\($0.name):\($0.host ?? "")" }
+        let bakeIndex = events.all.firstIndex { if case .step(let s) = $0.payload { return s.step == "bake" } else { return false } }
+        let h2Start = names.firstIndex(of: "host_started:h2")
+        #expect(bakeIndex != nil && h2Start != nil && bakeIndex! < h2Start!)
+    }
+
+    @Test func aCanaryThatTurnsUnhealthyWhileBakingIsPutBackAndTheRestNeverStart() async throws {
+        let policy = TierPolicy(batch: .count(1), canary: true, bake: .milliseconds(300), healthyAfter: 1)
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2"), tier: "99.99", policy: policy))
+        let events = EventLog()
+        // The canary passes its gate, then starts failing while it bakes.
+        events.onHostSucceeded = { host in if host == "h1" { fleet.unhealthy(on: "h1", at: newSHA) } }
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]], events: events)
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts.map(\.result) == [.rolledBack, .notStarted])
+        #expect(outcome.hosts[0].failedStep == "bake")
+        #expect(fleet.checkouts(on: "h2").isEmpty)
+        #expect(fleet.head("h1") == oldSHA)
+    }
+
+    @Test func aCommandPastItsTimeoutFailsTheHostWhichIsPutBack() async throws {
+        let slow = [Fixtures.host("h1", commandTimeout: .milliseconds(300))]
+        let fleet = FakeFleet(service: Fixtures.service(hosts: slow))
+        fleet.scripted.on(" up -d", host: "h1") { host, _ in
+            // Only the forward compose up hangs; putting back works.
+            if fleet.head(host) == newSHA { try await Task.sleep(for: .seconds(5)) }
+            return CommandResult(exitStatus: 0)
+        }
+        let outcome = try await run(fleet, batches: [["h1"]])
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts[0].failedStep == "compose_up")
+        #expect(outcome.hosts[0].reason?.contains("timed out") == true)
+        #expect(fleet.head("h1") == oldSHA)
+    }
+
+    @Test func aHealthGateThatNeverPassesWithinItsTimeoutFailsTheHost() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        let events = EventLog()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = try await run(fleet, batches: [["h1"]], events: events)
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts[0].failedStep == "health_gate")
+        #expect(outcome.hosts[0].reason?.contains("HTTP 503") == true)
+        #expect(start.duration(to: clock.now) < .seconds(3))
+        #expect(events.names.contains("host_failed") && events.names.contains("host_rolled_back"))
+    }
+
+    @Test func aHostThatCannotBePutBackMakesTheResultRollbackFailed() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        fleet.unhealthy(on: nil, at: newSHA)
+        fleet.unhealthy(on: nil, at: oldSHA)
+        let outcome = try await run(fleet, batches: [["h1"]])
+
+        #expect(outcome.result == .rollbackFailed)
+        #expect(outcome.hosts[0].result == .rollbackFailed)
+        #expect(outcome.error?.category == .needsAttention)
+        #expect(fleet.lockHolder("h1") == nil)
+    }
+
+    @Test func aDirtyWorkingTreeOnAnyHostRefusesBeforeAnyHostChanges() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        fleet.scripted.on("status --porcelain", host: "h2",
+                          reply: CommandResult(exitStatus: 1, stderr: "preflight: /srv/app has local changes\n"))
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.error == .stepFailed(service: "app", host: "h2", step: "preflight",
+                                             reason: "preflight: /srv/app has local changes (exit status 1)"))
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
+        #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+    }
+
+    @Test func anUnreachableHostStopsEverythingBeforeAnyLock() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        fleet.scripted.failConnect(host: "h2", with: [.connectFailed(host: "h2", reason: "host key mismatch")])
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
+
+        #expect(outcome.error?.category == .unreachable)
+        #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
+    }
+
+    @Test func aDroppedConnectionStartIsRetried() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        fleet.scripted.failConnect(host: "h1", with: [.lost(host: "h1", reason: "banner exchange: connection reset")])
+        let outcome = try await run(fleet, batches: [["h1"]])
+
+        #expect(outcome.result == .succeeded)
+        #expect(fleet.scripted.calls.filter { $0.kind == .connect }.count == 2)
+    }
+}

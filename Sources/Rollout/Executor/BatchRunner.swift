@@ -19,6 +19,8 @@ struct BatchRunner {
     let sessions: [HostSession]
 
     private var service: String { plan.service.name }
+    /// Only a service with several hosts is drained: with one host there is nothing to send traffic to.
+    private var gateway: (any GatewayHook)? { plan.service.hosts.count > 1 ? context.gateway : nil }
 
     func run(state run: inout RunState) async throws {
         let planned = Dictionary(uniqueKeysWithValues: sessions.map { session in
@@ -155,7 +157,8 @@ struct BatchRunner {
         try await withThrowingTaskGroup(of: HostOutcome.self) { group in
             for host in batch {
                 let session = sessions.first { $0.host.name == host.name }!
-                let rollout = HostRollout(session: session, stop: context.stop, monitor: context.monitor, planned: planned[host.name]!)
+                let rollout = HostRollout(session: session, stop: context.stop, monitor: context.monitor, planned: planned[host.name]!,
+                                          gateway: gateway)
                 let from = previous[host.name]!
                 group.addTask {
                     try await rollout.deploy(batch: index + 1, to: sha, from: from, fetched: host.name == fetched)
@@ -196,7 +199,8 @@ struct BatchRunner {
                 for name in chunk {
                     let session = sessions.first { $0.host.name == name }!
                     let rollout = HostRollout(session: session, stop: context.stop, monitor: context.monitor,
-                                              planned: PlannedCommands(hostPlan: nil, commands: session.commands, plannedSHA: nil))
+                                              planned: PlannedCommands(hostPlan: nil, commands: session.commands, plannedSHA: nil),
+                                              gateway: gateway)
                     let to = previous[name]!
                     group.addTask { try await rollout.putBack(to: to, from: sha) }
                 }

@@ -9,9 +9,13 @@ public struct Executor: Sendable {
     public let stop: StopSignal
     public let monitor: RolloutMonitor
     public let options: ExecutorOptions
+    /// The API gateway's rotation, when the inventory has a gateway.
+    public let gateway: (any GatewayHook)?
 
     public init(factory: any TransportFactory, sink: any RolloutEventSink, stop: StopSignal = StopSignal(),
-                monitor: RolloutMonitor = RolloutMonitor(), options: ExecutorOptions = ExecutorOptions()) {
+                monitor: RolloutMonitor = RolloutMonitor(), options: ExecutorOptions = ExecutorOptions(),
+                gateway: (any GatewayHook)? = nil) {
+        self.gateway = gateway
         self.factory = factory
         self.sink = sink
         self.stop = stop
@@ -23,7 +27,7 @@ public struct Executor: Sendable {
     /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
     public func run(_ plan: Plan, action: RolloutAction = .deploy, target: RolloutTarget = .planned) async -> RolloutReport {
         let context = RunContext(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing),
-                                 sink: sink, stop: stop, monitor: monitor, options: options)
+                                 sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway)
         let services = plan.services
         let width = max(1, options.parallelServices)
         let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in
@@ -44,6 +48,7 @@ public struct Executor: Sendable {
             }
             return done.sorted { $0.key < $1.key }.map(\.value)
         }
-        return RolloutReport(services: outcomes)
+        let gatewayProblems = await gateway?.finish() ?? []
+        return RolloutReport(services: outcomes, gatewayProblems: gatewayProblems)
     }
 }

@@ -9,6 +9,8 @@ struct HostRollout {
     let monitor: RolloutMonitor
     /// The planned commands for this host, used where the plan has them.
     let planned: PlannedCommands
+    /// The API gateway, for services with more than one host: the host leaves rotation while it changes.
+    let gateway: (any GatewayHook)?
 
     private var name: String { session.host.name }
     private var gate: HealthGate { HealthGate(session: session, stop: stop) }
@@ -38,6 +40,12 @@ struct HostRollout {
         }
         if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
 
+        do {
+            try await drain()
+        } catch let failure as StepFailure {
+            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
+            return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
+        }
         monitor.set(service: session.service, host: name, .changing(from: previous, to: target))
         let failure: StepFailure
         do {
@@ -46,6 +54,7 @@ struct HostRollout {
             switch try await gate.run(phase: .rollout) {
             case .passed:
                 monitor.set(service: session.service, host: name, .onTarget(target))
+                await restore(.rollout)
                 let result = outcome(.succeeded, revision: target)
                 session.emit(.hostSucceeded(result))
                 return result
@@ -70,6 +79,9 @@ struct HostRollout {
         monitor.set(service: session.service, host: name, .puttingBack(to: previous))
         var problem: StepFailure?
         do {
+            // A host updated in an earlier batch is back in rotation: take it out again first. If that
+            // fails the host is put back all the same; a stale upstream is better than a broken host.
+            try? await drain(phase: .putBack)
             try await session.run("checkout", session.commands.checkout(sha: previous), phase: .putBack,
                                   okDetail: { _ in "now at \(previous.shortSHA)" })
             try await session.run("compose_up", session.commands.composeUp(), phase: .putBack)
@@ -88,9 +100,42 @@ struct HostRollout {
                                failedStep: "put_back_" + problem.step, reason: why, elapsed: elapsed)
         }
         monitor.set(service: session.service, host: name, .onPrevious(previous))
+        await restore(.putBack)
         let result = HostOutcome(host: name, result: .rolledBack, from: previous, to: current, revision: previous, elapsed: elapsed)
         session.emit(.hostRolledBack(result))
         return result
+    }
+}
+
+extension HostRollout {
+    /// Takes the host out of the gateway's rotation; a failure stops the host before it changes.
+    func drain(phase: StepPhase = .rollout) async throws {
+        guard let gateway else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let detail = try await gateway.drain(service: session.service, host: name)
+            session.report("gateway_drain", phase, .ok, start.duration(to: clock.now), detail)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let reason = String(describing: error)
+            session.report("gateway_drain", phase, .failed, start.duration(to: clock.now), reason)
+            throw StepFailure(step: "gateway_drain", reason: reason)
+        }
+    }
+
+    /// Puts the host back into rotation; a failure is reported and does not change the host's result.
+    func restore(_ phase: StepPhase) async {
+        guard let gateway else { return }
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let detail = try await gateway.restore(service: session.service, host: name)
+            session.report("gateway_restore", phase, .ok, start.duration(to: clock.now), detail)
+        } catch {
+            session.report("gateway_restore", phase, .failed, start.duration(to: clock.now), String(describing: error))
+        }
     }
 }
 

@@ -75,6 +75,11 @@ public struct ServiceOutcome: Sendable, Equatable {
 /// Every service of one `deploy`/`rollback` run.
 public struct RolloutReport: Sendable, Equatable {
     public var services: [ServiceOutcome]
+    /// What went wrong putting hosts back into the gateway's rotation at the end, one line each.
+    public var gatewayProblems: [String]
 
-    public init(services: [ServiceOutcome]) { self.services = services }
+    public init(services: [ServiceOutcome], gatewayProblems: [String] = []) {
+        self.services = services
+        self.gatewayProblems = gatewayProblems
+    }
 }

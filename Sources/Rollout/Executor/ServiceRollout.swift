@@ -10,6 +10,7 @@ struct RunContext: Sendable {
     let stop: StopSignal
     let monitor: RolloutMonitor
     let options: ExecutorOptions
+    let gateway: (any GatewayHook)?
 }
 
 /// One service's rollout from connecting to releasing its locks: the SPEC's "One host's rollout",

@@ -1,0 +1,105 @@
+import CLibSSH2
+import Foundation
+
+/// Runs one command on an exec channel, reading stdout and stderr interleaved (reading only one would
+/// stall once the other fills its window), under a deadline enforced on both ends.
+struct CommandRunner {
+    let core: SessionCore
+    /// Grace between `timeout`'s TERM and its KILL on the host.
+    static let killGraceSeconds = 2
+
+    /// The line the remote login shell runs: the command under `timeout`, so the host stops it at the deadline
+    /// even if this side has gone away.
+    static func wrapped(_ command: String, timeout: Duration) -> String {
+        let seconds = String(format: "%.3f", max(timeout.inSeconds, 0.001))
+        return "timeout -k \(killGraceSeconds) \(seconds) sh -c \(quote(command))"
+    }
+
+    func run(_ command: String, timeout: Duration, outputLimit: Int) throws -> SSHCommandResult {
+        let deadline = Deadline(after: timeout)
+        do {
+            return try runChannel(command, timeout: timeout, deadline: deadline, outputLimit: outputLimit)
+        } catch is DeadlineReached {
+            // The channel is mid-flight; the session cannot be trusted for another command.
+            core.discard()
+            throw SSHError.commandTimedOut(endpoint: core.endpoint, command: command, after: timeout)
+        }
+    }
+
+    private func runChannel(_ command: String, timeout: Duration, deadline: Deadline, outputLimit: Int) throws -> SSHCommandResult {
+        let channel: OpaquePointer
+        switch try core.openChannel(until: deadline, { openclaw_channel_open_session(core.session) }) {
+        case .success(let opened): channel = opened
+        case .failure(let failure): throw lost("cannot open a channel: \(failure.message)")
+        }
+        let line = Self.wrapped(command, timeout: timeout)
+        let started = try core.retrying(until: deadline) { openclaw_channel_exec(channel, line, UInt32(line.utf8.count)) }
+        guard started == 0 else {
+            try? core.free(channel: channel, until: deadline)
+            throw SSHError.channelFailed(endpoint: core.endpoint, reason: "the server refused to run a command: \(core.lastError.message)")
+        }
+        // Commands get an empty stdin rather than one that never ends.
+        _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) }
+
+        var stdout = OutputBuffer(limit: outputLimit)
+        var stderr = OutputBuffer(limit: outputLimit)
+        try drain(channel, into: &stdout, &stderr, deadline: deadline)
+        try core.close(channel: channel, until: deadline)
+        var status = libssh2_channel_get_exit_status(channel)
+        let signal = exitSignal(channel)
+        try core.free(channel: channel, until: deadline)
+        if let signal { status = 128 + (Self.signalNumbers[signal] ?? 0) }
+        // The host's `timeout` fired a moment before ours: still a timeout, not a command failure.
+        if signal == nil, status == 124 || status == 128 + 9, deadline.elapsed + .milliseconds(300) >= timeout {
+            throw SSHError.commandTimedOut(endpoint: core.endpoint, command: command, after: timeout)
+        }
+        return SSHCommandResult(exitStatus: status, signal: signal, stdout: stdout.text, stderr: stderr.text,
+                                stdoutBytes: stdout.total, stderrBytes: stderr.total,
+                                stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated)
+    }
+
+    private func drain(_ channel: OpaquePointer, into stdout: inout OutputBuffer, _ stderr: inout OutputBuffer, deadline: Deadline) throws {
+        let size = 64 << 10
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+        defer { buffer.deallocate() }
+        while true {
+            if deadline.hasPassed { throw DeadlineReached() }
+            let outCount = openclaw_channel_read(channel, buffer, size)
+            if outCount > 0 { stdout.append(UnsafeRawBufferPointer(start: buffer, count: outCount)) }
+            let errCount = openclaw_channel_read_stderr(channel, buffer, size)
+            if errCount > 0 { stderr.append(UnsafeRawBufferPointer(start: buffer, count: errCount)) }
+            for count in [outCount, errCount] where count < 0 && count != Int(LIBSSH2_ERROR_EAGAIN) {
+                throw lost("reading command output: \(core.lastError.message)")
+            }
+            if outCount > 0 || errCount > 0 { continue }
+            if libssh2_channel_eof(channel) != 0 { return }
+            // Reading one stream can queue packets of the other inside libssh2, unseen by poll.
+            if libssh2_poll_channel_read(channel, 0) != 0 || libssh2_poll_channel_read(channel, 1) != 0 { continue }
+            try core.waitSocket(until: deadline)
+        }
+    }
+
+    private func exitSignal(_ channel: OpaquePointer) -> String? {
+        var name: UnsafeMutablePointer<CChar>?
+        var length = 0
+        guard libssh2_channel_get_exit_signal(channel, &name, &length, nil, nil, nil, nil) == 0, let name else { return nil }
+        defer { libssh2_free(core.session, name) }
+        guard length > 0 else { return nil }
+        return String(decoding: UnsafeRawBufferPointer(start: name, count: length), as: UTF8.self)
+    }
+
+    private func lost(_ reason: String) -> SSHError {
+        core.discard()
+        return .connectionLost(endpoint: core.endpoint, reason: reason)
+    }
+
+    static let signalNumbers: [String: Int32] = [
+        "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10,
+        "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
+    ]
+
+    /// Single-quotes a word for the remote POSIX shell.
+    static func quote(_ word: String) -> String {
+        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

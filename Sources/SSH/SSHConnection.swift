@@ -1,0 +1,134 @@
+import CLibSSH2
+import Dispatch
+import Foundation
+
+/// One authenticated SSH connection. Every libssh2 call of it runs on its own serial dispatch queue,
+/// never on Swift's cooperative pool, so blocking in `poll` cannot starve other tasks and the session
+/// is used by one thread at a time. Safe to share between tasks: calls are queued in order.
+public final class SSHConnection: @unchecked Sendable {
+    public let configuration: SSHConfiguration
+    private let queue: DispatchQueue
+    /// Touched only on `queue` (and in deinit, when nothing else can).
+    private var core: SessionCore?
+    private var keepalive: DispatchSourceTimer?
+    /// Read from any thread without waiting for a running command.
+    private let lock = NSLock()
+    private var hostKeyValue = SSHHostKey(type: "unknown", fingerprint: "")
+    private var usable = false
+
+    /// How many times a start that the server dropped during the handshake is tried in all.
+    static let startAttempts = 5
+
+    private init(configuration: SSHConfiguration) {
+        self.configuration = configuration
+        self.queue = DispatchQueue(label: "openclaw-deploy.ssh.\(configuration.endpoint)")
+    }
+
+    deinit {
+        keepalive?.cancel()
+        core?.discard()
+    }
+
+    /// Connects, verifies the host key, authenticates. Starts to one endpoint are throttled by `limiter`,
+    /// and a start the server drops (sshd `MaxStartups`) is retried with a short backoff.
+    public static func connect(_ configuration: SSHConfiguration,
+                               limiter: ConnectionStartLimiter = .shared,
+                               startWaitTimeout: Duration = .seconds(120)) async throws -> SSHConnection {
+        let connection = SSHConnection(configuration: configuration)
+        try await limiter.acquire(configuration.endpoint, timeout: startWaitTimeout)
+        do {
+            try await connection.open()
+            await limiter.release(configuration.endpoint)
+            return connection
+        } catch {
+            await limiter.release(configuration.endpoint)
+            throw error
+        }
+    }
+
+    private func open() async throws {
+        for attempt in 1...Self.startAttempts {
+            do {
+                try await onQueue { [self] in
+                    let (core, key) = try SessionOpener.open(configuration)
+                    self.core = core
+                    lock.withLock {
+                        hostKeyValue = key
+                        usable = true
+                    }
+                    startKeepalive()
+                }
+                return
+            } catch let dropped as DroppedStart {
+                if attempt == Self.startAttempts { throw dropped.error }
+                try await Task.sleep(for: .milliseconds(50 * attempt + Int.random(in: 0..<50)))
+            }
+        }
+    }
+
+    /// The key the server proved it holds.
+    public var hostKey: SSHHostKey { lock.withLock { hostKeyValue } }
+
+    /// False once closed, or dropped after a command deadline or a broken connection.
+    public var isUsable: Bool { lock.withLock { usable } }
+
+    /// Runs `command` through the remote user's shell as `sh -c`, with stdin empty, under `timeout` on the
+    /// host. At the deadline the command is stopped on the host, this call throws `commandTimedOut`, and
+    /// the connection is dropped (`isUsable` becomes false).
+    public func run(_ command: String, timeout: Duration, outputLimit: Int? = nil) async throws -> SSHCommandResult {
+        let limit = outputLimit ?? configuration.outputLimit
+        return try await onQueue { [self] in
+            try CommandRunner(core: usableCore()).run(command, timeout: timeout, outputLimit: limit)
+        }
+    }
+
+    /// HTTP GET of `http://host:port/path` made from the remote host, through this connection.
+    /// Throws `targetRefused` when nothing listens there.
+    public func httpGet(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int? = nil) async throws -> SSHHTTPResponse {
+        let limit = bodyLimit ?? configuration.outputLimit
+        return try await onQueue { [self] in
+            try HTTPTunnel(core: usableCore()).get(host: host, port: port, path: path, timeout: timeout, bodyLimit: limit)
+        }
+    }
+
+    /// Ends the connection; later calls throw `closed`.
+    public func close() async {
+        try? await onQueue { [self] in
+            keepalive?.cancel()
+            keepalive = nil
+            core?.close()
+        }
+    }
+
+    private func usableCore() throws -> SessionCore {
+        guard let core, !core.isReleased else { throw SSHError.closed(endpoint: configuration.endpoint) }
+        return core
+    }
+
+    /// Sends keepalives while the connection idles, so NAT and firewalls keep it and a dead peer shows.
+    private func startKeepalive() {
+        let interval = configuration.keepaliveInterval
+        guard interval > .zero else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        let nanoseconds = Int(interval.inSeconds * 1e9)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
+        timer.setEventHandler { [weak self] in
+            guard let core = self?.core, !core.isReleased else { return }
+            var next: Int32 = 0
+            _ = libssh2_keepalive_send(core.session, &next)
+        }
+        timer.resume()
+        keepalive = timer
+    }
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { [self] in
+                let result = Result { try body() }
+                let alive = core.map { !$0.isReleased } ?? false
+                lock.withLock { usable = alive }
+                continuation.resume(with: result)
+            }
+        }
+    }
+}

@@ -19,11 +19,13 @@ extension NodeReader {
         var valid = true
         var firstByName: [String: Mark?] = [:]
         var missingByHost: [(fields: MappingFields, keys: [String])] = []
+        var readableHosts = 0
         for (index, item) in items.enumerated() {
             guard let fields = mapping(item, "\(path)[\(index)]", allowed: Self.hostKeys) else {
                 valid = false
                 continue
             }
+            readableHosts += 1
             if !fields.has("name") { missing("name", in: fields, "a unique name for this host, e.g. `lighthouse-a`") }
             if !fields.has("address") { missing("address", in: fields, "the IP address or DNS name to connect to") }
             let name = fields["name"].flatMap { string($0, fields.path("name"), rule: RemoteValueRules.name) }
@@ -44,7 +46,7 @@ extension NodeReader {
             if !missingKeys.isEmpty { missingByHost.append((fields, missingKeys)) }
             if let host, name != nil, address != nil { hosts.append(host) } else { valid = false }
         }
-        reportMissingSettings(missingByHost, hostCount: items.count, serviceFields: serviceFields)
+        reportMissingSettings(missingByHost, hostCount: readableHosts, serviceFields: serviceFields)
         return valid ? hosts.sorted { $0.name < $1.name } : nil
     }
 

@@ -79,13 +79,14 @@ public enum InventoryLoader {
             if reader.isNull(node) || node.mapping?.isEmpty == true {
                 reader.error(at: node.mark, "`services` is empty; add at least one service")
             }
-            services = reader.services(node, context: ServiceContext(defaults: defaults, tiers: tiers, localPaths: localPaths))
+            let context = ServiceContext(defaults: defaults, tiers: tiers.policies, brokenTiers: tiers.broken, localPaths: localPaths)
+            services = reader.services(node, context: context)
         } else {
             reader.missing("services", in: fields, "a mapping from service names to their settings")
         }
         let gateway = fields["gateway"].flatMap { reader.gateway($0, defaults: defaults, localPaths: localPaths) }
         reader.reportUnvisitedRepeatedKeys()
-        return Inventory(sourcePath: path, version: 1, tiers: tiers, services: services, gateway: gateway)
+        return Inventory(sourcePath: path, version: 1, tiers: tiers.policies, services: services, gateway: gateway)
     }
 
     /// File-level problems first, then by position; exact repeats (a mapping read through two aliases) once;

@@ -38,7 +38,8 @@ extension NodeReader {
         var fields = MappingFields(mark: node.mark, path: path)
         if isNull(node) { return fields }
         guard case .mapping(let mapping) = node else {
-            error(at: node.mark, "`\(path.isEmpty ? "the inventory" : path)` must be a mapping (`key: value` lines), found \(describe(node))")
+            let what = path.isEmpty ? "the inventory must be a mapping with `version: 1` and `services:`" : "`\(path)` must be a mapping (`key: value` lines)"
+            error(at: node.mark, "\(what), found \(describe(node))")
             return nil
         }
         var merged: [(Node, Node)] = []

@@ -4,6 +4,8 @@ import Yams
 struct ServiceContext {
     let defaults: SettingsLayer
     let tiers: [String: TierPolicy]
+    /// Tiers defined under `tiers:` with errors (already reported).
+    let brokenTiers: Set<String>
     let localPaths: LocalPaths
 }
 
@@ -48,7 +50,7 @@ extension NodeReader {
         let policy: TierPolicy?
         if let node = fields["tier"] {
             tierName = check(string(node, fields.path("tier")))
-            policy = tierName.flatMap { tierName in check(tierPolicy(tierName, node, fields.path("tier"), context.tiers)) }
+            policy = tierName.flatMap { tierName in check(tierPolicy(tierName, node, fields.path("tier"), context)) }
         } else {
             missing("tier", in: fields, "one of \(tierList(context.tiers)); it sets how many hosts change at once")
             tierName = nil
@@ -73,9 +75,11 @@ extension NodeReader {
                        skills: skills, channels: channels, route: route, hosts: hosts)
     }
 
-    private func tierPolicy(_ name: String, _ node: Node, _ path: String, _ tiers: [String: TierPolicy]) -> TierPolicy? {
-        if let policy = tiers[name] { return policy }
-        error(at: node.mark, "`\(path)`: unknown tier \(quoted(name)); allowed tiers: \(tierList(tiers)) (or define it under `tiers:`)")
+    private func tierPolicy(_ name: String, _ node: Node, _ path: String, _ context: ServiceContext) -> TierPolicy? {
+        if let policy = context.tiers[name] { return policy }
+        if !context.brokenTiers.contains(name) {
+            error(at: node.mark, "`\(path)`: unknown tier \(quoted(name)); allowed tiers: \(tierList(context.tiers)) (or define it under `tiers:`)")
+        }
         return nil
     }
 

@@ -2,16 +2,20 @@ import Yams
 
 extension NodeReader {
     /// The built-in tiers with the `tiers:` section applied: a partial entry for a built-in tier keeps that
-    /// tier's other values; a new tier must give `batch` and `healthy_after`.
-    func tiers(_ node: Node?) -> [String: TierPolicy] {
+    /// tier's other values; a new tier must give `batch` and `healthy_after`. `broken` names the tiers whose
+    /// entry had errors, so services using them are not also reported as naming an unknown tier.
+    func tiers(_ node: Node?) -> (policies: [String: TierPolicy], broken: Set<String>) {
         var tiers = TierPolicy.builtIn
-        guard let node else { return tiers }
+        var broken: Set<String> = []
+        guard let node else { return (tiers, broken) }
         for (name, keyNode, value) in namedEntries(node, "tiers") {
             guard name.count <= 32, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
                 error(at: keyNode.mark, "invalid tier name \(quoted(name)); tier names use letters, digits, `.`, `_` and `-` (at most 32)")
+                broken.insert(name)
                 continue
             }
             let path = "tiers.\(name)"
+            broken.insert(name)
             guard let fields = mapping(value, path, allowed: ["batch", "canary", "bake", "healthy_after"]) else { continue }
             let base = TierPolicy.builtIn[name]
             if base == nil {
@@ -31,8 +35,9 @@ extension NodeReader {
             let healthyAfter = read("healthy_after", { self.int($0, $1, in: 1...1000) }, fallback: base?.healthyAfter)
             guard valid, let batch, let canary, let bake, let healthyAfter else { continue }
             tiers[name] = TierPolicy(batch: batch, canary: canary, bake: bake, healthyAfter: healthyAfter)
+            broken.remove(name)
         }
-        return tiers
+        return (tiers, broken)
     }
 
     /// `3`, `"25%"` or `all`.

@@ -10,6 +10,10 @@ enum YAMLSource {
     /// Repeated mapping keys are not fatal: each one is noted in `reader.repeatedKeys` and the rest of the file
     /// is still checked.
     static func compose(_ text: String, reader: NodeReader) -> Node? {
+        if let position = ComplexKeyGuard.firstRiskyKey(in: text) {
+            reader.error(at: position, "a mapping key here is a list, a mapping or an alias; inventory keys are plain words, write the key out")
+            return nil
+        }
         var text = text
         for attempt in 0..<maxRepeatedKeys {
             do {

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+@testable import Inventory
+
+@Suite("Valid inventories: defaults, service and host settings merged key by key")
+struct InheritanceTests {
+    private let environment = ["HOME": "/home/op"]
+
+    private func loadFixture(_ name: String) throws -> (Inventory, directory: String) {
+        let path = try Support.fixturePath(name)
+        return (try InventoryLoader.load(path: path, environment: environment), (path as NSString).deletingLastPathComponent)
+    }
+
+    @Test func servicesAndHostsAreSortedByName() throws {
+        let (inventory, _) = try loadFixture("inheritance.yaml")
+        #expect(inventory.services.map(\.name) == ["alpha", "beta"])
+        #expect(inventory.service(named: "alpha")?.hosts.map(\.name) == ["alpha-1", "alpha-2"])
+    }
+
+    @Test func hostWithoutOverridesTakesServiceThenDefaults() throws {
+        let (inventory, directory) = try loadFixture("inheritance.yaml")
+        let host = try #require(inventory.service(named: "alpha")?.hosts.first)
+        #expect(host.name == "alpha-1")
+        #expect(host.address == "192.0.2.1")
+        #expect(host.ssh == SSHSettings(user: "ops", port: 2201, identity: "/home/op/.ssh/deploy_key",
+                                        knownHosts: directory + "/keys/known_hosts",
+                                        connectTimeout: .seconds(5), commandTimeout: .seconds(120)))
+        #expect(host.repo == RepoSettings(path: "/srv/alpha", remote: "origin", branch: "release"))
+        #expect(host.compose == ComposeSettings(command: ["podman-compose"], file: "compose.yaml", project: "alpha",
+                                                build: false, upArgs: ["--force-recreate"]))
+        #expect(host.health == HealthSettings(url: HealthURL(host: "127.0.0.1", port: 8080, path: "/health"),
+                                              timeout: .seconds(30), interval: .seconds(2), healthyAfter: 5))
+        #expect(host.stateDir == "/var/lib/openclaw/alpha")
+    }
+
+    @Test func hostOverridesWinKeyByKey() throws {
+        let (inventory, _) = try loadFixture("inheritance.yaml")
+        let host = try #require(inventory.service(named: "alpha")?.hosts.last)
+        #expect(host.name == "alpha-2")
+        #expect(host.address == "alpha-2.example.internal")
+        #expect(host.ssh == SSHSettings(user: "root", port: 2201, identity: "/home/op/.ssh/deploy_key",
+                                        knownHosts: "/etc/ssh/ssh_known_hosts",
+                                        connectTimeout: .seconds(5), commandTimeout: .seconds(120)))
+        #expect(host.repo == RepoSettings(path: "/srv/alpha", remote: "origin", branch: "hotfix"))
+        #expect(host.compose.command == ["docker", "compose"])
+        #expect(host.compose.file == "compose.yaml")
+        #expect(host.compose.project == "alpha")
+        #expect(host.health.healthyAfter == 7)
+        #expect(host.health.timeout == .seconds(30))
+        #expect(host.stateDir == "~/state")
+    }
+
+    @Test func explicitNullSelectsSSHAgentAndServiceValuesApply() throws {
+        let (inventory, _) = try loadFixture("inheritance.yaml")
+        let beta = try #require(inventory.service(named: "beta"))
+        let host = try #require(beta.hosts.first)
+        #expect(host.address == "2001:db8::10")
+        #expect(host.ssh.identity == nil)
+        #expect(host.ssh.port == 2200)
+        #expect(host.repo == RepoSettings(path: "~/apps/beta", remote: "upstream", branch: "release"))
+        #expect(host.compose == ComposeSettings(command: ["podman-compose"], file: "compose.yaml", project: "beta_app",
+                                                build: true, upArgs: ["--force-recreate"]))
+        #expect(host.health == HealthSettings(url: HealthURL(host: "::1", port: 9090, path: "/ready"),
+                                              timeout: .seconds(30), interval: .milliseconds(500), healthyAfter: 2))
+        #expect(host.health.url.description == "http://[::1]:9090/ready")
+        #expect(host.stateDir == "/var/lib/openclaw/beta")
+    }
+
+    @Test func serviceFieldsAreRead() throws {
+        let (inventory, _) = try loadFixture("inheritance.yaml")
+        let alpha = try #require(inventory.service(named: "alpha"))
+        #expect(alpha.description == "the first service")
+        #expect(alpha.tier == "99.99")
+        #expect(alpha.size == ResourceSize(vcpu: 2, memoryBytes: 1536 << 20, memoryText: "1536MiB"))
+        #expect(alpha.skills == ["one", "two"])
+        #expect(alpha.channels == ["web"])
+        #expect(alpha.route == Route(prefix: "/api/alpha/", port: 8080))
+        let beta = try #require(inventory.service(named: "beta"))
+        #expect(beta.description == nil)
+        #expect(beta.size == nil)
+        #expect(beta.skills.isEmpty)
+        #expect(beta.route == nil)
+    }
+
+    @Test func partialTierOverrideKeepsTheBuiltInValues() throws {
+        let (inventory, _) = try loadFixture("inheritance.yaml")
+        #expect(inventory.tiers["99.99"] == TierPolicy(batch: .count(1), canary: true, bake: .seconds(120), healthyAfter: 5))
+        #expect(inventory.tiers["99.9"] == TierPolicy.builtIn["99.9"])
+        #expect(inventory.tiers["quick-canary"] == TierPolicy(batch: .percent(25), canary: true, bake: .seconds(30), healthyAfter: 2))
+        #expect(inventory.service(named: "alpha")?.policy == inventory.tiers["99.99"])
+        #expect(inventory.tiers.keys.sorted() == ["95", "99", "99.9", "99.99", "quick-canary"])
+    }
+
+    @Test func builtInDefaultsApplyWhenNothingIsSet() throws {
+        let yaml = Support.inventory(service: """
+        svc:
+          tier: "99"
+          repo: { path: /srv/svc }
+          health: { url: "http://127.0.0.1:80/" }
+          hosts: [{ name: h, address: 192.0.2.7 }]
+        """)
+        let inventory = try InventoryLoader.parse(yaml: yaml, path: "/etc/openclaw/inv.yaml", environment: environment)
+        let host = try #require(inventory.services.first?.hosts.first)
+        #expect(host.ssh == SSHSettings(user: "deploy", port: 22, identity: nil, knownHosts: "/home/op/.ssh/known_hosts",
+                                        connectTimeout: .seconds(10), commandTimeout: .seconds(600)))
+        #expect(host.repo == RepoSettings(path: "/srv/svc", remote: "origin", branch: "main"))
+        #expect(host.compose == ComposeSettings(command: ["docker", "compose"], file: "docker-compose.yml", project: nil,
+                                                build: false, upArgs: []))
+        #expect(host.health == HealthSettings(url: HealthURL(host: "127.0.0.1", port: 80, path: "/"),
+                                              timeout: .seconds(60), interval: .seconds(2), healthyAfter: 2))
+        #expect(host.stateDir == "~/.openclaw-deploy/svc")
+        #expect(inventory.gateway == nil)
+        #expect(inventory.sourcePath == "/etc/openclaw/inv.yaml")
+        #expect(inventory.version == 1)
+    }
+
+    @Test func gatewayInheritsDefaultSSHAndResolvesTheTemplate() throws {
+        let (inventory, directory) = try loadFixture("gateway.yaml")
+        let gateway = try #require(inventory.gateway)
+        #expect(gateway.host.name == "gateway")
+        #expect(gateway.host.address == "192.0.2.5")
+        #expect(gateway.host.ssh.user == "deploy")
+        #expect(gateway.host.ssh.port == 22)
+        #expect(gateway.configPath == "/etc/nginx/conf.d/openclaw.conf")
+        #expect(gateway.templatePath == directory + "/gateway-template.mustache")
+        #expect(inventory.services.first?.hosts.first?.ssh.port == 2222)
+    }
+
+    @Test func mergeKeysAndAnchorsAreHonoured() throws {
+        let yaml = """
+        version: 1
+        services:
+          one: &base
+            tier: "95"
+            repo: { path: /srv/app }
+            health: { url: "http://127.0.0.1:8080/health" }
+            hosts: [{ name: h1, address: 192.0.2.1 }]
+          two:
+            <<: *base
+            repo: { path: /srv/two }
+        """
+        let inventory = try InventoryLoader.parse(yaml: yaml, path: "inv.yaml", environment: environment)
+        #expect(inventory.services.map(\.name) == ["one", "two"])
+        #expect(inventory.service(named: "two")?.hosts.first?.repo.path == "/srv/two")
+        #expect(inventory.service(named: "two")?.tier == "95")
+    }
+}

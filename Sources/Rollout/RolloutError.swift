@@ -22,6 +22,8 @@ public enum RolloutError: Error, Sendable, Equatable, CustomStringConvertible {
     case stoppedByOperator(service: String)
     /// Some host is not known to be healthy on its previous revision (exit 2).
     case rollbackIncomplete(service: String, hosts: [String], cause: String)
+    /// `lock release` without `--force` met a lock that is not stale (exit 3).
+    case lockLive(service: String, host: String, holder: LockOwner?)
 
     /// What kind of failure this is; the command line turns it into an exit code.
     public enum Category: Sendable, Equatable {
@@ -40,7 +42,7 @@ public enum RolloutError: Error, Sendable, Equatable, CustomStringConvertible {
     public var category: Category {
         switch self {
         case .invalidRef, .unknownServices, .unknownHosts, .noServicesChosen: return .usage
-        case .lockHeld: return .lockHeld
+        case .lockHeld, .lockLive: return .lockHeld
         case .unreachable: return .unreachable
         case .stepFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
         case .rollbackIncomplete: return .needsAttention
@@ -80,6 +82,11 @@ public enum RolloutError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rollbackIncomplete(let service, let hosts, let cause):
             return "\(service): \(cause); \(hosts.joined(separator: ", ")) \(hosts.count == 1 ? "is" : "are") not known to be healthy "
                 + "on the previous revision. Look at \(hosts.count == 1 ? "it" : "them") now (openclaw-deploy status \(service))."
+        case .lockLive(let service, let host, let holder):
+            let who = holder.map { "\($0.operator) on \($0.machine) (pid \($0.pid)) since \($0.started), for \(quoted($0.target)), expiring \($0.expires)" }
+                ?? "an unknown holder"
+            return "\(service): the lock on \(host) is held by \(who) and is not stale, so it was kept. "
+                + "If you are sure that rollout is gone, run `openclaw-deploy lock release \(service) --force`."
         }
     }
 }

@@ -1,0 +1,164 @@
+import Foundation
+import Inventory
+import struct Inventory.Host
+
+/// One host as `status` shows it.
+public struct HostStatus: Sendable, Equatable {
+    public var service: String
+    public var host: String
+    public var address: String
+    public var reachable: Bool
+    /// Why the host could not be reached, or a read that failed on it.
+    public var error: String?
+    public var revision: String?
+    /// Containers of the compose project, and how many of them are up; nil when `compose ps` failed.
+    public var containers: Int?
+    public var containersUp: Int?
+    /// One GET of the health URL: its status, or why there was none.
+    public var healthStatus: Int?
+    public var healthError: String?
+    public var lock: LockOwner?
+    public var lockStale: Bool
+
+    public var healthy: Bool { healthStatus.map { (200..<300).contains($0) } ?? false }
+}
+
+/// What happened to one host's lock on `lock release`.
+public struct LockRelease: Sendable, Equatable {
+    public enum Outcome: String, Sendable, Equatable {
+        case released
+        case notLocked = "not_locked"
+        /// Held by a live rollout and `--force` not given.
+        case keptLive = "kept_live"
+        case failed
+    }
+
+    public var host: String
+    public var outcome: Outcome
+    public var holder: LockOwner?
+    public var stale: Bool
+    public var error: String?
+}
+
+/// Read-only looks at hosts (status, history, locks) and the one lock write an operator may ask for,
+/// over the same connections, limits and commands as a rollout.
+public struct FleetInspector: Sendable {
+    let connector: HostConnector
+
+    public init(factory: any TransportFactory, options: ExecutorOptions = ExecutorOptions()) {
+        connector = HostConnector(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing), options: options)
+    }
+
+    public func status(of targets: [(service: Service, host: Host)]) async -> [HostStatus] {
+        await forEach(targets) { service, host, transport, connectError in
+            var row = HostStatus(service: service.name, host: host.name, address: host.address, reachable: transport != nil,
+                                 error: connectError, lockStale: false)
+            guard let transport else { return row }
+            let commands = HostCommands(service: service.name, host: host)
+            let timeout = min(host.ssh.commandTimeout, .seconds(30))
+            async let revision = try? transport.run(commands.currentRevision().rendered, timeout: timeout)
+            async let compose = try? transport.run(commands.composeStatus().rendered, timeout: timeout)
+            async let lock = try? transport.run(commands.lockRead().rendered, timeout: timeout)
+            async let health = probe(transport, host)
+            if let result = await revision, result.succeeded { row.revision = result.stdout.firstLine }
+            if let result = await compose, result.succeeded {
+                let counts = Self.containerCounts(result.stdout)
+                row.containers = counts.total
+                row.containersUp = counts.up
+            }
+            if let result = await lock, result.succeeded, !result.stdout.isEmpty {
+                row.lock = try? JSONDecoder().decode(LockOwner.self, from: Data(result.stdout.utf8))
+                row.lockStale = row.lock.flatMap { Timestamp.date($0.expires) }.map { $0 < Date() } ?? false
+            }
+            (row.healthStatus, row.healthError) = await health
+            return row
+        }
+    }
+
+    /// Every history record of the service's hosts, newest first; and the hosts that could not be read.
+    public func history(of service: Service, hosts: [Host], limit: Int?) async -> (records: [HistoryRecord], problems: [String]) {
+        let rows = await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError -> ([HistoryRecord], String?) in
+            guard let transport else { return ([], connectError) }
+            let command = HostCommands(service: service.name, host: host).historyRead(limit: limit).rendered
+            do {
+                let result = try await transport.run(command, timeout: min(host.ssh.commandTimeout, .seconds(30)))
+                guard result.succeeded else { return ([], "\(host.name): \(HostSession.reason(of: result))") }
+                return (HistoryLog.parse(result.stdout), nil)
+            } catch {
+                return ([], String(describing: error))
+            }
+        }
+        return (HistoryLog.merged(rows.flatMap(\.0), limit: limit), rows.compactMap(\.1))
+    }
+
+    /// Removes the service's lock on each host: a stale one always, a live one only with `force`.
+    public func releaseLocks(of service: Service, hosts: [Host], force: Bool) async -> [LockRelease] {
+        await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError in
+            guard let transport else {
+                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: connectError)
+            }
+            let commands = HostCommands(service: service.name, host: host)
+            let timeout = min(host.ssh.commandTimeout, .seconds(30))
+            do {
+                let read = try await transport.run(commands.lockRead().rendered, timeout: timeout)
+                guard read.succeeded else {
+                    return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: HostSession.reason(of: read))
+                }
+                if read.stdout.isEmpty { return LockRelease(host: host.name, outcome: .notLocked, holder: nil, stale: false) }
+                let holder = try? JSONDecoder().decode(LockOwner.self, from: Data(read.stdout.utf8))
+                let stale = holder.flatMap { Timestamp.date($0.expires) }.map { $0 < Date() } ?? false
+                guard force || stale else { return LockRelease(host: host.name, outcome: .keptLive, holder: holder, stale: false) }
+                let removed = try await transport.run(commands.lockForceRelease().rendered, timeout: timeout)
+                guard removed.succeeded else {
+                    return LockRelease(host: host.name, outcome: .failed, holder: holder, stale: stale, error: HostSession.reason(of: removed))
+                }
+                return LockRelease(host: host.name, outcome: .released, holder: holder, stale: stale)
+            } catch {
+                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: String(describing: error))
+            }
+        }
+    }
+
+    /// Runs `body` for every target over its own connection (nil with the reason when it failed),
+    /// all at once within the connector's limits; results in the order of `targets`.
+    private func forEach<T: Sendable>(_ targets: [(service: Service, host: Host)],
+                                      _ body: @escaping @Sendable (Service, Host, (any Transport)?, String?) async -> T) async -> [T] {
+        await withTaskGroup(of: (Int, T).self) { group in
+            for (index, target) in targets.enumerated() {
+                group.addTask {
+                    do {
+                        let transport = try await connector.connect(target.host)
+                        let value = await body(target.service, target.host, transport, nil)
+                        await transport.close()
+                        return (index, value)
+                    } catch {
+                        return (index, await body(target.service, target.host, nil, String(describing: error)))
+                    }
+                }
+            }
+            var results: [Int: T] = [:]
+            for await (index, value) in group { results[index] = value }
+            return targets.indices.map { results[$0]! }
+        }
+    }
+
+    private func probe(_ transport: any Transport, _ host: Host) async -> (Int?, String?) {
+        let url = host.health.url
+        do {
+            let response = try await transport.httpGet(host: url.host, port: url.port, path: url.path, timeout: .seconds(5))
+            return (response.status, nil)
+        } catch {
+            return (nil, String(describing: error))
+        }
+    }
+
+    /// Counts container rows of `compose ps` (docker compose or podman-compose): the lines after the
+    /// header, and those whose status says the container is up.
+    static func containerCounts(_ output: String) -> (total: Int, up: Int) {
+        let lines = output.split(whereSeparator: \.isNewline).map(String.init)
+        guard let header = lines.firstIndex(where: { $0.contains("STATUS") }) else { return (0, 0) }
+        let rows = lines[(header + 1)...].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let up = rows.filter { $0.range(of: #"\bUp\b"#, options: .regularExpression) != nil || $0.lowercased().contains("running") }
+        return (rows.count, up.count)
+    }
+}

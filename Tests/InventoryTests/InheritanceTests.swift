@@ -144,4 +144,11 @@ struct InheritanceTests {
         #expect(inventory.service(named: "two")?.hosts.first?.repo.path == "/srv/two")
         #expect(inventory.service(named: "two")?.tier == "95")
     }
+
+    @Test func windowsLineEndingsAndByteOrderMarkAreAccepted() throws {
+        let yaml = "\u{FEFF}version: 1\r\nservices:\r\n  web:\r\n    tier: \"95\"\r\n    repo: { path: /srv/web }\r\n"
+            + "    health: { url: \"http://127.0.0.1:8080/health\" }\r\n    hosts: [{ name: web-1, address: 192.0.2.1 }]\r\n"
+        let inventory = try InventoryLoader.parse(yaml: yaml, path: "inv.yaml", environment: environment)
+        #expect(inventory.services.first?.hosts.first?.repo.path == "/srv/web")
+    }
 }

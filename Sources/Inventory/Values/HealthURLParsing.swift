@@ -30,6 +30,7 @@ extension HealthURL {
             guard let colon = authority.lastIndex(of: ":") else { throw HealthURLProblem("the port is missing") }
             host = authority[..<colon]
             portText = authority[authority.index(after: colon)...]
+            if host.isEmpty { throw HealthURLProblem("the host is missing") }
             guard isValidHostName(String(host)) else {
                 throw HealthURLProblem(host.contains(":")
                     ? "an IPv6 address must be written in brackets, e.g. `http://[::1]:8080/health`"

@@ -46,7 +46,9 @@ public enum InventoryLoader {
     public static func parse(yaml: String, path: String, environment: [String: String] = [:]) throws -> Inventory {
         let reader = NodeReader(file: path)
         let localPaths = LocalPaths(inventoryPath: path, environment: environment)
-        let root = YAMLSource.compose(yaml, reader: reader)
+        // Editors on some systems start UTF-8 files with a byte order mark, which libyaml would read as content.
+        let text = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
+        let root = YAMLSource.compose(text, reader: reader)
         if let root, !reader.isNull(root) {
             if let inventory = read(root, reader: reader, localPaths: localPaths, path: path), reader.diagnostics.isEmpty {
                 return inventory

@@ -132,10 +132,13 @@ public final class ScriptedTransportFactory: TransportFactory, @unchecked Sendab
     }
 }
 
-/// One scripted host's connection.
+/// One scripted host's connection. Like the SSH transport, it is unusable after a command ran past
+/// its deadline or after `close`.
 final class ScriptedTransport: Transport, @unchecked Sendable {
     let host: String
     let factory: ScriptedTransportFactory
+    private let lock = NSLock()
+    private var broken = false
 
     init(host: String, factory: ScriptedTransportFactory) {
         self.host = host
@@ -143,14 +146,26 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
     }
 
     func run(_ command: String, timeout: Duration) async throws -> CommandResult {
-        try await factory.run(host: host, command: command, timeout: timeout)
+        try checkUsable()
+        do {
+            return try await factory.run(host: host, command: command, timeout: timeout)
+        } catch let error as TransportError {
+            if case .timedOut = error { lock.withLock { broken = true } }
+            throw error
+        }
     }
 
     func httpGet(host target: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
-        try await factory.httpGet(host: host, target: target, port: port, path: path, timeout: timeout)
+        try checkUsable()
+        return try await factory.httpGet(host: host, target: target, port: port, path: path, timeout: timeout)
     }
 
     func close() async {
+        lock.withLock { broken = true }
         factory.closed(host: host)
+    }
+
+    private func checkUsable() throws {
+        if lock.withLock({ broken }) { throw TransportError.lost(host: host, reason: "connection already closed") }
     }
 }

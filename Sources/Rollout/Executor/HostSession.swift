@@ -15,7 +15,7 @@ struct HostSession: Sendable {
     let commands: HostCommands
     let sink: any RolloutEventSink
 
-    init(service: String, host: Host, transport: any Transport, sink: any RolloutEventSink) {
+    init(service: String, host: Host, sink: any RolloutEventSink, transport: any Transport) {
         self.service = service
         self.host = host
         self.transport = transport

@@ -38,9 +38,12 @@ struct ServiceRollout {
             bakeSeconds: plan.service.policy.bake.wholeSeconds, healthyAfter: plan.service.policy.healthyAfter)))
 
         do {
-            let transports = try await HostConnector(factory: context.factory, throttle: context.throttle, options: context.options)
-                .connectAll(hosts)
-            let sessions = hosts.map { HostSession(service: service, host: $0, transport: transports[$0.name]!, sink: context.sink) }
+            let connector = HostConnector(factory: context.factory, throttle: context.throttle, options: context.options)
+            let transports = try await connector.connectAll(hosts)
+            let sessions = hosts.map { host in
+                HostSession(service: service, host: host, sink: context.sink,
+                            transport: HostLink(host: host, connector: connector, connection: transports[host.name]!))
+            }
             await runConnected(sessions, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let error as TransportError {

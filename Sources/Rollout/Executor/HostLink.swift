@@ -1,0 +1,60 @@
+import Inventory
+
+/// A host's one connection for the whole rollout, re-opened only if it breaks: a transport drops its
+/// connection when a command outlives its deadline or the link fails, and the host must still be put
+/// back and unlocked afterwards.
+actor HostLink: Transport {
+    private let host: Host
+    private let connector: HostConnector
+    private var current: (any Transport)?
+    /// Counts connections made, so a failure drops only the connection it happened on.
+    private var generation = 0
+
+    init(host: Host, connector: HostConnector, connection: any Transport) {
+        self.host = host
+        self.connector = connector
+        self.current = connection
+    }
+
+    func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+        let (connection, made) = try await usable()
+        do {
+            return try await connection.run(command, timeout: timeout)
+        } catch let error as TransportError {
+            switch error {
+            case .timedOut, .lost: await drop(made)
+            case .connectFailed, .connectionRefused: break
+            }
+            throw error
+        }
+    }
+
+    func httpGet(host target: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
+        let (connection, made) = try await usable()
+        do {
+            return try await connection.httpGet(host: target, port: port, path: path, timeout: timeout)
+        } catch let error as TransportError {
+            if case .lost = error { await drop(made) }
+            throw error
+        }
+    }
+
+    func close() async {
+        if let current { await current.close() }
+        current = nil
+    }
+
+    private func usable() async throws -> (any Transport, Int) {
+        if let current { return (current, generation) }
+        let fresh = try await connector.connect(host)
+        current = fresh
+        generation += 1
+        return (fresh, generation)
+    }
+
+    private func drop(_ made: Int) async {
+        guard made == generation, let connection = current else { return }
+        current = nil
+        await connection.close()
+    }
+}

@@ -28,4 +28,31 @@ struct ReferenceInventoryTests {
         #expect(inventory.services.map { $0.hosts.count } == [2, 2, 2, 3])
         #expect(inventory.services.map { $0.route?.prefix } == ["/api/content/", "/api/customer/", "/api/internal/", "/api/trading/"])
     }
+
+    @Test func sandboxInventoryLoads() throws {
+        let path = Support.repositoryRoot + "/inventory/sandbox.yaml"
+        try #require(FileManager.default.fileExists(atPath: path), "inventory/sandbox.yaml is part of the repository")
+        let inventory = try InventoryLoader.load(path: path, environment: ["HOME": "/home/op"])
+        #expect(inventory.services.count >= 1)
+        #expect(inventory.services.allSatisfy { !$0.hosts.isEmpty })
+    }
+
+    @Test func referenceServicesCarryTheirSettings() throws {
+        let inventory = try loadReference()
+        let customer = try #require(inventory.service(named: "customer-service"))
+        #expect(customer.size == ResourceSize(vcpu: 4, memoryBytes: 8 << 30, memoryText: "8GiB"))
+        #expect(customer.channels == ["whatsapp", "telegram"])
+        #expect(customer.hosts.map(\.address) == ["203.0.113.10", "203.0.113.11"])
+        let trading = try #require(inventory.service(named: "trading"))
+        #expect(trading.policy.canary)
+        #expect(trading.hosts.allSatisfy { $0.health.timeout == .seconds(120) && $0.health.healthyAfter == 5 })
+        let internalTools = try #require(inventory.service(named: "internal-tools"))
+        #expect(internalTools.channels == ["discord"])
+        #expect(internalTools.hosts.map(\.ssh.port) == [22, 2222])
+        #expect(internalTools.hosts.allSatisfy { $0.stateDir == "~/.openclaw-deploy/internal-tools" })
+        let gateway = try #require(inventory.gateway)
+        #expect(gateway.host.address == "203.0.113.5")
+        #expect(gateway.configPath == "/etc/nginx/conf.d/openclaw.conf")
+        #expect(gateway.templatePath.hasSuffix("/templates/nginx-gateway.conf.mustache"))
+    }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+
+/// Ctrl-C, racing deploys, a branch that moves mid-rollout, several services, and the machine forms.
+/// Part of the same serialized suite: one sandbox, one test at a time.
+extension RolloutEndToEndTests {
+    @Test func ctrlCDuringTheHealthGatePutsTheHostBackAndReleasesLocks() throws {
+        let running = try Command.Running(try Sandbox.binary,
+                                          ["deploy", "customer-service", "--ref", "broken", "--format", "json", "-i", Sandbox.inventory],
+                                          environment: [:])
+        // Wait for the first probe of cs-1's gate (404s until the 30 s timeout), then interrupt.
+        let deadline = Date().addingTimeInterval(120)
+        while !running.stdout.contains("\"health_probe\"") && running.process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let interruptedAt = Date()
+        kill(running.process.processIdentifier, SIGINT)
+        let result = try running.wait(timeout: 120)
+
+        #expect(Date().timeIntervalSince(interruptedAt) < 25, "the gate stopped waiting instead of running to its timeout")
+        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+        let events = try jsonLines(result.stdout)
+        #expect(events.last?["event"] as? String == "deploy_finished")
+        #expect(events.last?["result"] as? String == "rolled_back")
+        try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+        #expect(try Sandbox.history("cs-2", service: "customer-service").isEmpty, "no new host started")
+        #expect(try !Sandbox.isLocked("cs-1", service: "customer-service") && !Sandbox.isLocked("cs-2", service: "customer-service"))
+    }
+
+    @Test func twoDeploysOfOneServiceStartedAtOnceLetExactlyOneProceed() throws {
+        let binary = try Sandbox.binary
+        let args = ["deploy", "customer-service", "-i", Sandbox.inventory]
+        let first = try Command.Running(binary, args, environment: [:])
+        let second = try Command.Running(binary, args, environment: [:])
+        let results = [try first.wait(timeout: 240), try second.wait(timeout: 240)]
+
+        #expect(results.map(\.status).sorted() == [0, 3], "\(results.map { "\($0.status): \($0.stderr)" })")
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+        #expect(try Sandbox.history("cs-1", service: "customer-service").count == 1)
+    }
+
+    @Test func aBranchPushedToDuringARolloutDoesNotSplitTheHosts() throws {
+        let running = try Command.Running(try Sandbox.binary, ["deploy", "customer-service", "--format", "json", "-i", Sandbox.inventory],
+                                          environment: [:])
+        let deadline = Date().addingTimeInterval(120)
+        while !running.stdout.contains("\"step\":\"resolve\"") && running.process.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let pushed = try Sandbox.pushToMain("customer-service", message: "pushed mid-rollout")
+        let result = try running.wait(timeout: 240)
+
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(pushed != v2)
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+        let finished = try jsonLines(result.stdout).last
+        #expect(finished?["sha"] as? String == v2)
+    }
+
+    @Test func deployAllRollsOutEveryServiceByItsOwnPolicy() throws {
+        let result = try Sandbox.deployTool(["deploy", "--all", "--parallel", "2", "--format", "json"])
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let finished = try jsonLines(result.stdout).filter { $0["event"] as? String == "deploy_finished" }
+        #expect(Set(finished.compactMap { $0["service"] as? String }) == ["customer-service", "content"])
+        #expect(finished.allSatisfy { $0["result"] as? String == "succeeded" })
+        let contentV2 = try Sandbox.originSHA("content", "v2")
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+        try expectOn(contentV2, serving: "v2", ["content-1", "content-2"])
+        // Tier 95 changes both content hosts in one batch; tier 99.9 one customer-service host at a time.
+        let started = try jsonLines(result.stdout).filter { $0["event"] as? String == "deploy_started" }
+        let batches = Dictionary(uniqueKeysWithValues: started.map { ($0["service"] as! String, $0["batches"] as! [[String]]) })
+        #expect(batches["content"] == [["content-1", "content-2"]])
+        #expect(batches["customer-service"] == [["cs-1"], ["cs-2"]])
+    }
+
+    @Test func planCheckWithDetailedExitcodeSaysChangesPendingThenNothing() throws {
+        let pending = try Sandbox.deployTool(["plan", "customer-service", "--check", "--detailed-exitcode"])
+        #expect(pending.status == 2, "\(pending.stderr)\(pending.stdout)")
+        try Sandbox.deployTool(["deploy", "customer-service"]).checked()
+        let clean = try Sandbox.deployTool(["plan", "customer-service", "--check", "--detailed-exitcode"])
+        #expect(clean.status == 0, "\(clean.stderr)\(clean.stdout)")
+    }
+
+    @Test func jsonEventsParseAndEndInDeployFinished() throws {
+        let result = try Sandbox.deployTool(["deploy", "customer-service", "--format", "json"])
+
+        #expect(result.status == 0, "\(result.stderr)")
+        let events = try jsonLines(result.stdout)
+        #expect(events.first?["event"] as? String == "deploy_started")
+        #expect(events.last?["event"] as? String == "deploy_finished")
+        #expect(events.last?["result"] as? String == "succeeded")
+        let names = Set(events.compactMap { $0["event"] as? String })
+        #expect(names.isSuperset(of: ["deploy_started", "host_started", "step", "health_probe", "host_succeeded", "deploy_finished"]))
+        for event in events {
+            #expect(event["time"] is String && event["service"] as? String == "customer-service")
+            if ["host_started", "step", "health_probe", "host_succeeded"].contains(event["event"] as? String) {
+                #expect(event["host"] is String)
+            }
+        }
+    }
+
+    @Test func statusAndHistoryAsJSONDocuments() throws {
+        try Sandbox.deployTool(["deploy", "customer-service"]).checked()
+        let status = try Sandbox.deployTool(["status", "--format", "json"])
+
+        #expect(status.status == 0, "\(status.stderr)")
+        let rows = try jsonDocument(status.stdout)["hosts"] as? [[String: Any]] ?? []
+        #expect(rows.count == 4)
+        let byHost = Dictionary(uniqueKeysWithValues: rows.map { ($0["host"] as! String, $0) })
+        #expect(byHost["cs-1"]?["revision"] as? String == v2)
+        #expect(byHost["content-1"]?["revision"] as? String == (try Sandbox.originSHA("content", "v1")))
+        #expect(rows.allSatisfy { $0["reachable"] as? Bool == true })
+        #expect((byHost["cs-2"]?["health"] as? [String: Any])?["healthy"] as? Bool == true)
+        #expect(byHost["cs-1"]?["lock"] is NSNull)
+
+        let history = try Sandbox.deployTool(["history", "customer-service", "--format", "json"])
+        #expect(history.status == 0, "\(history.stderr)")
+        let records = try jsonDocument(history.stdout)["records"] as? [[String: Any]] ?? []
+        #expect(records.count == 2)
+        #expect(Set(records.compactMap { $0["host"] as? String }) == ["cs-1", "cs-2"])
+        #expect(records.allSatisfy { $0["to"] as? String == v2 && $0["result"] as? String == "succeeded" })
+    }
+}

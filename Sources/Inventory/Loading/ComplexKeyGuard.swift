@@ -27,6 +27,7 @@ enum ComplexKeyGuard {
                 column = 0
                 inComment = false
             } else if inComment {
+                // Comment text can hold anything; nothing in it counts.
             } else if let open = quote {
                 if c == open { quote = nil }
                 if c == "\\" && open == "\"" { index += 1; column += 1 }

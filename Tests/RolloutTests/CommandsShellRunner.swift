@@ -1,0 +1,90 @@
+import Foundation
+import Rollout
+
+/// Runs rendered remote commands in a local `/bin/sh`, with HOME pointing at a scratch directory,
+/// so tests see what a host's shell does with them.
+struct CommandsShellRunner {
+    let home: URL
+
+    init() throws {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("plan-shell-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+    }
+
+    private var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        environment["GIT_CONFIG_NOSYSTEM"] = "1"
+        environment["GIT_AUTHOR_NAME"] = "t"
+        environment["GIT_AUTHOR_EMAIL"] = "t@example.invalid"
+        environment["GIT_COMMITTER_NAME"] = "t"
+        environment["GIT_COMMITTER_EMAIL"] = "t@example.invalid"
+        return environment
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: home) }
+
+    func run(_ command: RemoteCommand, timeout: TimeInterval = 20) throws -> CommandResult {
+        try run(shell: command.rendered, timeout: timeout)
+    }
+
+    /// Starts every script at once and returns their exit statuses in the same order. Scripts must not
+    /// use the shell's `wait` builtin: children of the test runner inherit a blocked SIGCHLD.
+    func runConcurrently(_ scripts: [String], timeout: TimeInterval = 20) throws -> [Int32] {
+        let started = try scripts.map { script in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script]
+            process.currentDirectoryURL = home
+            process.environment = environment
+            let done = DispatchSemaphore(value: 0)
+            process.terminationHandler = { _ in done.signal() }
+            try process.run()
+            return (process, done)
+        }
+        let deadline = DispatchTime.now() + timeout
+        return try started.map { process, done in
+            if done.wait(timeout: deadline) == .timedOut {
+                process.terminate()
+                throw CommandsShellTimeout(script: process.arguments?.last ?? "")
+            }
+            return process.terminationStatus
+        }
+    }
+
+    /// Output goes to files, not pipes, so a chatty command can never block on a full pipe.
+    func run(shell script: String, timeout: TimeInterval = 20) throws -> CommandResult {
+        let id = UUID().uuidString
+        let outURL = home.appendingPathComponent(".out-\(id)")
+        let errURL = home.appendingPathComponent(".err-\(id)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script]
+        process.currentDirectoryURL = home
+        process.environment = environment
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        try process.run()
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            _ = done.wait(timeout: .now() + 5)
+            throw CommandsShellTimeout(script: script)
+        }
+        return CommandResult(exitStatus: process.terminationStatus,
+                             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+}
+
+struct CommandsShellTimeout: Error, CustomStringConvertible {
+    let script: String
+    var description: String { "shell command did not finish in time: \(script)" }
+}

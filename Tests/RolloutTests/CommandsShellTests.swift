@@ -1,0 +1,155 @@
+import Foundation
+import Inventory
+import Rollout
+import Testing
+
+/// The commands run by a real shell and real git, in paths with spaces and quotes under `~/`.
+@Suite("Remote commands: behaviour in a real shell")
+struct CommandsShellTests {
+    typealias F = PlannerFixtures
+
+    static let repoPath = "~/apps/it's my \"app\""
+    static let stateDir = "~/state dir/customer-service"
+
+    func commands(compose: [String] = ["true"]) -> HostCommands {
+        HostCommands(service: "customer-service", host: F.host(
+            "h", repoPath: Self.repoPath, compose: ComposeSettings(command: compose), stateDir: Self.stateDir))
+    }
+
+    func owner(_ token: String, expires: String = "2026-11-25T13:15:21Z") -> LockOwner {
+        LockOwner(operator: "o'brien", machine: "laptop", pid: 42, started: "2026-11-25T13:13:21Z",
+                  target: "main", expires: expires, token: token)
+    }
+
+    @Test("the lock: taken once, held against others, refreshed and released only by its token")
+    func lockLifecycle() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        #expect(try shell.run(c.lockRead()) == CommandResult(exitStatus: 0))
+        #expect(try shell.run(c.lockRelease(token: "t1")).exitStatus == 0)
+
+        #expect(try shell.run(c.lockAcquire(owner: owner("t1"))).exitStatus == 0)
+        let held = try shell.run(c.lockAcquire(owner: owner("t2")))
+        #expect(held.exitStatus == 3)
+        #expect(held.stdout == owner("t1").jsonLine + "\n")
+        #expect(try shell.run(c.lockRead()).stdout == owner("t1").jsonLine + "\n")
+
+        #expect(try shell.run(c.lockRefresh(owner: owner("t2"))).exitStatus == 3)
+        let refreshed = owner("t1", expires: "2026-11-25T13:17:21Z")
+        #expect(try shell.run(c.lockRefresh(owner: refreshed)).exitStatus == 0)
+        #expect(try shell.run(c.lockRead()).stdout == refreshed.jsonLine + "\n")
+
+        let refused = try shell.run(c.lockRelease(token: "t2"))
+        #expect(refused.exitStatus == 3)
+        #expect(refused.stdout == refreshed.jsonLine + "\n")
+        #expect(try shell.run(c.lockRelease(token: "t1")).exitStatus == 0)
+        #expect(try shell.run(c.lockRead()).stdout == "")
+
+        #expect(try shell.run(c.lockAcquire(owner: owner("t3"))).exitStatus == 0)
+        let forced = try shell.run(c.lockForceRelease())
+        #expect(forced.exitStatus == 0)
+        #expect(forced.stdout == owner("t3").jsonLine + "\n")
+        #expect(try shell.run(c.lockRead()).stdout == "")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: shell.home.appendingPathComponent("state dir/customer-service").path)
+        #expect(leftovers == [])
+    }
+
+    @Test("of many deploys taking the lock at once, exactly one wins")
+    func lockRace() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        let contenders = 12
+        // Every contender spins (boundedly) until the start file appears, so they really race.
+        let gate = "i=0; while [ ! -e \"$HOME/go\" ] && [ $i -lt 200000 ]; do i=$((i+1)); done;"
+        let scripts = (0..<contenders).map { "\(gate) \(c.lockAcquire(owner: owner("t\($0)")).rendered)" }
+        let go = shell.home.appendingPathComponent("go")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
+            _ = FileManager.default.createFile(atPath: go.path, contents: nil)
+        }
+        let statuses = try shell.runConcurrently(scripts)
+        #expect(statuses.filter { $0 == 0 }.count == 1)
+        #expect(statuses.filter { $0 == 3 }.count == contenders - 1)
+        let winner = try #require(statuses.firstIndex(of: 0))
+        #expect(try shell.run(c.lockRead()).stdout == owner("t\(winner)").jsonLine + "\n")
+    }
+
+    @Test("preflight refuses a missing repo, local changes (untracked too) and a missing compose; ignored files are fine")
+    func preflight() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        let missing = try shell.run(c.preflight())
+        #expect(missing.exitStatus == 1)
+        #expect(missing.stderr.contains("does not exist on the host"))
+
+        let repo = shell.home.appendingPathComponent("apps/it's my \"app\"")
+        let setUp = "mkdir -p \"$HOME\"/apps && git init -q \(ShellQuote.quotePath(Self.repoPath)) && cd \(ShellQuote.quotePath(Self.repoPath))"
+            + " && echo '*.log' > .gitignore && git add .gitignore && git commit -q -m one"
+        #expect(try shell.run(shell: setUp).exitStatus == 0)
+        #expect(try shell.run(c.preflight()) == CommandResult(exitStatus: 0))
+
+        try "x".write(to: repo.appendingPathComponent("debug.log"), atomically: true, encoding: .utf8)
+        #expect(try shell.run(c.preflight()).exitStatus == 0)
+
+        try "x".write(to: repo.appendingPathComponent("notes.txt"), atomically: true, encoding: .utf8)
+        let untracked = try shell.run(c.preflight())
+        #expect(untracked.exitStatus == 1)
+        #expect(untracked.stderr.contains("has local changes"))
+        #expect(untracked.stderr.contains("?? notes.txt"))
+        #expect(FileManager.default.fileExists(atPath: repo.appendingPathComponent("notes.txt").path))
+        try FileManager.default.removeItem(at: repo.appendingPathComponent("notes.txt"))
+
+        let noCompose = try shell.run(commands(compose: ["no-such-compose-command"]).preflight())
+        #expect(noCompose.exitStatus == 1)
+        #expect(noCompose.stderr == "preflight: the compose command \"no-such-compose-command\" does not work on the host\n")
+    }
+
+    @Test("fetch, resolve and checkout move a clone to the remote's commit")
+    func gitRoundTrip() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        let repo = ShellQuote.quotePath(Self.repoPath)
+        let setUp = "git init -q --bare origin.git && git clone -q origin.git work && cd work && git commit -q --allow-empty -m one"
+            + " && git push -q origin HEAD:main && mkdir -p \"$HOME\"/apps && git clone -q -b main \"$HOME\"/origin.git \(repo)"
+            + " && git commit -q --allow-empty -m two && git tag v2 && git push -q origin HEAD:main v2 && git rev-parse HEAD"
+        let made = try shell.run(shell: setUp)
+        #expect(made.exitStatus == 0, "\(made.stderr)")
+        let newest = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let before = try shell.run(c.currentRevision()).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(GitRef.isFullSHA(before) && before != newest)
+        #expect(try shell.run(c.fetch()).exitStatus == 0)
+        let branch = try shell.run(c.resolve(try GitRef(validating: "main")))
+        #expect(branch == CommandResult(exitStatus: 0, stdout: newest + "\n"))
+        #expect(try shell.run(c.resolve(try GitRef(validating: "v2"))).stdout == newest + "\n")
+        #expect(try shell.run(c.resolve(try GitRef(validating: String(newest.prefix(10))))).stdout == newest + "\n")
+        let unknown = try shell.run(c.resolve(try GitRef(validating: "nope")))
+        #expect(unknown.exitStatus == 1)
+        #expect(unknown.stdout == "")
+        #expect(unknown.stderr.contains("nope is neither a branch of origin, a tag nor a commit"))
+
+        #expect(try shell.run(c.checkout(sha: newest)).exitStatus == 0)
+        #expect(try shell.run(c.currentRevision()).stdout == newest + "\n")
+    }
+
+    @Test("history lines are appended and read back, the last N when asked")
+    func history() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        #expect(try shell.run(c.historyRead(limit: nil)) == CommandResult(exitStatus: 0))
+        let records = (1...3).map { i in
+            HistoryRecord(id: "d-\(i)", service: "customer-service", host: "h", action: "deploy", from: i == 1 ? nil : "a",
+                          to: "b", result: "succeeded", startedAt: "s", finishedAt: "f", operator: "o'brien")
+        }
+        for record in records { #expect(try shell.run(c.historyAppend(record)).exitStatus == 0) }
+        let all = try shell.run(c.historyRead(limit: nil)).stdout
+        #expect(all == records.map { $0.jsonLine + "\n" }.joined())
+        let decoded = try all.split(separator: "\n").map { try JSONDecoder().decode(HistoryRecord.self, from: Data($0.utf8)) }
+        #expect(decoded == records)
+        #expect(try shell.run(c.historyRead(limit: 2)).stdout == records.suffix(2).map { $0.jsonLine + "\n" }.joined())
+    }
+}

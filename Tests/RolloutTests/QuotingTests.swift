@@ -1,0 +1,62 @@
+import Rollout
+import Testing
+
+@Suite("Quoting and ref validation")
+struct QuotingTests {
+    @Test("refs git would misread, or a shell would run, are refused", arguments: [
+        "--upload-pack=x", "-x", "a;b", "$(x)", "`x`", "..", "a..b", "@{u}", "main@{1}", "", "@",
+        "topic.lock", "a/b.lock/c", "a\u{01}b", "a\nb", "a\u{7F}", "a b", "a~1", "a^", "a:b", "a?", "a*", "a[1]",
+        "a\\b", "/a", "a/", "a//b", "a.", ".hidden", "a/.b", "a'b", "a\"b", "a|b", "a&b", "a>b", "ünï",
+    ])
+    func refused(_ text: String) {
+        #expect(throws: RolloutError.self) { try GitRef(validating: text) }
+    }
+
+    @Test("branches, tags and SHAs are accepted", arguments: [
+        "main", "release/2026-11", "v1.2.0", "feature/x_y+z", "HEAD", "abcd", "0123456789abcdef0123456789abcdef01234567",
+        "ABCDEF12", "user@host", "a.b/c-d",
+    ])
+    func accepted(_ text: String) throws {
+        #expect(try GitRef(validating: text).value == text)
+    }
+
+    @Test("a full SHA is 40 lowercase hex digits")
+    func fullSHA() throws {
+        #expect(try GitRef(validating: String(repeating: "0a", count: 20)).isFullSHA)
+        #expect(try !GitRef(validating: String(repeating: "0A", count: 20)).isFullSHA)
+        #expect(try !GitRef(validating: "abcd").isFullSHA)
+    }
+
+    @Test("the reason names the problem")
+    func reason() {
+        #expect(throws: RolloutError.invalidRef(ref: "-x", reason: "it starts with \"-\" and would be read as an option")) {
+            try GitRef(validating: "-x")
+        }
+        #expect(RolloutError.invalidRef(ref: "a;b", reason: "r").description
+            == "refusing ref \"a;b\": r. Give a branch, a tag or a commit SHA.")
+    }
+
+    @Test("arguments are single-quoted unless plainly safe", arguments: [
+        ("plain", "plain"), ("/opt/app-1/x.yml", "/opt/app-1/x.yml"), ("", "''"), ("two words", "'two words'"),
+        ("it's", "'it'\\''s'"), ("$(x)", "'$(x)'"), ("a\"b", "'a\"b'"), ("~/x", "'~/x'"), ("a\nb", "'a\nb'"),
+    ])
+    func quote(_ input: String, _ expected: String) {
+        #expect(ShellQuote.quote(input) == expected)
+    }
+
+    @Test("paths under ~/ leave the home to the remote shell and quote the rest", arguments: [
+        ("~/.openclaw-deploy/svc", "\"$HOME\"/.openclaw-deploy/svc"), ("~", "\"$HOME\""), ("~/", "\"$HOME\"/"),
+        ("~/my apps/it's", "\"$HOME\"/'my apps/it'\\''s'"), ("/srv/my app", "'/srv/my app'"), ("~other/x", "'~other/x'"),
+    ])
+    func quotePath(_ input: String, _ expected: String) {
+        #expect(ShellQuote.quotePath(input) == expected)
+    }
+
+    @Test("placeholders print as <name> and make a command unrunnable")
+    func placeholder() {
+        let command = RemoteCommand([.raw("git"), .arg("checkout"), .placeholder("sha of origin/main")])
+        #expect(command.rendered == "git checkout <sha of origin/main>")
+        #expect(!command.isRunnable)
+        #expect(RemoteCommand(argv: ["git", "status"]).isRunnable)
+    }
+}

@@ -1,9 +1,32 @@
 import ArgumentParser
+import Foundation
 
 public struct RootCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "openclaw-deploy",
-        abstract: "Health-gated rollouts of OpenClaw services over SSH."
+        abstract: "Health-gated rollouts of OpenClaw services over SSH.",
+        discussion: "`openclaw-deploy SERVICE...` is short for `openclaw-deploy deploy SERVICE...`.",
+        subcommands: [
+            PlanCommand.self,
+            InventoryCommand.self,
+        ]
     )
+
     public init() {}
+
+    /// Parses the command line, runs the chosen command and exits with the SPEC's code. Errors are
+    /// printed once, by `ExitStatus.report`.
+    public static func runAndExit(_ arguments: [String]? = nil) async -> Never {
+        do {
+            var command = try await asyncParseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(ExitStatus.success.rawValue)
+        } catch {
+            Foundation.exit(ExitStatus.report(error))
+        }
+    }
 }

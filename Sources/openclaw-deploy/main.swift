@@ -1,3 +1,3 @@
 import DeployCLI
 
-await RootCommand.main()
+await RootCommand.runAndExit()

@@ -91,22 +91,12 @@ public enum Planner {
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision"),
             PlannedStep(kind: .healthGate, command: nil,
                         summary: "GET \(health.url) through the SSH connection: \(health.healthyAfter) consecutive 2xx "
-                            + "within \(spoken(health.timeout)), every \(spoken(health.interval)); on failure go back to the recorded revision"),
+                            + "within \(formatDuration(health.timeout)), every \(formatDuration(health.interval)); on failure go back to the recorded revision"),
             PlannedStep(kind: .history, command: commands.historyAppend(recordJSON: .placeholder("history record")),
                         summary: "append the result to \(host.stateDir)/history.jsonl"),
             PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .placeholder("token")),
                         summary: "release the lock"),
         ]
         return steps
-    }
-
-    /// `500ms`, `2s`, `3m`, `1h`: durations as the inventory writes them.
-    static func spoken(_ duration: Duration) -> String {
-        let ms = duration.milliseconds
-        if ms % 1000 != 0 { return "\(ms)ms" }
-        let s = ms / 1000
-        if s >= 3600, s % 3600 == 0 { return "\(s / 3600)h" }
-        if s >= 60, s % 60 == 0 { return "\(s / 60)m" }
-        return "\(s)s"
     }
 }

@@ -1,0 +1,72 @@
+import Inventory
+import Rollout
+
+/// The text form of a plan, for people: a header per service, its batches, then each host's steps
+/// with their exact commands.
+struct PlanRenderer {
+    let style: TextStyle
+
+    init(color: Bool) { style = TextStyle(color: color) }
+
+    func render(_ plan: Plan) -> String {
+        var out = ""
+        for (index, service) in plan.services.enumerated() {
+            if index > 0 { out += "\n" }
+            render(service, into: &out)
+        }
+        return out
+    }
+
+    private func render(_ plan: ServicePlan, into out: inout String) {
+        let service = plan.service
+        out += style.bold(service.name) + "  " + headerFacts(service).joined(separator: " · ") + "\n"
+        if let description = service.description { out += "  \(description)\n" }
+        if !service.skills.isEmpty { out += "  skills: \(service.skills.joined(separator: ", "))\n" }
+        if !service.channels.isEmpty { out += "  channels: \(service.channels.joined(separator: ", "))\n" }
+        out += "  policy: \(PlanRenderer.policyText(service.policy))\n"
+        let commit = plan.target.sha ?? "resolved once at deploy time, the same commit for every host"
+        out += "  target: \(plan.target.ref) (\(commit))\n"
+        out += "  batches:\n"
+        for (number, batch) in plan.batches.enumerated() {
+            let canary = number == 0 && service.policy.canary ? "  (canary, then bake \(formatDuration(service.policy.bake)))" : ""
+            out += "    \(number + 1). " + batch.map { "\($0.name) \($0.address):\($0.ssh.port)" }.joined(separator: ", ") + canary + "\n"
+        }
+        for hostPlan in plan.hostSteps {
+            let host = hostPlan.host
+            out += "  " + style.bold("\(host.name)") + " (\(host.ssh.user)@\(host.address):\(host.ssh.port))\n"
+            for (number, step) in hostPlan.steps.enumerated() {
+                out += "    \(number + 1). \(step.kind.rawValue): \(step.summary)\n"
+                if let command = step.command { out += "       " + style.dim("$ " + command.rendered) + "\n" }
+            }
+        }
+    }
+
+    private func headerFacts(_ service: Service) -> [String] {
+        var facts = ["tier \(service.tier)", "\(service.hosts.count) host\(service.hosts.count == 1 ? "" : "s")"]
+        if let size = service.size {
+            let parts = [size.vcpu.map { "\($0) vCPU" }, size.memoryText].compactMap { $0 }
+            if !parts.isEmpty { facts.append(parts.joined(separator: ", ")) }
+        }
+        return facts
+    }
+
+    /// `canary first, bake 60s, then 1 host at a time, healthy after 5 checks`.
+    static func policyText(_ policy: TierPolicy) -> String {
+        let batch: String = switch policy.batch {
+        case .count(1): "1 host at a time"
+        case .count(let n): "\(n) hosts at a time"
+        case .percent(let p): "\(p)% of the hosts at a time (rounded up)"
+        case .all: "all hosts at once"
+        }
+        let start = policy.canary ? "canary host alone first, bake \(formatDuration(policy.bake)), then " : ""
+        return start + batch + ", healthy after \(policy.healthyAfter) consecutive 2xx"
+    }
+}
+
+/// ANSI bold/dim when writing to a terminal that wants colors; plain text otherwise.
+struct TextStyle {
+    let color: Bool
+
+    func bold(_ text: String) -> String { color ? "\u{1B}[1m\(text)\u{1B}[0m" : text }
+    func dim(_ text: String) -> String { color ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
+}

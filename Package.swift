@@ -35,6 +35,6 @@ let package = Package(
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Inventory", "TestSupport"]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Inventory", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]
 )

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+
+/// The built binary's offline commands: `plan` and `inventory check`, their output and exit codes.
+@Suite("plan and inventory check: the built binary")
+struct PlanCLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let snapshot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots/openclaw-plan.json")
+
+    @Test("plan --all --format json parses, is stable across runs and matches the committed snapshot")
+    func jsonPlan() throws {
+        let first = try PlanCLI.run(["plan", "--all", "--format", "json", "-i", "inventory/openclaw.yaml"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let second = try PlanCLI.run(["plan", "--all", "--format", "json", "-i", "inventory/openclaw.yaml"])
+        #expect(first.stdout == second.stdout)
+
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+        #expect(root["version"] as? Int == 1)
+        let services = try #require(root["services"] as? [[String: Any]])
+        #expect(services.compactMap { $0["name"] as? String } == ["content", "customer-service", "internal-tools", "trading"])
+
+        let expected = try String(contentsOf: Self.snapshot, encoding: .utf8)
+        #expect(first.stdout == expected, """
+            the plan of inventory/openclaw.yaml changed; if that is intended, refresh the snapshot with
+            openclaw-deploy plan --all --format json -i inventory/openclaw.yaml > Tests/EndToEndTests/Snapshots/openclaw-plan.json
+            """)
+    }
+
+    @Test("the text plan shows each service's header, batches and commands")
+    func textPlan() throws {
+        let result = try PlanCLI.run(["plan", "trading", "-i", "inventory/openclaw.yaml"], environment: ["NO_COLOR": "1"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("trading  tier 99.99 · 3 hosts · 4 vCPU, 8GiB\n"))
+        #expect(result.stdout.contains("policy: canary host alone first, bake 1m, then 1 host at a time, healthy after 5 consecutive 2xx"))
+        #expect(result.stdout.contains("    1. lighthouse-tr-1 203.0.113.20:22  (canary, then bake 1m)\n"))
+        #expect(result.stdout.contains("$ git -C /opt/openclaw/trading checkout --quiet --detach <sha of origin/main>"))
+        #expect(!result.stdout.contains("\u{1B}["))
+    }
+
+    @Test("--host and --ref narrow the plan")
+    func filters() throws {
+        let result = try PlanCLI.run(["plan", "--all", "--host", "lighthouse-it-2", "--ref", "v1.2.0", "--format", "json",
+                                      "-i", "inventory/openclaw.yaml"])
+        #expect(result.status == 0)
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let services = try #require(root["services"] as? [[String: Any]])
+        #expect(services.compactMap { $0["name"] as? String } == ["internal-tools"])
+        let target = try #require(services.first?["target"] as? [String: Any])
+        #expect(target["ref"] as? String == "v1.2.0")
+        let batches = try #require(services.first?["batches"] as? [[String: Any]])
+        let hosts = try #require(batches.first?["hosts"] as? [[String: Any]])
+        #expect(hosts.first?["port"] as? Int == 2222)
+    }
+
+    @Test("usage errors exit 64 and say what is known", arguments: [
+        (["plan", "nope", "trading"], "unknown service \"nope\"; the inventory has: content, customer-service, internal-tools, trading."),
+        (["plan"], "name at least one service or pass --all"),
+        (["plan", "--all", "trading"], "Give service names or --all, not both."),
+        (["plan", "trading", "--ref", "--upload-pack=x"], "Missing value for '--ref <ref>'"),
+        (["plan", "trading", "--ref=--upload-pack=x"], "refusing ref \"--upload-pack=x\""),
+        (["plan", "trading", "--ref", "a;b"], "refusing ref \"a;b\""),
+        (["plan", "trading", "--host", "gateway"], "unknown host \"gateway\""),
+        (["plan", "--bogus"], "Unknown option '--bogus'"),
+        (["plan", "--all", "--format", "yaml"], "yaml"),
+    ])
+    func usage(arguments: [String], message: String) throws {
+        let result = try PlanCLI.run(arguments + ["-i", "inventory/openclaw.yaml"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("an invalid inventory exits 65 with every problem on stderr", arguments: [["plan", "--all"], ["inventory", "check"]])
+    func invalidInventory(arguments: [String]) throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try "version: 2\nservices:\n  x: 1\nfoo: 1\n".write(to: file, atomically: true, encoding: .utf8)
+        let result = try PlanCLI.run(arguments + ["-i", file.path])
+        #expect(result.status == 65)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 3, "\(result.stderr)")
+        #expect(lines.allSatisfy { $0.hasPrefix(file.path + ":") })
+        #expect(lines.first?.hasPrefix(file.path + ":1:10: ") == true)
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a missing inventory exits 65; OPENCLAW_INVENTORY is read, and -i wins over it")
+    func inventoryPath() throws {
+        let missing = try PlanCLI.run(["inventory", "check", "-i", "no/such.yaml"])
+        #expect(missing.status == 65)
+        #expect(missing.stderr.hasPrefix("no/such.yaml: no such file"))
+
+        let fromEnvironment = try PlanCLI.run(["inventory", "check"], environment: ["OPENCLAW_INVENTORY": "inventory/sandbox.yaml"])
+        #expect(fromEnvironment.status == 0)
+        #expect(fromEnvironment.stdout.hasPrefix("inventory/sandbox.yaml: valid"))
+
+        let explicit = try PlanCLI.run(["inventory", "check", "-i", "inventory/openclaw.yaml"],
+                                       environment: ["OPENCLAW_INVENTORY": "no/such.yaml"])
+        #expect(explicit.status == 0)
+        #expect(explicit.stdout == "inventory/openclaw.yaml: valid, 4 services, 9 hosts, gateway gateway\n")
+    }
+
+    @Test("inventory check --format json")
+    func inventoryCheckJSON() throws {
+        let result = try PlanCLI.run(["inventory", "check", "--format", "json", "-i", "inventory/openclaw.yaml"])
+        #expect(result.status == 0)
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(root["valid"] as? Bool == true)
+        #expect(root["services"] as? Int == 4)
+        #expect(root["hosts"] as? Int == 9)
+    }
+}
+
+/// Runs the `openclaw-deploy` binary built beside this test bundle, from the repository root.
+private enum PlanCLI {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func binary() throws -> URL {
+        let starts = [URL(fileURLWithPath: CommandLine.arguments[0]), Bundle.main.bundleURL]
+        for start in starts {
+            var dir = start.deletingLastPathComponent()
+            for _ in 0..<4 {
+                let candidate = dir.appendingPathComponent("openclaw-deploy")
+                if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        throw PlanCLIError("openclaw-deploy was not found next to the test bundle (\(CommandLine.arguments[0])); run `swift build` first")
+    }
+
+    /// Output goes to files, so a large plan can never fill a pipe and stall the child.
+    static func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: TimeInterval = 30) throws -> Result {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let out = scratch.appendingPathComponent("stdout"), err = scratch.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+
+        let process = Process()
+        process.executableURL = try binary()
+        process.arguments = arguments
+        process.currentDirectoryURL = PlanCLITests.root
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "OPENCLAW_INVENTORY")
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        let done = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in done.signal() }
+        try process.run()
+        if done.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            _ = done.wait(timeout: .now() + 5)
+            throw PlanCLIError("openclaw-deploy \(arguments.joined(separator: " ")) ran past \(timeout)s")
+        }
+        return Result(status: process.terminationStatus,
+                      stdout: try String(contentsOf: out, encoding: .utf8),
+                      stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+}
+
+private struct PlanCLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

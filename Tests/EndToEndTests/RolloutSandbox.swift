@@ -61,7 +61,7 @@ enum Sandbox {
         let out = try Command.run("/usr/bin/curl", ["-s", "-m", "5", "-w", "\n%{http_code}", "http://\(addresses[host]!):18080/health"],
                                   timeout: 10).stdout
         let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
-        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// The host's history.jsonl lines, parsed.

@@ -36,7 +36,10 @@ struct BatchRunner {
             run.error = .stepFailed(service: service, host: failure.host, step: failure.step, reason: failure.reason)
             return
         }
-        for (host, revision) in previous { run.outcomes[host]?.from = revision }
+        for (host, revision) in previous {
+            run.outcomes[host]?.from = revision
+            run.outcomes[host]?.revision = revision
+        }
 
         guard let first = plan.batches.first?.first, let firstSession = sessions.first(where: { $0.host.name == first.name }) else { return }
         let sha: String

@@ -153,12 +153,15 @@ public struct FleetInspector: Sendable {
     }
 
     /// Counts container rows of `compose ps` (docker compose or podman-compose): the lines after the
-    /// header, and those whose status says the container is up.
+    /// header that reach its STATUS column (podman-compose mixes its own log lines into stdout), and
+    /// those whose status says the container is up.
     static func containerCounts(_ output: String) -> (total: Int, up: Int) {
         let lines = output.split(whereSeparator: \.isNewline).map(String.init)
-        guard let header = lines.firstIndex(where: { $0.contains("STATUS") }) else { return (0, 0) }
-        let rows = lines[(header + 1)...].filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        let up = rows.filter { $0.range(of: #"\bUp\b"#, options: .regularExpression) != nil || $0.lowercased().contains("running") }
-        return (rows.count, up.count)
+        guard let header = lines.firstIndex(where: { $0.contains("STATUS") }),
+              let column = lines[header].range(of: "STATUS")?.lowerBound else { return (0, 0) }
+        let offset = lines[header].distance(from: lines[header].startIndex, to: column)
+        let statuses = lines[(header + 1)...]
+            .filter { $0.count > offset && !$0.hasPrefix("podman ") && !$0.hasPrefix("[") }.map { String($0.dropFirst(offset)).lowercased() }
+        return (statuses.count, statuses.filter { $0.hasPrefix("up") || $0.hasPrefix("running") }.count)
     }
 }

@@ -31,10 +31,9 @@ struct PlanCommand: AsyncParsableCommand {
     func run() async throws {
         let inventory = try global.loadInventory()
         let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
-        write(global.format == .json ? plan.jsonDocument : PlanRenderer(color: global.useColor).render(plan))
-    }
-
-    private func write(_ text: String) {
-        FileHandle.standardOutput.write(Data(text.utf8))
+        switch global.format {
+        case .json: plan.writeJSON { FileHandle.standardOutput.write(Data($0)) }
+        case .text: FileHandle.standardOutput.write(Data(PlanRenderer(color: global.useColor).render(plan).utf8))
+        }
     }
 }

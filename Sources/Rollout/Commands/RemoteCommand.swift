@@ -30,25 +30,43 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
 
     /// The command line a remote `sh -c` receives.
     public var rendered: String {
-        tokens.map { token in
+        var line = ""
+        for (index, token) in tokens.enumerated() {
+            if index > 0 { line.append(" ") }
             switch token {
-            case .arg(let s): return ShellQuote.quote(s)
-            case .path(let p): return ShellQuote.quotePath(p)
-            case .raw(let r): return r
-            case .placeholder(let name): return "<" + name + ">"
+            case .arg(let s): line.append(ShellQuote.quote(s))
+            case .path(let p): line.append(ShellQuote.quotePath(p))
+            case .raw(let r): line.append(r)
+            case .placeholder(let name): line.append("<" + name + ">")
             }
-        }.joined(separator: " ")
+        }
+        return line
     }
 }
 
 public enum ShellQuote {
-    private static let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-")
+    /// Bytes that never need quoting: `A-Z a-z 0-9 @ % _ + = : , . / -`.
+    private static let safe: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-".utf8 { table[Int(byte)] = true }
+        return table
+    }()
 
     /// Quotes one argument for a POSIX shell. Safe words pass unchanged; everything else is wrapped
     /// in single quotes, with embedded single quotes written as `'\''`.
     public static func quote(_ s: String) -> String {
-        if !s.isEmpty, s.allSatisfy({ safe.contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        if !s.isEmpty, s.utf8.allSatisfy({ safe[Int($0)] }) { return s }
+        var bytes: [UInt8] = [UInt8(ascii: "'")]
+        bytes.reserveCapacity(s.utf8.count + 8)
+        for byte in s.utf8 {
+            if byte == UInt8(ascii: "'") {
+                bytes += Array("'\\''".utf8)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "'"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Like `quote`, but a leading `~` or `~/` stays outside the quotes as `"$HOME"` so the remote

@@ -5,54 +5,94 @@ extension Plan {
     /// Steps list their exact remote commands; the health gate, which is not a remote command, appears
     /// as a shell comment line (`# health gate: ...`) so that a changed health URL shows in a diff.
     public var jsonDocument: String {
-        OrderedJSON.object([
-            ("version", .int(1)),
-            ("services", .array(services.map(\.json))),
-        ]).pretty
+        var document: [UInt8] = []
+        writeJSON { document += $0 }
+        return String(decoding: document, as: UTF8.self)
+    }
+
+    /// The same document in pieces of UTF-8 (one per service), so a large plan can be streamed out.
+    public func writeJSON(_ emit: ([UInt8]) -> Void) {
+        var json = JSONWriter(reservingCapacity: 1 << 16)
+        json.beginObject()
+        json.key("version")
+        json.int(1)
+        json.key("services")
+        json.beginArray()
+        for service in services {
+            service.write(into: &json)
+            emit(json.takeBytes())
+        }
+        json.endArray()
+        json.endObject()
+        json.newline()
+        emit(json.takeBytes())
     }
 }
 
 extension ServicePlan {
-    var json: OrderedJSON {
+    func write(into json: inout JSONWriter) {
         let policy = service.policy
-        return .object([
-            ("name", .string(service.name)),
-            ("tier", .string(service.tier)),
-            ("target", .object([("ref", .string(target.ref.value)), ("sha", target.sha.map(OrderedJSON.string) ?? .null)])),
-            ("policy", .object([
-                ("batch", policy.batch.json),
-                ("canary", .bool(policy.canary)),
-                ("bake_seconds", .int(policy.bake.wholeSeconds)),
-                ("healthy_after", .int(Int64(policy.healthyAfter))),
-            ])),
-            ("batches", .array(batches.map { batch in
-                .object([("hosts", .array(batch.map { host in
-                    .object([("name", .string(host.name)), ("address", .string(host.address)), ("port", .int(Int64(host.ssh.port)))])
-                }))])
-            })),
-            ("steps", .array(hostSteps.map { hostPlan in
-                .object([
-                    ("host", .string(hostPlan.host.name)),
-                    ("commands", .array(hostPlan.steps.map { .string($0.commandLine) })),
-                ])
-            })),
-        ])
+        json.beginObject()
+        json.key("name"); json.string(service.name)
+        json.key("tier"); json.string(service.tier)
+        json.key("target")
+        json.beginObject()
+        json.key("ref"); json.string(target.ref.value)
+        json.key("sha")
+        if let sha = target.sha { json.string(sha) } else { json.null() }
+        json.endObject()
+        json.key("policy")
+        json.beginObject()
+        json.key("batch")
+        switch policy.batch {
+        case .count(let n): json.int(Int64(n))
+        case .percent, .all: json.string(policy.batch.description)
+        }
+        json.key("canary"); json.bool(policy.canary)
+        json.key("bake_seconds"); json.int(policy.bake.wholeSeconds)
+        json.key("healthy_after"); json.int(Int64(policy.healthyAfter))
+        json.endObject()
+        json.key("batches")
+        json.beginArray()
+        for batch in batches {
+            json.beginObject()
+            json.key("hosts")
+            json.beginArray()
+            for host in batch {
+                json.beginObject()
+                json.key("name"); json.string(host.name)
+                json.key("address"); json.string(host.address)
+                json.key("port"); json.int(Int64(host.ssh.port))
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+        }
+        json.endArray()
+        json.key("steps")
+        json.beginArray()
+        for hostPlan in hostSteps {
+            json.beginObject()
+            json.key("host"); json.string(hostPlan.host.name)
+            json.key("commands")
+            json.beginArray()
+            for step in hostPlan.steps { json.string(step.commandLine) }
+            json.endArray()
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
     }
 }
 
 extension PlannedStep {
     /// The rendered command, or for a step without one, a comment naming the step.
     public var commandLine: String {
-        command?.rendered ?? "# \(kind.rawValue.replacingOccurrences(of: "_", with: " ")): \(summary)"
+        command?.rendered ?? "# \(kind.spokenName): \(summary)"
     }
 }
 
-extension BatchSize {
-    /// As in the inventory: a number of hosts, or `"25%"`, or `"all"`.
-    var json: OrderedJSON {
-        switch self {
-        case .count(let n): return .int(Int64(n))
-        case .percent, .all: return .string(description)
-        }
-    }
+extension StepKind {
+    /// `health gate` for `health_gate`.
+    var spokenName: String { String(rawValue.map { $0 == "_" ? " " : $0 }) }
 }

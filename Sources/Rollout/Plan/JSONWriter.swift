@@ -1,0 +1,103 @@
+/// Writes pretty-printed JSON (two-space indent, one key or element per line) straight into UTF-8
+/// bytes, keys in the order written. Plans of thousands of hosts are megabytes of text, so nothing
+/// is built as a tree first.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var depth = 0
+    /// Per open container: whether it already has an element, so the next one needs a comma.
+    private var hasElement: [Bool] = []
+
+    init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    mutating func takeBytes() -> [UInt8] {
+        defer { bytes.removeAll(keepingCapacity: true) }
+        return bytes
+    }
+
+    mutating func beginObject() { open(UInt8(ascii: "{")) }
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+    mutating func beginArray() { open(UInt8(ascii: "[")) }
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Starts a member of the open object; its value follows.
+    mutating func key(_ name: String) {
+        element()
+        writeString(name)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: " "))
+        pendingValueAfterKey = true
+    }
+
+    mutating func string(_ value: String) { valueStart(); writeString(value) }
+    mutating func int(_ value: Int64) { valueStart(); bytes += value.description.utf8 }
+    mutating func bool(_ value: Bool) { valueStart(); bytes += (value ? "true" : "false").utf8 }
+    mutating func null() { valueStart(); bytes += "null".utf8 }
+
+    mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
+
+    // MARK: layout
+
+    private var pendingValueAfterKey = false
+
+    /// A value either follows its key on the same line, or is an array element on a line of its own.
+    private mutating func valueStart() {
+        if pendingValueAfterKey {
+            pendingValueAfterKey = false
+        } else if !hasElement.isEmpty {
+            element()
+        }
+    }
+
+    private mutating func element() {
+        if let last = hasElement.last {
+            if last { bytes.append(UInt8(ascii: ",")) }
+            hasElement[hasElement.count - 1] = true
+            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+        }
+    }
+
+    private mutating func open(_ bracket: UInt8) {
+        valueStart()
+        bytes.append(bracket)
+        depth += 1
+        hasElement.append(false)
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        depth -= 1
+        if hasElement.removeLast() {
+            bytes.append(UInt8(ascii: "\n"))
+            bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: depth * 2))
+        }
+        bytes.append(bracket)
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Escapes `"`, `\` and control characters; everything else, including non-ASCII, goes out as is.
+    /// Runs of plain bytes are copied in one go: plan strings are mostly plain.
+    private mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var runStart = 0
+            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x7F || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+                case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+                case UInt8(ascii: "\n"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+                case UInt8(ascii: "\r"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+                case UInt8(ascii: "\t"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+                default:
+                    bytes += "\\u00".utf8
+                    bytes += [JSONWriter.hexDigits[Int(byte >> 4)], JSONWriter.hexDigits[Int(byte & 0xF)]]
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

@@ -17,7 +17,9 @@ enum YAMLSource {
         var text = text
         for attempt in 0..<maxRepeatedKeys {
             do {
-                return try Yams.compose(yaml: text)
+                // Values are read as text by NodeReader; the basic resolver skips the per-scalar regex tag
+                // matching that dominated load time on large inventories.
+                return try Yams.compose(yaml: text, .basic)
             } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
                 let first = Position(context.mark)
                 guard let name = duplicates.first,

@@ -19,9 +19,9 @@ public final class SSHDServer: @unchecked Sendable {
     public let userKey: SSHKeyPair
     public let authorizedKeysPath: String
     public let logPath: String
-    private let process: Process
+    private let process: ChildProcess
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
     /// The known_hosts line that trusts this server: `[127.0.0.1]:PORT ssh-ed25519 AAAA…`.
     public var knownHostsLine: String { "[\(host)]:\(port) \(hostKey.publicKey)" }
 
@@ -59,14 +59,14 @@ public final class SSHDServer: @unchecked Sendable {
                 return SSHDServer(directory: directory, port: port, home: home, hostKey: hostKey, userKey: userKey,
                                   authorized: authorized, log: log, process: process)
             }
-            ProcessStopper.stop(process)
+            process.stop()
             lastProblem = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         }
         throw TestCommand.Failed(description: "sshd did not start: \(lastProblem)")
     }
 
     private init(directory: String, port: Int, home: String, hostKey: SSHKeyPair, userKey: SSHKeyPair,
-                 authorized: String, log: String, process: Process) {
+                 authorized: String, log: String, process: ChildProcess) {
         self.directory = directory
         self.port = port
         self.user = ProcessInfo.processInfo.userName
@@ -86,7 +86,7 @@ public final class SSHDServer: @unchecked Sendable {
 
     /// Stops sshd by its PID (sessions it forked end with their connections).
     public func stop() {
-        ProcessStopper.stop(process)
+        process.stop()
     }
 
     /// Adds a public key line to authorized_keys.
@@ -122,26 +122,18 @@ public final class SSHDServer: @unchecked Sendable {
         ] + extra).joined(separator: "\n") + "\n"
     }
 
-    private static func launch(config: String, home: String, log: String) throws -> Process {
-        let process = Process()
+    private static func launch(config: String, home: String, log: String) throws -> ChildProcess {
         if getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") {
             // unshare and sh both exec, so the PID is sshd's own.
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-            process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
-                                 "mount --bind \"$1\" /root && exec /usr/sbin/sshd -D -e -f \"$2\"", "sh", home, config]
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-            process.arguments = ["-D", "-e", "-f", config]
+            return try ChildProcess.spawn("/usr/bin/unshare", [
+                "--mount", "--propagation", "private", "/bin/sh", "-c",
+                "mount --bind \"$1\" /root && exec /usr/sbin/sshd -D -e -f \"$2\"", "sh", home, config,
+            ], stderr: .file(log))
         }
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: .file(log))
     }
 
-    private static func waitListening(port: Int, process: Process) -> Bool {
+    private static func waitListening(port: Int, process: ChildProcess) -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline, process.isRunning {
             if LoopbackPort.accepts(port) { return true }

@@ -21,3 +21,118 @@ struct ExecTests {
         await connection.close()
     }
 }
+
+@Suite("exec: volume, deadlines, reuse")
+struct ExecLimitsTests {
+    static let eightMiB = 8 << 20
+
+    @Test func eightMiBOnStdoutAndStderrAtOnceDoNotDeadlock() async throws {
+        let fixture = try SSHFixture()
+        let connection = try await fixture.connect()
+        let command = "yes a | head -c \(Self.eightMiB) & yes b | head -c \(Self.eightMiB) >&2; wait"
+        let result = try await connection.run(command, timeout: .seconds(30), outputLimit: 16 << 20)
+        #expect(result.exitStatus == 0)
+        #expect(result.stdoutBytes == Self.eightMiB)
+        #expect(result.stderrBytes == Self.eightMiB)
+        #expect(result.stdout.utf8.count == Self.eightMiB)
+        #expect(result.stderr.hasPrefix("b\nb\n"))
+        #expect(!result.stdoutTruncated && !result.stderrTruncated)
+    }
+
+    @Test func outputPastTheLimitIsCutWithAMarker() async throws {
+        let fixture = try SSHFixture()
+        let connection = try await fixture.connect()
+        let result = try await connection.run("yes a | head -c \(Self.eightMiB)", timeout: .seconds(30), outputLimit: 1000)
+        #expect(result.stdoutTruncated)
+        #expect(result.stdoutBytes == Self.eightMiB)
+        #expect(result.stdout.hasSuffix("\n[output cut: kept the first 1000 of \(Self.eightMiB) bytes]\n"))
+        #expect(result.stdout.hasPrefix(String(repeating: "a\n", count: 500)))
+    }
+
+    @Test func commandPastItsDeadlineIsStoppedOnTheHost() async throws {
+        let fixture = try SSHFixture()
+        let connection = try await fixture.connect()
+        let marker = Int.random(in: 100_000...999_999)
+        let started = ContinuousClock.now
+        let error = await sshError { _ = try await connection.run("sleep \(marker)", timeout: .seconds(1)) }
+        let elapsed = ContinuousClock.now - started
+        guard case .commandTimedOut(_, let command, let after) = error else {
+            Issue.record("expected commandTimedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(command == "sleep \(marker)")
+        #expect(after == .seconds(1))
+        #expect(elapsed < .seconds(2))
+        #expect(!connection.isUsable)
+        #expect(await sshError { _ = try await connection.run("true", timeout: .seconds(5)) } == .closed(endpoint: "127.0.0.1:\(fixture.server.port)"))
+        // The host's `timeout` ends the command right at the deadline; allow it a moment.
+        var stillRunning = true
+        for _ in 0..<40 where stillRunning {
+            stillRunning = (try? TestCommand.run("/usr/bin/pgrep", ["-f", "sleep \(marker)"])) != nil
+            if stillRunning { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(!stillRunning)
+    }
+
+    @Test func oneConnectionRunsManyCommands() async throws {
+        let fixture = try SSHFixture()
+        let connection = try await fixture.connect()
+        for index in 0..<30 {
+            let result = try await connection.run("echo \(index)", timeout: .seconds(5))
+            #expect(result.stdout == "\(index)\n")
+        }
+        #expect(connection.isUsable)
+        await connection.close()
+        #expect(!connection.isUsable)
+    }
+
+    @Test func quotingSurvivesTheWrapper() async throws {
+        let fixture = try SSHFixture()
+        let connection = try await fixture.connect()
+        let result = try await connection.run("printf '%s|' \"it's\" 'a \"b\"' $HOME", timeout: .seconds(5))
+        #expect(result.stdout == "it's|a \"b\"|\(fixture.server.home)|" || result.stdout == "it's|a \"b\"|/root|")
+    }
+}
+
+@Suite("connect deadlines and failures")
+struct ConnectTests {
+    @Test func serverThatNeverSpeaksHitsTheHandshakeDeadline() async throws {
+        let fixture = try SSHFixture()
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        var configuration = fixture.configuration(connectTimeout: .milliseconds(800))
+        configuration.port = silent.port
+        let started = ContinuousClock.now
+        let error = await sshError { _ = try await SSHConnection.connect(configuration) }
+        #expect(ContinuousClock.now - started < .milliseconds(1800))
+        guard case .connectTimedOut(_, let stage, _) = error else {
+            Issue.record("expected connectTimedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(stage == "SSH handshake")
+        #expect(error?.isConnectFailure == true)
+    }
+
+    @Test func closedPortIsRefused() async throws {
+        let fixture = try SSHFixture()
+        var configuration = fixture.configuration()
+        configuration.port = try LoopbackPort.free()
+        let error = await sshError { _ = try await SSHConnection.connect(configuration) }
+        guard case .cannotConnect(_, let reason) = error else {
+            Issue.record("expected cannotConnect, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.contains("refused"))
+    }
+
+    @Test func hostNamesResolve() async throws {
+        let fixture = try SSHFixture()
+        var configuration = fixture.configuration(policy: .acceptNew)
+        configuration.host = "localhost"
+        configuration.knownHostsPath = fixture.directory + "/known_hosts_by_name"
+        let connection = try await SSHConnection.connect(configuration)
+        #expect(try await connection.run("echo hi", timeout: .seconds(5)).stdout == "hi\n")
+        let written = try String(contentsOfFile: configuration.knownHostsPath, encoding: .utf8)
+        #expect(written == "[localhost]:\(fixture.server.port) \(fixture.server.hostKey.publicKey)\n")
+    }
+}

@@ -1,0 +1,196 @@
+import Inventory
+
+/// `plan --check`: each targeted host's current revision against the target, read over the
+/// hosts' connections. Changes nothing on a host except its remote-tracking refs (`git fetch`).
+public struct PlanCheckReport: Sendable {
+    public enum HostStatus: String, Sendable {
+        /// Already on the target commit.
+        case upToDate = "up_to_date"
+        /// A deploy would check out the target here.
+        case willChange = "will_change"
+        /// Could not connect, authenticate or verify the host key.
+        case unreachable
+        /// Connected, but a read failed (no repo, git error, timeout).
+        case failed
+    }
+
+    public struct HostState: Sendable {
+        public var host: Host
+        public var current: String?
+        public var status: HostStatus
+        /// Why the host is unreachable or failed.
+        public var detail: String?
+    }
+
+    public struct ServiceState: Sendable {
+        public var service: Service
+        public var ref: GitRef
+        /// The target commit; nil when no host could resolve it.
+        public var sha: String?
+        /// Why the target could not be resolved.
+        public var problem: String?
+        public var hosts: [HostState]
+    }
+
+    public var services: [ServiceState]
+
+    public var hasPendingChanges: Bool { allHosts.contains { $0.status == .willChange } }
+    public var hasUnreachableHosts: Bool { allHosts.contains { $0.status == .unreachable } }
+    public var hasFailures: Bool { allHosts.contains { $0.status == .failed } || services.contains { $0.problem != nil } }
+
+    private var allHosts: [HostState] { services.flatMap(\.hosts) }
+}
+
+public enum PlanCheck {
+    /// Connects to every targeted host (at most `parallel` at once), reads its `HEAD`, fetches and
+    /// resolves the target there; the first host by name that answers decides the target, as in a deploy.
+    public static func run(_ plan: Plan, factory: any TransportFactory, parallel: Int = 8) async -> PlanCheckReport {
+        let hosts = plan.services.flatMap { service in service.hostSteps.map { (service: service, host: $0.host) } }
+        var reads: [Int: HostRead] = [:]
+        await withTaskGroup(of: (Int, HostRead).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < hosts.count else { return }
+                let index = next, entry = hosts[next]
+                next += 1
+                group.addTask { (index, await read(entry.host, service: entry.service, factory: factory)) }
+            }
+            for _ in 0..<max(1, parallel) { startNext() }
+            for await (index, read) in group {
+                reads[index] = read
+                startNext()
+            }
+        }
+        var offset = 0
+        var states: [PlanCheckReport.ServiceState] = []
+        for service in plan.services {
+            let serviceReads = (0..<service.hostSteps.count).map { reads[offset + $0]! }
+            offset += service.hostSteps.count
+            states.append(assess(service, serviceReads))
+        }
+        return PlanCheckReport(services: states)
+    }
+
+    /// What one host told us: its HEAD, and what it resolved the target to.
+    private struct HostRead: Sendable {
+        var current: String?
+        var resolved: String?
+        var resolveProblem: String?
+        var unreachable: String?
+        var failure: String?
+    }
+
+    private static func read(_ host: Host, service: ServicePlan, factory: any TransportFactory) async -> HostRead {
+        let commands = HostCommands(service: service.service.name, host: host)
+        let timeout = host.ssh.commandTimeout
+        let transport: any Transport
+        do {
+            transport = try await factory.connect(to: host)
+        } catch let error as TransportError {
+            if case .connectFailed(_, let reason) = error { return HostRead(unreachable: reason) }
+            return HostRead(unreachable: error.description)
+        } catch {
+            return HostRead(unreachable: "\(error)")
+        }
+        var result = HostRead()
+        do {
+            let head = try await transport.run(commands.currentRevision().rendered, timeout: timeout)
+            let sha = head.stdout.trimmingWhitespace
+            if head.succeeded, GitRef.isFullSHA(sha) {
+                result.current = sha
+            } else {
+                result.failure = "git rev-parse HEAD failed: \(firstLine(head.stderr, or: "exit \(head.exitStatus)"))"
+            }
+            if service.target.sha == nil {
+                let fetch = try await transport.run(commands.fetch().rendered, timeout: timeout)
+                if fetch.succeeded {
+                    let resolve = try await transport.run(commands.resolve(service.target.ref).rendered, timeout: timeout)
+                    let sha = resolve.stdout.trimmingWhitespace
+                    if resolve.succeeded, GitRef.isFullSHA(sha) { result.resolved = sha } else {
+                        result.resolveProblem = firstLine(resolve.stderr, or: "could not resolve \(service.target.ref)")
+                    }
+                } else {
+                    result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
+                }
+            }
+        } catch {
+            result.failure = "\(error)"
+        }
+        await transport.close()
+        return result
+    }
+
+    /// The target is the commit the first host (by name) resolved, as a deploy would take it.
+    private static func assess(_ service: ServicePlan, _ reads: [HostRead]) -> PlanCheckReport.ServiceState {
+        let firstResolved = reads.first { $0.resolved != nil || $0.resolveProblem != nil }
+        let sha = service.target.sha ?? firstResolved?.resolved
+        let problem = sha == nil ? (firstResolved?.resolveProblem ?? "no host could be reached to resolve \(service.target.ref)") : nil
+        let hosts = zip(service.hostSteps, reads).map { hostPlan, read -> PlanCheckReport.HostState in
+            if let reason = read.unreachable {
+                return .init(host: hostPlan.host, current: nil, status: .unreachable, detail: reason)
+            }
+            if let failure = read.failure {
+                return .init(host: hostPlan.host, current: read.current, status: .failed, detail: failure)
+            }
+            let status: PlanCheckReport.HostStatus = read.current == sha ? .upToDate : .willChange
+            return .init(host: hostPlan.host, current: read.current, status: sha == nil ? .failed : status,
+                         detail: sha == nil ? problem : nil)
+        }
+        return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, hosts: hosts)
+    }
+
+    private static func firstLine(_ text: String, or fallback: String) -> String {
+        text.split(separator: "\n").first.map(String.init) ?? fallback
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
+
+extension PlanCheckReport {
+    /// `{"version":1,"services":[{"name","target":{"ref","sha"},"problem","hosts":[{"name","address","port","current","status","detail"}]}]}`
+    public var jsonDocument: String {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("version"); json.int(1)
+        json.key("services")
+        json.beginArray()
+        for service in services {
+            json.beginObject()
+            json.key("name"); json.string(service.service.name)
+            json.key("target")
+            json.beginObject()
+            json.key("ref"); json.string(service.ref.value)
+            json.key("sha"); json.optional(service.sha)
+            json.endObject()
+            json.key("problem"); json.optional(service.problem)
+            json.key("hosts")
+            json.beginArray()
+            for state in service.hosts {
+                json.beginObject()
+                json.key("name"); json.string(state.host.name)
+                json.key("address"); json.string(state.host.address)
+                json.key("port"); json.int(Int64(state.host.ssh.port))
+                json.key("current"); json.optional(state.current)
+                json.key("status"); json.string(state.status.rawValue)
+                json.key("detail"); json.optional(state.detail)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        json.newline()
+        return String(decoding: json.takeBytes(), as: UTF8.self)
+    }
+}
+
+extension JSONWriter {
+    mutating func optional(_ value: String?) {
+        if let value { string(value) } else { null() }
+    }
+}

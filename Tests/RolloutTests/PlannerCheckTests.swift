@@ -1,0 +1,71 @@
+import Inventory
+import Rollout
+import Testing
+import TestSupport
+
+@Suite("Planner: plan --check over scripted hosts")
+struct PlannerCheckTests {
+    typealias F = PlannerFixtures
+
+    static let old = String(repeating: "a", count: 40)
+    static let new = String(repeating: "b", count: 40)
+
+    func plan(hosts: Int = 3) throws -> Plan {
+        try Planner.plan(inventory: F.inventory([F.service(hosts: F.hosts(hosts))]), services: [], all: true, ref: nil, hosts: [])
+    }
+
+    func factory(heads: [String: String]) -> ScriptedTransportFactory {
+        let factory = ScriptedTransportFactory()
+        for (host, sha) in heads {
+            factory.on("rev-parse --verify HEAD", host: host, reply: CommandResult(exitStatus: 0, stdout: sha + "\n"))
+        }
+        factory.on("refs/remotes/origin/main", reply: CommandResult(exitStatus: 0, stdout: Self.new + "\n"))
+        return factory
+    }
+
+    @Test("hosts on the target are up to date, the others will change")
+    func pending() async throws {
+        let factory = factory(heads: ["h01": Self.new, "h02": Self.old, "h03": Self.new])
+        let report = await PlanCheck.run(try plan(), factory: factory)
+        let service = try #require(report.services.first)
+        #expect(service.sha == Self.new)
+        #expect(service.hosts.map(\.status) == [.upToDate, .willChange, .upToDate])
+        #expect(service.hosts[1].current == Self.old)
+        #expect(report.hasPendingChanges)
+        #expect(!report.hasUnreachableHosts)
+        #expect(factory.commands(on: "h01").contains { $0.hasPrefix("GIT_TERMINAL_PROMPT=0 git -C /opt/openclaw/customer fetch") })
+        #expect(factory.calls.filter { if case .close = $0.kind { return true } else { return false } }.count == 3)
+    }
+
+    @Test("nothing pending when every host is on the target")
+    func nothingPending() async throws {
+        let report = await PlanCheck.run(try plan(hosts: 2), factory: factory(heads: ["h01": Self.new, "h02": Self.new]))
+        #expect(!report.hasPendingChanges)
+        #expect(!report.hasFailures)
+        #expect(report.jsonDocument.contains("\"status\": \"up_to_date\""))
+    }
+
+    @Test("an unreachable host is reported and the others still answer")
+    func unreachable() async throws {
+        let factory = factory(heads: ["h02": Self.old])
+        factory.failConnect(host: "h01", with: [.connectFailed(host: "h01", reason: "host key changed")])
+        let report = await PlanCheck.run(try plan(hosts: 2), factory: factory)
+        let hosts = try #require(report.services.first?.hosts)
+        #expect(hosts[0].status == .unreachable)
+        #expect(hosts[0].detail == "host key changed")
+        #expect(hosts[1].status == .willChange)
+        #expect(report.services.first?.sha == Self.new)
+        #expect(report.hasUnreachableHosts)
+    }
+
+    @Test("a target that does not resolve is a failure, not a pending change")
+    func unresolved() async throws {
+        let factory = factory(heads: ["h01": Self.old])
+        factory.on("refs/remotes/origin/main", reply: CommandResult(exitStatus: 1, stderr: "main is neither a branch of origin\n"))
+        let report = await PlanCheck.run(try plan(hosts: 1), factory: factory)
+        #expect(report.services.first?.sha == nil)
+        #expect(report.services.first?.problem == "main is neither a branch of origin")
+        #expect(report.hasFailures)
+        #expect(!report.hasPendingChanges)
+    }
+}

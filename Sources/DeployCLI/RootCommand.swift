@@ -7,9 +7,15 @@ public struct RootCommand: AsyncParsableCommand {
         abstract: "Health-gated rollouts of OpenClaw services over SSH.",
         discussion: "`openclaw-deploy SERVICE...` is short for `openclaw-deploy deploy SERVICE...`.",
         subcommands: [
+            DeployCommand.self,
             PlanCommand.self,
+            RollbackCommand.self,
+            StatusCommand.self,
+            HistoryCommand.self,
+            LockCommand.self,
             InventoryCommand.self,
-        ]
+        ],
+        defaultSubcommand: DeployCommand.self
     )
 
     public init() {}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Inventory
+import Rollout
+
+/// `deploy SERVICE... | --all`: roll services out, each by its own tier's policy.
+public struct DeployCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Roll out services: lock, preflight, one commit for every host, batches, health gates, put back on failure.",
+        discussion: "`openclaw-deploy SERVICE...` is short for `openclaw-deploy deploy SERVICE...`."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Services to roll out.")
+    var services: [String] = []
+
+    @Flag(help: "Roll out every service of the inventory, several at once (see --parallel).")
+    var all = false
+
+    @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
+    var ref: String?
+
+    @Option(name: .customLong("host"), help: "Only these hosts (repeatable).")
+    var hosts: [String] = []
+
+    @Option(help: "Services rolled out at once with --all.")
+    var parallel: Int = 4
+
+    @Flag(help: "Print the plan that would run, touch nothing.")
+    var dryRun = false
+
+    @Flag(help: "Add an unknown host key to known_hosts (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
+    public init() {}
+
+    public func validate() throws {
+        if all && !services.isEmpty { throw ValidationError("give service names or --all, not both") }
+        if !all && services.isEmpty { throw ValidationError("name at least one service, or pass --all") }
+        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+    }
+
+    public func run() async throws {
+        let inventory = try global.loadInventory()
+        let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
+        if dryRun {
+            switch global.format {
+            case .json: OutputStream.standardOutput.write(plan.jsonDocument)
+            case .text: OutputStream.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
+            }
+            return
+        }
+        let factory = rolloutTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
+        try await RolloutRunner(global: global, inventory: inventory, plan: plan, action: .deploy, target: .planned,
+                                factory: factory, parallel: parallel).run()
+    }
+}

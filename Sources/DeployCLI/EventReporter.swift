@@ -1,0 +1,71 @@
+import Foundation
+import Rollout
+
+/// Turns rollout events into output: text for people or JSON Lines for machines. Events arrive from
+/// many tasks at once; every reporter writes whole lines under one lock.
+protocol EventReporter: RolloutEventSink {
+    /// Called once after the run, with every service's outcome (the text form prints the summary here).
+    func finish(_ report: RolloutReport)
+}
+
+/// Standard output, written line by line under a lock so that concurrent hosts never interleave.
+final class OutputStream: @unchecked Sendable {
+    private let lock = NSLock()
+    private let handle: FileHandle
+    let isTerminal: Bool
+
+    init(_ handle: FileHandle) {
+        self.handle = handle
+        self.isTerminal = isatty(handle.fileDescriptor) == 1
+    }
+
+    static let standardOutput = OutputStream(.standardOutput)
+    static let standardError = OutputStream(.standardError)
+
+    func write(_ text: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        handle.write(Data(text.utf8))
+    }
+
+    /// Runs `body` while holding the output lock, for writers that keep state about the last line.
+    func withLock<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    /// Writes without taking the lock; only inside `withLock`.
+    func writeLocked(_ text: String) {
+        handle.write(Data(text.utf8))
+    }
+}
+
+/// Colour for terminals only, and never with `--no-color` or `NO_COLOR` (`GlobalOptions.useColor`).
+struct Palette: Sendable {
+    let enabled: Bool
+
+    func green(_ s: String) -> String { paint(s, "32") }
+    func red(_ s: String) -> String { paint(s, "31") }
+    func yellow(_ s: String) -> String { paint(s, "33") }
+    func bold(_ s: String) -> String { paint(s, "1") }
+    func dim(_ s: String) -> String { paint(s, "2") }
+
+    private func paint(_ s: String, _ code: String) -> String {
+        enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+    }
+}
+
+/// Durations for people: `0.04s`, `2.3s`, `1m05s`.
+func spokenDuration(_ d: Duration) -> String {
+    let ms = d.milliseconds
+    if ms < 10_000 { return String(format: "%.2fs", Double(ms) / 1000) }
+    if ms < 60_000 { return String(format: "%.1fs", Double(ms) / 1000) }
+    return "\(ms / 60_000)m\(String(format: "%02d", (ms % 60_000) / 1000))s"
+}
+
+/// Commit ids for people.
+func shortRevision(_ sha: String?) -> String {
+    guard let sha else { return "-" }
+    return String(sha.prefix(12))
+}

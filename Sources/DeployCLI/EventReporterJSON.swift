@@ -1,0 +1,147 @@
+import Foundation
+import Rollout
+
+/// `--format json` for deploy and rollback: one JSON object per line per event, each with `event`,
+/// `time`, `service` and (where one applies) `host`, then the event's own fields.
+final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
+    private let out: OutputStream
+
+    init(out: OutputStream = .standardOutput) {
+        self.out = out
+    }
+
+    func emit(_ event: RolloutEvent) {
+        out.write(JSONValue.object(Self.fields(of: event)).compact + "\n")
+    }
+
+    func finish(_ report: RolloutReport) {}
+
+    static func fields(of event: RolloutEvent) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [
+            ("event", .string(event.name)),
+            ("time", .string(JSONValue.timestamp(event.time))),
+            ("service", .string(event.service)),
+        ]
+        if let host = event.host { fields.append(("host", .string(host))) }
+        switch event.payload {
+        case .deployStarted(let s):
+            fields += [("action", .string(s.action.rawValue)), ("deploy_id", .string(s.deployID)), ("ref", .optional(s.ref)),
+                       ("tier", .string(s.tier)),
+                       ("batches", .array(s.batches.map { .array($0.map(JSONValue.string)) })),
+                       ("canary", .bool(s.canary)), ("bake_seconds", .int(s.bakeSeconds)), ("healthy_after", .int(Int64(s.healthyAfter)))]
+        case .hostStarted(let batch, let revision):
+            fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision))]
+        case .step(let step):
+            fields += [("step", .string(step.step)), ("phase", .string(step.phase.rawValue)), ("status", .string(step.status.rawValue)),
+                       ("elapsed_ms", .int(step.elapsed.milliseconds)), ("detail", .optional(step.detail))]
+        case .healthProbe(let p):
+            fields += [("phase", .string(p.phase.rawValue)), ("attempt", .int(Int64(p.attempt))),
+                       ("status", p.status.map { .int(Int64($0)) } ?? .null), ("error", .optional(p.error)),
+                       ("consecutive", .int(Int64(p.consecutive))), ("needed", .int(Int64(p.needed))),
+                       ("time_left_ms", .int(p.timeLeft.milliseconds))]
+        case .hostSucceeded(let outcome), .hostRolledBack(let outcome):
+            fields += hostFields(outcome)
+        case .hostFailed(let failure):
+            fields += [("step", .string(failure.step)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
+        case .deployFinished(let outcome):
+            fields += [("action", .string(outcome.action.rawValue)), ("deploy_id", .string(outcome.deployID)),
+                       ("result", .string(outcome.result.rawValue)), ("exit_code", .int(Int64(RolloutExit.code(for: outcome)))),
+                       ("ref", .optional(outcome.ref)), ("sha", .optional(outcome.sha)),
+                       ("error", .optional(outcome.error?.description)), ("elapsed_ms", .int(outcome.elapsed.milliseconds)),
+                       ("hosts", .array(outcome.hosts.map { .object([("host", .string($0.host))] + hostFields($0)) })),
+                       ("locks_left", .array(outcome.locksLeft.map(JSONValue.string))), ("aborted", .bool(outcome.aborted))]
+        }
+        return fields
+    }
+
+    static func hostFields(_ outcome: HostOutcome) -> [(String, JSONValue)] {
+        [("result", .string(outcome.result.rawValue)), ("from", .optional(outcome.from)), ("to", .optional(outcome.to)),
+         ("revision", .optional(outcome.revision)), ("failed_step", .optional(outcome.failedStep)),
+         ("reason", .optional(outcome.reason)), ("elapsed_ms", .int(outcome.elapsed.milliseconds))]
+    }
+}
+
+/// A JSON value with object keys kept in the order given, printed compactly (JSON Lines) or indented.
+indirect enum JSONValue: Sendable {
+    case object([(String, JSONValue)])
+    case array([JSONValue])
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case null
+
+    static func optional(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+
+    /// ISO-8601 UTC with milliseconds.
+    static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    var compact: String {
+        var out = ""
+        write(into: &out, indent: nil)
+        return out
+    }
+
+    /// Two-space indented with a final newline: the form of documents (`status`, `history`).
+    var pretty: String {
+        var out = ""
+        write(into: &out, indent: "")
+        return out + "\n"
+    }
+
+    private func write(into out: inout String, indent: String?) {
+        let inner = indent.map { $0 + "  " }
+        let newline = inner == nil ? "" : "\n"
+        switch self {
+        case .object(let members):
+            if members.isEmpty { out += "{}"; return }
+            out += "{" + newline
+            for (i, (key, value)) in members.enumerated() {
+                out += inner ?? ""
+                Self.writeString(key, into: &out)
+                out += inner == nil ? ":" : ": "
+                value.write(into: &out, indent: inner)
+                if i < members.count - 1 { out += "," }
+                out += newline
+            }
+            out += (indent ?? "") + "}"
+        case .array(let elements):
+            if elements.isEmpty { out += "[]"; return }
+            out += "[" + newline
+            for (i, value) in elements.enumerated() {
+                out += inner ?? ""
+                value.write(into: &out, indent: inner)
+                if i < elements.count - 1 { out += "," }
+                out += newline
+            }
+            out += (indent ?? "") + "]"
+        case .string(let s): Self.writeString(s, into: &out)
+        case .int(let n): out += String(n)
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        }
+    }
+
+    private static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+    }
+}

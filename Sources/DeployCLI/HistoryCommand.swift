@@ -1,0 +1,56 @@
+import ArgumentParser
+import Inventory
+import Rollout
+
+/// `history SERVICE [--limit N]`: the deploy and rollback records of a service, newest first, merged across hosts.
+public struct HistoryCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The deploy and rollback records of a service, newest first, merged across its hosts."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The service.")
+    var service: String
+
+    @Option(help: "Show at most this many records.")
+    var limit: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    public func run() async throws {
+        let inventory = try global.loadInventory()
+        let chosen = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
+        guard let service = chosen.services.first?.service else { return }
+        let (records, problems) = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false))
+            .history(of: service, hosts: service.hosts, limit: limit)
+        switch global.format {
+        case .json:
+            OutputStream.standardOutput.write(JSONValue.object([
+                ("version", .int(1)), ("service", .string(service.name)),
+                ("records", .array(records.map(Self.json))), ("problems", .array(problems.map(JSONValue.string))),
+            ]).pretty)
+        case .text:
+            let palette = Palette(enabled: global.useColor)
+            var rows = [["STARTED", "FINISHED", "HOST", "ACTION", "FROM", "TO", "RESULT", "OPERATOR", "ID"]]
+            rows += records.map { r in
+                [r.startedAt, r.finishedAt, r.host, r.action, shortRevision(r.from), shortRevision(r.to), r.result, r.operator, r.id]
+            }
+            OutputStream.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
+        }
+        if let problem = problems.first {
+            throw RolloutError.unreachable(service: service.name, reason: problem)
+        }
+    }
+
+    static func json(_ r: HistoryRecord) -> JSONValue {
+        .object([("id", .string(r.id)), ("service", .string(r.service)), ("host", .string(r.host)), ("action", .string(r.action)),
+                 ("from", .optional(r.from)), ("to", .string(r.to)), ("result", .string(r.result)),
+                 ("started_at", .string(r.startedAt)), ("finished_at", .string(r.finishedAt)), ("operator", .string(r.operator))])
+    }
+}

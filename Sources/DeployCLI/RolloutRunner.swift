@@ -1,0 +1,71 @@
+import Foundation
+import Gateway
+import Inventory
+import Rollout
+
+/// What `deploy` and `rollback` share: run the plan through the executor with reporters, Ctrl-C
+/// handling and the gateway's rotation, then exit with the SPEC's code.
+struct RolloutRunner {
+    let global: GlobalOptions
+    let inventory: Inventory
+    let plan: Plan
+    let action: RolloutAction
+    let target: RolloutTarget
+    let factory: any TransportFactory
+    let parallel: Int
+
+    /// Runs the rollout and throws the most serious failure (mapped to its exit code in one place),
+    /// or returns when every service succeeded or needed no change.
+    func run() async throws {
+        let stop = StopSignal()
+        let monitor = RolloutMonitor()
+        let reporter = makeReporter()
+        var options = ExecutorOptions()
+        options.parallelServices = parallel
+        let gateway: (any GatewayHook)? = inventory.gateway == nil ? nil : try GatewayDrainer(inventory: inventory, factory: factory)
+        let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway)
+
+        let interrupts = InterruptHandling(stop: stop, monitor: monitor)
+        let (plan, action, target) = (plan, action, target)
+        let task = Task { await executor.run(plan, action: action, target: target) }
+        interrupts.install { task.cancel() }
+        let report = await task.value
+        interrupts.uninstall()
+        reporter.finish(report)
+        if report.services.contains(where: \.aborted) {
+            OutputStream.standardError.write(InterruptHandling.describe(monitor))
+        }
+        if let error = RolloutExit.mostSerious(report) { throw error }
+    }
+
+    private func makeReporter() -> any EventReporter {
+        switch global.format {
+        case .json:
+            return JSONLinesEventReporter()
+        case .text:
+            return TextEventReporter(color: global.useColor,
+                                     hostNames: plan.services.flatMap { $0.batches.flatMap { $0.map(\.name) } },
+                                     serviceNames: plan.services.map(\.service.name))
+        }
+    }
+}
+
+/// Rollout outcomes as exit codes: the worst service decides.
+enum RolloutExit {
+    /// The failure to exit with, nil for 0. A rollback that failed comes first (a person must look),
+    /// then a failed rollout, then an unreachable host, then a held lock.
+    static func mostSerious(_ report: RolloutReport) -> RolloutError? {
+        let errors = report.services.compactMap(\.error)
+        let order: [RolloutError.Category] = [.needsAttention, .failed, .unreachable, .lockHeld, .usage]
+        for category in order {
+            if let error = errors.first(where: { $0.category == category }) { return error }
+        }
+        return nil
+    }
+
+    /// The exit code one service's outcome alone would give.
+    static func code(for outcome: ServiceOutcome) -> Int32 {
+        guard let error = outcome.error else { return ExitStatus.success.rawValue }
+        return ExitStatus.of(error.category).rawValue
+    }
+}

@@ -1,0 +1,73 @@
+import Dispatch
+import Foundation
+import Rollout
+
+/// Ctrl-C and SIGTERM during a rollout. The first one asks the executor to stop (no new host starts;
+/// hosts in flight finish their current command and are put back; locks are released). The second one
+/// cancels the rollout at once, prints where each host was left, and exits if the rollout does not
+/// come back within a few seconds.
+final class InterruptHandling: @unchecked Sendable {
+    private let stop: StopSignal
+    private let monitor: RolloutMonitor
+    private let err: OutputStream
+    private let lock = NSLock()
+    private var sources: [DispatchSourceSignal] = []
+    private var onAbort: (@Sendable () -> Void)?
+
+    /// Seconds the rollout gets to unwind after the second signal before the process exits by itself.
+    static let abortGrace: Double = 3
+
+    init(stop: StopSignal, monitor: RolloutMonitor, err: OutputStream = .standardError) {
+        self.stop = stop
+        self.monitor = monitor
+        self.err = err
+    }
+
+    /// Starts handling SIGINT and SIGTERM; `onAbort` cancels the rollout's task.
+    func install(onAbort: @escaping @Sendable () -> Void) {
+        lock.withLock { self.onAbort = onAbort }
+        for signo in [SIGINT, SIGTERM] {
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler { [weak self] in self?.received() }
+            source.resume()
+            lock.withLock { sources.append(source) }
+        }
+    }
+
+    /// Back to the default behaviour (a later Ctrl-C ends the process).
+    func uninstall() {
+        let installed = lock.withLock { () -> [DispatchSourceSignal] in
+            defer { sources = [] }
+            return sources
+        }
+        for source in installed { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+
+    private func received() {
+        let count = stop.request()
+        if count == 1 {
+            err.write("\nstopping: no new host starts; hosts in flight finish their current step and are put back; "
+                + "locks are released. Press Ctrl-C again to stop at once.\n")
+            return
+        }
+        guard count == 2 else { return }
+        err.write("\nstopping at once.\n")
+        lock.withLock { onAbort }?()
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace) { [monitor, err] in
+            err.write(Self.describe(monitor))
+            let attention = monitor.snapshot().contains { $0.state.needsAttention }
+            exit(attention ? ExitStatus.attention.rawValue : ExitStatus.failed.rawValue)
+        }
+    }
+
+    /// One line per host: where it was left.
+    static func describe(_ monitor: RolloutMonitor) -> String {
+        let rows = monitor.snapshot()
+        guard !rows.isEmpty else { return "" }
+        return "state of each host when the rollout stopped:\n"
+            + rows.map { "  \($0.service) \($0.host): \($0.state.description)\($0.state.needsAttention ? "  <- look at it" : "")\n" }.joined()
+    }
+}

@@ -149,3 +149,46 @@ public enum TestCommand {
         return Output(status: status, stdout: String(decoding: collected[0], as: UTF8.self), stderr: String(decoding: collected[1], as: UTF8.self))
     }
 }
+
+/// Runs blocking work on a thread of its own, so waiting for local processes never holds one of the few
+/// threads of Swift's cooperative pool (tests measure deadlines to within a second).
+public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+extension TestCommand {
+    /// `run`, off the cooperative pool.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                           timeout: Duration = .seconds(30)) async throws -> String {
+        try await offPool { try run(executable, arguments, environment: environment, timeout: timeout) }
+    }
+}
+
+extension SSHDServer {
+    /// `start`, off the cooperative pool.
+    public static func start(_ options: Options = Options(), name: String = "sshd") async throws -> SSHDServer {
+        try await offPool { try start(options, name: name) }
+    }
+}
+
+extension SSHKeyPair {
+    /// `generate`, off the cooperative pool.
+    public static func generate(type: String = "ed25519", at path: String, passphrase: String = "", comment: String = "test") async throws -> SSHKeyPair {
+        try await offPool { try generate(type: type, at: path, passphrase: passphrase, comment: comment) }
+    }
+}
+
+extension SSHDAgent {
+    /// `start`, off the cooperative pool.
+    public static func start(in directory: String) async throws -> SSHDAgent {
+        try await offPool { try start(in: directory) }
+    }
+
+    /// `add`, off the cooperative pool.
+    public func add(_ key: SSHKeyPair) async throws {
+        try await offPool { try self.add(key) }
+    }
+}

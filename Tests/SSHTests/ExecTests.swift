@@ -6,7 +6,7 @@ import TestSupport
 @Suite("exec over a real sshd")
 struct ExecTests {
     @Test func stdoutStderrAndExitCodes() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         let ok = try await connection.run("echo out; echo err >&2", timeout: .seconds(10))
         #expect(ok == SSHCommandResult(exitStatus: 0, signal: nil, stdout: "out\n", stderr: "err\n", stdoutBytes: 4, stderrBytes: 4,
@@ -27,7 +27,7 @@ struct ExecLimitsTests {
     static let eightMiB = 8 << 20
 
     @Test func eightMiBOnStdoutAndStderrAtOnceDoNotDeadlock() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         let command = "yes a | head -c \(Self.eightMiB) & yes b | head -c \(Self.eightMiB) >&2; wait"
         let result = try await connection.run(command, timeout: .seconds(30), outputLimit: 16 << 20)
@@ -40,7 +40,7 @@ struct ExecLimitsTests {
     }
 
     @Test func outputPastTheLimitIsCutWithAMarker() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         let result = try await connection.run("yes a | head -c \(Self.eightMiB)", timeout: .seconds(30), outputLimit: 1000)
         #expect(result.stdoutTruncated)
@@ -50,7 +50,7 @@ struct ExecLimitsTests {
     }
 
     @Test func commandPastItsDeadlineIsStoppedOnTheHost() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         let marker = Int.random(in: 100_000...999_999)
         let started = ContinuousClock.now
@@ -68,14 +68,14 @@ struct ExecLimitsTests {
         // The host's `timeout` ends the command right at the deadline; allow it a moment.
         var stillRunning = true
         for _ in 0..<40 where stillRunning {
-            stillRunning = (try? TestCommand.run("/usr/bin/pgrep", ["-f", "sleep \(marker)"])) != nil
+            stillRunning = (try? await TestCommand.run("/usr/bin/pgrep", ["-f", "sleep \(marker)"])) != nil
             if stillRunning { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(!stillRunning)
     }
 
     @Test func oneConnectionRunsManyCommands() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         for index in 0..<30 {
             let result = try await connection.run("echo \(index)", timeout: .seconds(5))
@@ -87,7 +87,7 @@ struct ExecLimitsTests {
     }
 
     @Test func quotingSurvivesTheWrapper() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let connection = try await fixture.connect()
         let result = try await connection.run("printf '%s|' \"it's\" 'a \"b\"' $HOME", timeout: .seconds(5))
         #expect(result.stdout == "it's|a \"b\"|\(fixture.server.home)|" || result.stdout == "it's|a \"b\"|/root|")
@@ -97,7 +97,7 @@ struct ExecLimitsTests {
 @Suite("connect deadlines and failures")
 struct ConnectTests {
     @Test func serverThatNeverSpeaksHitsTheHandshakeDeadline() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         let silent = try SilentTCPServer()
         defer { silent.stop() }
         var configuration = fixture.configuration(connectTimeout: .milliseconds(800))
@@ -114,7 +114,7 @@ struct ConnectTests {
     }
 
     @Test func closedPortIsRefused() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         var configuration = fixture.configuration()
         configuration.port = try LoopbackPort.free()
         let error = await sshError { _ = try await SSHConnection.connect(configuration) }
@@ -126,7 +126,7 @@ struct ConnectTests {
     }
 
     @Test func hostNamesResolve() async throws {
-        let fixture = try SSHFixture()
+        let fixture = try await SSHFixture()
         var configuration = fixture.configuration(policy: .acceptNew)
         configuration.host = "localhost"
         configuration.knownHostsPath = fixture.directory + "/known_hosts_by_name"

@@ -7,8 +7,8 @@ struct SSHFixture {
     let server: SSHDServer
     let knownHosts: String
 
-    init(_ options: SSHDServer.Options = .init()) throws {
-        server = try SSHDServer.start(options)
+    init(_ options: SSHDServer.Options = .init()) async throws {
+        server = try await SSHDServer.start(options)
         knownHosts = try server.writeKnownHosts(to: server.directory + "/known_hosts")
     }
 

@@ -1,0 +1,80 @@
+import Foundation
+import SSH
+import Testing
+import TestSupport
+
+@Suite("HTTP GET through the connection")
+struct HTTPTunnelTests {
+    @Test func getReachesAServerOnTheHostsLoopback() async throws {
+        let fixture = try await SSHFixture()
+        let http = try LoopbackHTTPServer(routes: ["/health": .init(body: "ok\n", headers: ["X-Service: demo"])])
+        defer { http.stop() }
+        let connection = try await fixture.connect()
+        let response = try await connection.httpGet(host: "127.0.0.1", port: http.port, path: "/health", timeout: .seconds(5))
+        #expect(response.status == 200)
+        #expect(response.body == "ok\n")
+        #expect(response.header("x-service") == "demo")
+        #expect(response.header("Content-Length") == "3")
+        #expect(!response.bodyTruncated)
+        let missing = try await connection.httpGet(host: "127.0.0.1", port: http.port, path: "/nope", timeout: .seconds(5))
+        #expect(missing.status == 404)
+        // The same connection still runs commands and probes.
+        #expect(try await connection.run("echo after", timeout: .seconds(5)).stdout == "after\n")
+        for _ in 0..<5 {
+            #expect(try await connection.httpGet(host: "127.0.0.1", port: http.port, path: "/health", timeout: .seconds(5)).status == 200)
+        }
+    }
+
+    @Test func bodyIsCapped() async throws {
+        let fixture = try await SSHFixture()
+        let http = try LoopbackHTTPServer(routes: ["/big": .init(body: String(repeating: "x", count: 100_000))])
+        defer { http.stop() }
+        let connection = try await fixture.connect()
+        let response = try await connection.httpGet(host: "127.0.0.1", port: http.port, path: "/big", timeout: .seconds(5), bodyLimit: 1000)
+        #expect(response.body == String(repeating: "x", count: 1000))
+        #expect(response.bodyTruncated)
+    }
+
+    @Test func closedPortOnTheHostIsADistinctError() async throws {
+        let fixture = try await SSHFixture()
+        let connection = try await fixture.connect()
+        let port = try LoopbackPort.free()
+        let error = await sshError { _ = try await connection.httpGet(host: "127.0.0.1", port: port, path: "/", timeout: .seconds(5)) }
+        #expect(error == .targetRefused(endpoint: "127.0.0.1:\(fixture.server.port)", target: "127.0.0.1:\(port)"))
+        #expect(connection.isUsable)
+    }
+
+    @Test func silentTargetHitsTheDeadline() async throws {
+        let fixture = try await SSHFixture()
+        let silent = try SilentTCPServer()
+        defer { silent.stop() }
+        let connection = try await fixture.connect()
+        let started = ContinuousClock.now
+        let error = await sshError { _ = try await connection.httpGet(host: "127.0.0.1", port: silent.port, path: "/", timeout: .milliseconds(500)) }
+        #expect(ContinuousClock.now - started < .milliseconds(1500))
+        guard case .httpTimedOut = error else {
+            Issue.record("expected httpTimedOut, got \(String(describing: error))")
+            return
+        }
+    }
+}
+
+@Suite("many connections at once")
+struct ParallelTests {
+    @Test func hundredSessionsToOneSSHDWithDefaultMaxStartups() async throws {
+        let fixture = try await SSHFixture()
+        let configuration = fixture.configuration(connectTimeout: .seconds(10))
+        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    let connection = try await SSHConnection.connect(configuration)
+                    let result = try await connection.run("echo \(index)", timeout: .seconds(20))
+                    await connection.close()
+                    return result.stdout
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(outputs == Set((0..<100).map { "\($0)\n" }))
+    }
+}

@@ -30,10 +30,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "openclaw-deploy", dependencies: ["DeployCLI"]),
+        .executableTarget(name: "ssh-bench", dependencies: ["SSH", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Rollout"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Inventory", "TestSupport"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Inventory", "Rollout"]),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Inventory", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]

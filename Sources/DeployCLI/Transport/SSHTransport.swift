@@ -1,0 +1,115 @@
+import Foundation
+import Inventory
+import struct Inventory.Host
+import Rollout
+import SSH
+
+/// Opens `SSHTransport`s from inventory settings: key file or ssh-agent, known_hosts, timeouts.
+public struct SSHTransportFactory: TransportFactory {
+    /// Under `--accept-new-host-keys` an unknown host key is added to known_hosts; a changed one never is.
+    public let acceptNewHostKeys: Bool
+    /// Source of `OPENCLAW_SSH_PASSPHRASE` and `SSH_AUTH_SOCK`.
+    public let environment: [String: String]
+
+    public init(acceptNewHostKeys: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.acceptNewHostKeys = acceptNewHostKeys
+        self.environment = environment
+    }
+
+    public func connect(to host: Host) async throws -> any Transport {
+        try await connect(name: host.name, address: host.address, ssh: host.ssh)
+    }
+
+    /// The gateway host, which is not part of any service.
+    public func connect(to gateway: GatewayHost) async throws -> SSHTransport {
+        try await connect(name: gateway.name, address: gateway.address, ssh: gateway.ssh)
+    }
+
+    /// Any host by name, address and SSH settings. Throws `TransportError.connectFailed` when the host cannot
+    /// be reached, verified or logged in to.
+    public func connect(name: String, address: String, ssh: SSHSettings) async throws -> SSHTransport {
+        let transport = SSHTransport(name: name, configuration: configuration(address: address, ssh: ssh))
+        try await transport.open()
+        return transport
+    }
+
+    func configuration(address: String, ssh: SSHSettings) -> SSHConfiguration {
+        SSHConfiguration(host: address, port: ssh.port, user: ssh.user,
+                         authentication: ssh.identity.map { .privateKey(path: $0) } ?? .agent,
+                         knownHostsPath: ssh.knownHosts, hostKeyPolicy: acceptNewHostKeys ? .acceptNew : .strict,
+                         connectTimeout: ssh.connectTimeout, environment: environment)
+    }
+}
+
+/// One host's SSH connection as the rollout sees it. A command that runs past its deadline is stopped on
+/// the host and its session dropped; the next call opens a fresh session, so a host that timed out can
+/// still be rolled back.
+public actor SSHTransport: Transport {
+    public nonisolated let name: String
+    private let configuration: SSHConfiguration
+    private var connection: SSHConnection?
+    private var closed = false
+
+    init(name: String, configuration: SSHConfiguration) {
+        self.name = name
+        self.configuration = configuration
+    }
+
+    /// The host key the server proved, once connected.
+    public var hostKey: SSHHostKey? { connection?.hostKey }
+
+    func open() async throws {
+        _ = try await usableConnection()
+    }
+
+    public func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+        let connection = try await usableConnection()
+        do {
+            let result = try await connection.run(command, timeout: timeout)
+            return CommandResult(exitStatus: result.exitStatus, signal: result.signal, stdout: result.stdout, stderr: result.stderr)
+        } catch let error as SSHError {
+            throw translate(error, operation: command, timeout: timeout)
+        }
+    }
+
+    public func httpGet(host: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
+        let connection = try await usableConnection()
+        do {
+            let response = try await connection.httpGet(host: host, port: port, path: path, timeout: timeout)
+            return HTTPResponse(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
+        } catch let error as SSHError {
+            let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+            throw translate(error, operation: "GET http://\(authority)\(path)", timeout: timeout)
+        }
+    }
+
+    public func close() async {
+        closed = true
+        await connection?.close()
+        connection = nil
+    }
+
+    private func usableConnection() async throws -> SSHConnection {
+        guard !closed else { throw TransportError.lost(host: name, reason: "the connection was closed") }
+        if let connection, connection.isUsable { return connection }
+        connection = nil
+        do {
+            let fresh = try await SSHConnection.connect(configuration)
+            connection = fresh
+            return fresh
+        } catch let error as SSHError {
+            throw error.isConnectFailure ? TransportError.connectFailed(host: name, reason: error.description)
+                : TransportError.lost(host: name, reason: error.description)
+        }
+    }
+
+    private func translate(_ error: SSHError, operation: String, timeout: Duration) -> TransportError {
+        switch error {
+        case .commandTimedOut, .httpTimedOut: return .timedOut(host: name, command: operation, after: timeout)
+        case .targetRefused(_, let target): return .connectionRefused(host: name, target: target)
+        default:
+            return error.isConnectFailure ? .connectFailed(host: name, reason: error.description)
+                : .lost(host: name, reason: error.description)
+        }
+    }
+}

@@ -46,8 +46,8 @@ public struct DeployCommand: AsyncParsableCommand {
         let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
         if dryRun {
             switch global.format {
-            case .json: OutputStream.standardOutput.write(plan.jsonDocument)
-            case .text: OutputStream.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
+            case .json: LineOutput.standardOutput.write(plan.jsonDocument)
+            case .text: LineOutput.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
             }
             return
         }

@@ -9,7 +9,7 @@ protocol EventReporter: RolloutEventSink {
 }
 
 /// Standard output, written line by line under a lock so that concurrent hosts never interleave.
-final class OutputStream: @unchecked Sendable {
+final class LineOutput: @unchecked Sendable {
     private let lock = NSLock()
     private let handle: FileHandle
     let isTerminal: Bool
@@ -19,8 +19,8 @@ final class OutputStream: @unchecked Sendable {
         self.isTerminal = isatty(handle.fileDescriptor) == 1
     }
 
-    static let standardOutput = OutputStream(.standardOutput)
-    static let standardError = OutputStream(.standardError)
+    static let standardOutput = LineOutput(.standardOutput)
+    static let standardError = LineOutput(.standardError)
 
     func write(_ text: String) {
         lock.lock()

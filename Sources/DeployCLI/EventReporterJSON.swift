@@ -4,9 +4,9 @@ import Rollout
 /// `--format json` for deploy and rollback: one JSON object per line per event, each with `event`,
 /// `time`, `service` and (where one applies) `host`, then the event's own fields.
 final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
-    private let out: OutputStream
+    private let out: LineOutput
 
-    init(out: OutputStream = .standardOutput) {
+    init(out: LineOutput = .standardOutput) {
         self.out = out
     }
 

@@ -4,7 +4,7 @@ import Rollout
 /// Output for people: one line per host step with its time, health progress (rewritten in place on a
 /// terminal), and a summary table per service at the end.
 final class TextEventReporter: EventReporter, @unchecked Sendable {
-    private let out: OutputStream
+    private let out: LineOutput
     private let palette: Palette
     /// Whether the last thing written is a progress line to be overwritten.
     private var progressShown = false
@@ -13,7 +13,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     private let hostWidth: Int
     private let serviceWidth: Int
 
-    init(out: OutputStream = .standardOutput, color: Bool, hostNames: [String], serviceNames: [String]) {
+    init(out: LineOutput = .standardOutput, color: Bool, hostNames: [String], serviceNames: [String]) {
         self.out = out
         self.palette = Palette(enabled: color)
         self.hostWidth = max(4, hostNames.map(\.count).max() ?? 0)

@@ -31,7 +31,7 @@ public struct HistoryCommand: AsyncParsableCommand {
             .history(of: service, hosts: service.hosts, limit: limit)
         switch global.format {
         case .json:
-            OutputStream.standardOutput.write(JSONValue.object([
+            LineOutput.standardOutput.write(JSONValue.object([
                 ("version", .int(1)), ("service", .string(service.name)),
                 ("records", .array(records.map(Self.json))), ("problems", .array(problems.map(JSONValue.string))),
             ]).pretty)
@@ -41,7 +41,7 @@ public struct HistoryCommand: AsyncParsableCommand {
             rows += records.map { r in
                 [r.startedAt, r.finishedAt, r.host, r.action, shortRevision(r.from), shortRevision(r.to), r.result, r.operator, r.id]
             }
-            OutputStream.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
+            LineOutput.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
         }
         if let problem = problems.first {
             throw RolloutError.unreachable(service: service.name, reason: problem)

@@ -32,7 +32,7 @@ struct LockStatusCommand: AsyncParsableCommand {
             .status(of: service.hosts.map { (service: service, host: $0) })
         switch global.format {
         case .json:
-            OutputStream.standardOutput.write(JSONValue.object([
+            LineOutput.standardOutput.write(JSONValue.object([
                 ("version", .int(1)), ("service", .string(service.name)),
                 ("hosts", .array(rows.map { row in
                     .object([("host", .string(row.host)), ("reachable", .bool(row.reachable)), ("error", .optional(row.error)),
@@ -47,7 +47,7 @@ struct LockStatusCommand: AsyncParsableCommand {
                         + "expires \($0.expires)\(row.lockStale ? " — STALE" : "")" } ?? "free"
                 lines.append([row.host, lock])
             }
-            OutputStream.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor)))
+            LineOutput.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor)))
         }
         if let down = rows.first(where: { !$0.reachable }) {
             throw RolloutError.unreachable(service: service.name, reason: down.error ?? "\(down.host): could not connect")
@@ -77,7 +77,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
             .releaseLocks(of: service, hosts: service.hosts, force: force)
         switch global.format {
         case .json:
-            OutputStream.standardOutput.write(JSONValue.object([
+            LineOutput.standardOutput.write(JSONValue.object([
                 ("version", .int(1)), ("service", .string(service.name)),
                 ("hosts", .array(results.map { r in
                     .object([("host", .string(r.host)), ("outcome", .string(r.outcome.rawValue)),
@@ -94,7 +94,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
                 case .keptLive: text = "kept" + holder + ": not stale; use --force to remove it"
                 case .failed: text = "could not be read or removed: \(r.error ?? "")"
                 }
-                OutputStream.standardOutput.write("\(service.name) \(r.host): \(text)\n")
+                LineOutput.standardOutput.write("\(service.name) \(r.host): \(text)\n")
             }
         }
         if let failed = results.first(where: { $0.outcome == .failed }) {

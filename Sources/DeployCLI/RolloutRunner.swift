@@ -33,7 +33,7 @@ struct RolloutRunner {
         interrupts.uninstall()
         reporter.finish(report)
         if report.services.contains(where: \.aborted) {
-            OutputStream.standardError.write(InterruptHandling.describe(monitor))
+            LineOutput.standardError.write(InterruptHandling.describe(monitor))
         }
         if let error = RolloutExit.mostSerious(report) { throw error }
     }

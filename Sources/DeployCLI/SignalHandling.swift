@@ -9,7 +9,7 @@ import Rollout
 final class InterruptHandling: @unchecked Sendable {
     private let stop: StopSignal
     private let monitor: RolloutMonitor
-    private let err: OutputStream
+    private let err: LineOutput
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
     private var onAbort: (@Sendable () -> Void)?
@@ -17,7 +17,7 @@ final class InterruptHandling: @unchecked Sendable {
     /// Seconds the rollout gets to unwind after the second signal before the process exits by itself.
     static let abortGrace: Double = 3
 
-    init(stop: StopSignal, monitor: RolloutMonitor, err: OutputStream = .standardError) {
+    init(stop: StopSignal, monitor: RolloutMonitor, err: LineOutput = .standardError) {
         self.stop = stop
         self.monitor = monitor
         self.err = err

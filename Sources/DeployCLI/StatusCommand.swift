@@ -24,8 +24,8 @@ public struct StatusCommand: AsyncParsableCommand {
         let targets = chosen.flatMap { service in service.hosts.map { (service: service, host: $0) } }
         let rows = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false)).status(of: targets)
         switch global.format {
-        case .json: OutputStream.standardOutput.write(Self.document(rows).pretty)
-        case .text: OutputStream.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)))
+        case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
+        case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)))
         }
         if let down = rows.first(where: { !$0.reachable }) {
             throw RolloutError.unreachable(service: down.service, reason: down.error ?? "\(down.host): could not connect")

@@ -1,0 +1,58 @@
+import DeployCLI
+import Foundation
+import Inventory
+import Rollout
+import SSH
+import Testing
+import TestSupport
+
+@Suite("SSHTransport: the rollout's view of a host")
+struct SSHTransportTests {
+    func settings(_ fixture: SSHFixture, knownHosts: String? = nil) -> SSHSettings {
+        SSHSettings(user: fixture.server.user, port: fixture.server.port, identity: fixture.server.userKey.privateKeyPath,
+                    knownHosts: knownHosts ?? fixture.knownHosts, connectTimeout: .seconds(5), commandTimeout: .seconds(30))
+    }
+
+    @Test func runsCommandsAndReconnectsAfterATimeout() async throws {
+        let fixture = try await SSHFixture()
+        let transport = try await SSHTransportFactory(environment: [:]).connect(name: "web-1", address: "127.0.0.1", ssh: settings(fixture))
+        #expect(try await transport.run("echo one; exit 4", timeout: .seconds(5)) == CommandResult(exitStatus: 4, stdout: "one\n"))
+        await #expect(throws: TransportError.timedOut(host: "web-1", command: "sleep 30", after: .milliseconds(500))) {
+            _ = try await transport.run("sleep 30", timeout: .milliseconds(500))
+        }
+        #expect(try await transport.run("echo again", timeout: .seconds(5)).stdout == "again\n")
+        await transport.close()
+        await #expect(throws: TransportError.lost(host: "web-1", reason: "the connection was closed")) {
+            _ = try await transport.run("true", timeout: .seconds(5))
+        }
+    }
+
+    @Test func httpGetAndRefusedTargets() async throws {
+        let fixture = try await SSHFixture()
+        let http = try LoopbackHTTPServer(routes: ["/health": .init(body: "up")])
+        defer { http.stop() }
+        let transport = try await SSHTransportFactory(environment: [:]).connect(name: "web-1", address: "127.0.0.1", ssh: settings(fixture))
+        let response = try await transport.httpGet(host: "127.0.0.1", port: http.port, path: "/health", timeout: .seconds(5))
+        #expect(response.status == 200 && response.body == "up")
+        let closed = try LoopbackPort.free()
+        await #expect(throws: TransportError.connectionRefused(host: "web-1", target: "127.0.0.1:\(closed)")) {
+            _ = try await transport.httpGet(host: "127.0.0.1", port: closed, path: "/health", timeout: .seconds(5))
+        }
+    }
+
+    @Test func unknownHostIsAConnectFailureUnlessAcceptNew() async throws {
+        let fixture = try await SSHFixture()
+        let ssh = settings(fixture, knownHosts: fixture.directory + "/fresh_known_hosts")
+        let gateway = GatewayHost(name: "gateway", address: "127.0.0.1", ssh: ssh)
+        do {
+            _ = try await SSHTransportFactory(environment: [:]).connect(to: gateway)
+            Issue.record("an unknown host key was accepted")
+        } catch let TransportError.connectFailed(host, reason) {
+            #expect(host == "gateway")
+            #expect(reason.contains("host key of [127.0.0.1]:\(fixture.server.port) is unknown"))
+        }
+        let transport = try await SSHTransportFactory(acceptNewHostKeys: true, environment: [:]).connect(to: gateway)
+        #expect(await transport.hostKey?.type == "ssh-ed25519")
+        #expect(try await transport.run("true", timeout: .seconds(5)).succeeded)
+    }
+}

@@ -51,7 +51,7 @@ public struct DeployCommand: AsyncParsableCommand {
             }
             return
         }
-        let factory = rolloutTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
+        let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
         try await RolloutRunner(global: global, inventory: inventory, plan: plan, action: .deploy, target: .planned,
                                 factory: factory, parallel: parallel).run()
     }

@@ -27,7 +27,7 @@ public struct HistoryCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
         guard let service = chosen.services.first?.service else { return }
-        let (records, problems) = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false))
+        let (records, problems) = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
             .history(of: service, hosts: service.hosts, limit: limit)
         switch global.format {
         case .json:

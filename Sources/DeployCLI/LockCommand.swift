@@ -28,7 +28,7 @@ struct LockStatusCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         guard let service = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
             .services.first?.service else { return }
-        let rows = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false))
+        let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
             .status(of: service.hosts.map { (service: service, host: $0) })
         switch global.format {
         case .json:
@@ -73,7 +73,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         guard let service = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
             .services.first?.service else { return }
-        let results = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false))
+        let results = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
             .releaseLocks(of: service, hosts: service.hosts, force: force)
         switch global.format {
         case .json:

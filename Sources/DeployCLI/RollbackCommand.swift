@@ -29,7 +29,7 @@ public struct RollbackCommand: AsyncParsableCommand {
     public func run() async throws {
         let inventory = try global.loadInventory()
         let plan = try Planner.plan(inventory: inventory, services: [service], all: false, ref: to, hosts: hosts)
-        let factory = rolloutTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
+        let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
         try await RolloutRunner(global: global, inventory: inventory, plan: plan, action: .rollback,
                                 target: to == nil ? .previousSuccessfulDeploy : .planned,
                                 factory: factory, parallel: 1).run()

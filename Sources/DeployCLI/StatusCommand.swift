@@ -22,7 +22,7 @@ public struct StatusCommand: AsyncParsableCommand {
         let chosen = try Planner.plan(inventory: inventory, services: services, all: services.isEmpty, ref: nil, hosts: [])
             .services.map(\.service)
         let targets = chosen.flatMap { service in service.hosts.map { (service: service, host: $0) } }
-        let rows = await FleetInspector(factory: rolloutTransportFactory(acceptNewHostKeys: false)).status(of: targets)
+        let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false)).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
         case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)))

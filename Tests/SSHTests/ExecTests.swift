@@ -125,6 +125,17 @@ struct ConnectTests {
         #expect(reason.contains("refused"))
     }
 
+    @Test func ipv6Literal() async throws {
+        let fixture = try await SSHFixture(SSHDServer.Options(extraConfig: ["ListenAddress [::1]"]))
+        var configuration = fixture.configuration(policy: .acceptNew)
+        configuration.host = "::1"
+        configuration.knownHostsPath = fixture.directory + "/known_hosts_v6"
+        let connection = try await SSHConnection.connect(configuration)
+        #expect(try await connection.run("echo v6", timeout: .seconds(5)).stdout == "v6\n")
+        let written = try String(contentsOfFile: configuration.knownHostsPath, encoding: .utf8)
+        #expect(written == "[::1]:\(fixture.server.port) \(fixture.server.hostKey.publicKey)\n")
+    }
+
     @Test func hostNamesResolve() async throws {
         let fixture = try await SSHFixture()
         var configuration = fixture.configuration(policy: .acceptNew)

@@ -58,23 +58,3 @@ struct HTTPTunnelTests {
         }
     }
 }
-
-@Suite("many connections at once")
-struct ParallelTests {
-    @Test func hundredSessionsToOneSSHDWithDefaultMaxStartups() async throws {
-        let fixture = try await SSHFixture()
-        let configuration = fixture.configuration(connectTimeout: .seconds(10))
-        let outputs = try await withThrowingTaskGroup(of: String.self) { group in
-            for index in 0..<100 {
-                group.addTask {
-                    let connection = try await SSHConnection.connect(configuration)
-                    let result = try await connection.run("echo \(index)", timeout: .seconds(20))
-                    await connection.close()
-                    return result.stdout
-                }
-            }
-            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
-        }
-        #expect(outputs == Set((0..<100).map { "\($0)\n" }))
-    }
-}

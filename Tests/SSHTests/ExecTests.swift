@@ -86,6 +86,16 @@ struct ExecLimitsTests {
         #expect(!connection.isUsable)
     }
 
+    @Test func idleConnectionWithKeepalivesStaysUsable() async throws {
+        let fixture = try await SSHFixture()
+        var configuration = fixture.configuration()
+        configuration.keepaliveInterval = .seconds(1)
+        let connection = try await fixture.connect(configuration)
+        try await Task.sleep(for: .milliseconds(2300))
+        #expect(try await connection.run("echo awake", timeout: .seconds(5)).stdout == "awake\n")
+        #expect(connection.isUsable)
+    }
+
     @Test func quotingSurvivesTheWrapper() async throws {
         let fixture = try await SSHFixture()
         let connection = try await fixture.connect()

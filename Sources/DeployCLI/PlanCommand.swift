@@ -7,7 +7,9 @@ struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what a deploy would do, host by host, without changing anything.",
-        discussion: "Offline: no host is contacted, and the target commit shows as <sha of REMOTE/REF> until a deploy resolves it."
+        discussion: "Offline unless --check is given: no host is contacted, and the target commit shows as "
+            + "<sha of REMOTE/REF> until a deploy resolves it. --check connects read-only (strict host keys) and "
+            + "exits 4 when a host cannot be reached."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -24,16 +26,33 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"))
     var hosts: [String] = []
 
+    @Flag(help: "Connect read-only, fetch, and show each host's current revision against the target.")
+    var check = false
+
+    @Flag(name: .customLong("detailed-exitcode"), help: "With --check: exit 2 when a host would change, 0 when none would.")
+    var detailedExitcode = false
+
     func validate() throws {
         if all && !services.isEmpty { throw ValidationError("Give service names or --all, not both.") }
+        if detailedExitcode && !check { throw ValidationError("--detailed-exitcode only applies with --check.") }
     }
 
     func run() async throws {
         let inventory = try global.loadInventory()
         let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
-        switch global.format {
-        case .json: plan.writeJSON { FileHandle.standardOutput.write(Data($0)) }
-        case .text: FileHandle.standardOutput.write(Data(PlanRenderer(color: global.useColor).render(plan).utf8))
+        guard check else {
+            switch global.format {
+            case .json: plan.writeJSON { FileHandle.standardOutput.write(Data($0)) }
+            case .text: FileHandle.standardOutput.write(Data(PlanRenderer(color: global.useColor).render(plan).utf8))
+            }
+            return
         }
+        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: false))
+        let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
+        FileHandle.standardOutput.write(Data(text.utf8))
+        // The report already names every host; the exit code only summarises it.
+        if report.hasUnreachableHosts { throw ExitCode(ExitStatus.unreachable.rawValue) }
+        if report.hasFailures { throw ExitCode(ExitStatus.failed.rawValue) }
+        if detailedExitcode && report.hasPendingChanges { throw ExitCode(ExitStatus.attention.rawValue) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The built binary's offline commands: `plan` and `inventory check`, their output and exit codes.
 @Suite("plan and inventory check: the built binary")
@@ -62,6 +63,7 @@ struct PlanCLITests {
         (["plan", "trading", "--host", "gateway"], "unknown host \"gateway\""),
         (["plan", "--bogus"], "Unknown option '--bogus'"),
         (["plan", "--all", "--format", "yaml"], "yaml"),
+        (["plan", "--all", "--detailed-exitcode"], "--detailed-exitcode only applies with --check."),
     ])
     func usage(arguments: [String], message: String) throws {
         let result = try PlanCLI.run(arguments + ["-i", "inventory/openclaw.yaml"])
@@ -98,6 +100,37 @@ struct PlanCLITests {
                                        environment: ["OPENCLAW_INVENTORY": "no/such.yaml"])
         #expect(explicit.status == 0)
         #expect(explicit.stdout == "inventory/openclaw.yaml: valid, 4 services, 9 hosts, gateway gateway\n")
+    }
+
+    @Test("plan --check exits 4 and names the host when a host cannot be reached")
+    func checkUnreachable() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let knownHosts = dir.appendingPathComponent("known_hosts")
+        try "".write(to: knownHosts, atomically: true, encoding: .utf8)
+        // A loopback port nobody listens on: the connection is refused at once.
+        let port = try LoopbackPort.free()
+        let inventory = dir.appendingPathComponent("closed.yaml")
+        try """
+            version: 1
+            defaults:
+              ssh: { user: deploy, port: \(port), known_hosts: \(knownHosts.path), connect_timeout: 2s }
+            services:
+              tools:
+                tier: "95"
+                repo: { path: /srv/tools, branch: main }
+                health: { url: "http://127.0.0.1:8080/health" }
+                hosts:
+                  - { name: closed-1, address: 127.0.0.1 }
+            """.write(to: inventory, atomically: true, encoding: .utf8)
+        let result = try PlanCLI.run(["plan", "tools", "--check", "--detailed-exitcode", "--format", "json", "-i", inventory.path])
+        #expect(result.status == 4, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let host = try #require(((root["services"] as? [[String: Any]])?.first?["hosts"] as? [[String: Any]])?.first)
+        #expect(host["name"] as? String == "closed-1")
+        #expect(host["status"] as? String == "unreachable")
+        #expect(host["current"] is NSNull)
     }
 
     @Test("inventory check --format json")

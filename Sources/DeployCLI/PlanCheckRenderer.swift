@@ -1,0 +1,38 @@
+import Rollout
+
+/// The text form of `plan --check`: per service the target, per host its revision against it.
+struct PlanCheckRenderer {
+    let style: TextStyle
+
+    init(color: Bool) { style = TextStyle(color: color) }
+
+    func render(_ report: PlanCheckReport) -> String {
+        var out = ""
+        for (index, service) in report.services.enumerated() {
+            if index > 0 { out += "\n" }
+            let target = service.sha.map { "\(service.ref) = \($0)" } ?? "\(service.ref) (not resolved: \(service.problem ?? "unknown"))"
+            out += style.bold(service.service.name) + "  target \(target)\n"
+            let width = service.hosts.map(\.host.name.count).max() ?? 0
+            for state in service.hosts {
+                let name = state.host.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                out += "  \(name)  \(line(for: state, target: service.sha))\n"
+            }
+        }
+        let hosts = report.services.flatMap(\.hosts)
+        let changing = hosts.filter { $0.status == .willChange }.count
+        out += "\n\(changing) of \(hosts.count) host\(hosts.count == 1 ? "" : "s") would change"
+        let unreachable = hosts.filter { $0.status == .unreachable }.count
+        if unreachable > 0 { out += ", \(unreachable) unreachable" }
+        return out + "\n"
+    }
+
+    private func line(for state: PlanCheckReport.HostState, target: String?) -> String {
+        let current = state.current.map { String($0.prefix(12)) } ?? "?"
+        switch state.status {
+        case .upToDate: return "\(current)  up to date"
+        case .willChange: return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change"
+        case .unreachable: return "unreachable: \(state.detail ?? "")"
+        case .failed: return "failed: \(state.detail ?? "")"
+        }
+    }
+}

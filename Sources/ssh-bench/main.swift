@@ -75,6 +75,7 @@ let psshFanOut = try await timed {
     if output.status != 0 { psshNote = " (exit \(output.status): \(output.stdout.components(separatedBy: "[FAILURE]").count - 1) failures)" }
 }
 server.stop()
+try? FileManager.default.removeItem(atPath: server.directory)
 
 func row(_ label: String, _ value: Double) -> String {
     label.padding(toLength: 58, withPad: " ", startingAt: 0) + String(format: "%9.1f ms", value)

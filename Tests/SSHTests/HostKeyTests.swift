@@ -91,7 +91,9 @@ struct HostKeyTests {
 
     @Test func severalKeysPerHostAndTheKnownAlgorithmIsAskedFor() async throws {
         // The server holds ed25519 and ECDSA keys; known_hosts holds only ECDSA, next to an unrelated line.
-        let extra = try await SSHKeyPair.generate(type: "ecdsa", at: try TemporaryDirectory.make(prefix: "hostkey") + "/ecdsa", comment: "h")
+        let keyDirectory = try TemporaryDirectory.make(prefix: "hostkey")
+        defer { try? FileManager.default.removeItem(atPath: keyDirectory) }
+        let extra = try await SSHKeyPair.generate(type: "ecdsa", at: keyDirectory + "/ecdsa", comment: "h")
         let fixture = try await SSHFixture(SSHDServer.Options(extraConfig: ["HostKey \(extra.privateKeyPath)"]))
         let path = fixture.directory + "/ecdsa_only"
         let unrelated = try await otherKey(fixture)

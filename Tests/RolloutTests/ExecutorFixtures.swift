@@ -76,6 +76,9 @@ final class FakeFleet: @unchecked Sendable {
                 return CommandResult(exitStatus: 0)
             }
         }
+        scripted.on("lock/owner.json 2>/dev/null || true") { [self] host, _ in
+            CommandResult(exitStatus: 0, stdout: lockHolder(host).map { $0 + "\n" } ?? "")
+        }
         scripted.on("lock/.owner.json.new") { [self] host, _ in
             CommandResult(exitStatus: locked { locks[host] } == nil ? 3 : 0)
         }

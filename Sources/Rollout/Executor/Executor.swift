@@ -43,12 +43,19 @@ public struct Executor: Sendable {
             var done: [Int: ServiceOutcome] = [:]
             while let (index, outcome) = await group.next() {
                 done[index] = outcome
-                // A stop request starts no new service; those not started are simply not reported.
                 if !stop.isRequested { addNext() }
             }
-            return done.sorted { $0.key < $1.key }.map(\.value)
+            // A service a stop request kept from starting is reported as stopped, with nothing changed.
+            return services.indices.map { done[$0] ?? Self.notStarted(services[$0], action: action) }
         }
         let gatewayProblems = await gateway?.finish() ?? []
         return RolloutReport(services: outcomes, gatewayProblems: gatewayProblems)
+    }
+
+    static func notStarted(_ plan: ServicePlan, action: RolloutAction) -> ServiceOutcome {
+        let hosts = plan.batches.flatMap { $0 }.map(\.name).sorted().map { HostOutcome(host: $0, result: .notStarted) }
+        return ServiceOutcome(service: plan.service.name, action: action, deployID: "", ref: plan.target.ref.value, sha: nil,
+                              result: .rolledBack, error: .stoppedByOperator(service: plan.service.name), hosts: hosts,
+                              elapsed: .zero, locksLeft: [], aborted: false)
     }
 }

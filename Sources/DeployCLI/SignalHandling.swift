@@ -58,6 +58,9 @@ final class InterruptHandling: @unchecked Sendable {
         lock.withLock { onAbort }?()
         DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace) { [monitor, err] in
             err.write(Self.describe(monitor))
+            let services = Set(monitor.snapshot().map(\.service)).sorted()
+            err.write("locks may still be held: once the hosts are checked, run "
+                + services.map { "`openclaw-deploy lock release \($0) --force`" }.joined(separator: ", ") + "\n")
             let attention = monitor.snapshot().contains { $0.state.needsAttention }
             exit(attention ? ExitStatus.attention.rawValue : ExitStatus.failed.rawValue)
         }

@@ -114,9 +114,3 @@ public struct HostFailure: Sendable, Equatable {
 public protocol RolloutEventSink: Sendable {
     func emit(_ event: RolloutEvent)
 }
-
-/// A sink that drops everything (for read-only callers that report nothing).
-public struct DiscardingEventSink: RolloutEventSink {
-    public init() {}
-    public func emit(_ event: RolloutEvent) {}
-}

@@ -1,0 +1,99 @@
+import Rollout
+
+/// The remote commands that put a config in force on the gateway host, as data (golden-tested). The new file is
+/// written beside `config_path` under a hidden name (nginx's `include dir/*` globs skip dot files), swapped in
+/// with `mv` (atomic on one filesystem), checked with `nginx -t` and reloaded; on any failure the file that was
+/// there is moved back before anything reloads it.
+public struct GatewayCommands: Sendable, Equatable {
+    public let configPath: String
+    /// Where an upload lands before it is swapped in.
+    public let incomingPath: String
+    /// The file in force before the swap, kept until the new one is in force.
+    public let backupPath: String
+    /// The config in force before the last `gateway deploy`, for `gateway rollback`.
+    public let previousPath: String
+
+    /// Bytes of config per upload command: one shell argument may hold 128 KiB, quoting may grow it.
+    static let chunkBytes = 32 * 1024
+
+    public init(configPath: String) {
+        self.configPath = configPath
+        let slash = configPath.lastIndex(of: "/")
+        let directory = slash.map { String(configPath[...$0]) } ?? ""
+        let name = slash.map { String(configPath[configPath.index(after: $0)...]) } ?? configPath
+        incomingPath = directory + "." + name + ".new"
+        backupPath = directory + "." + name + ".backup"
+        previousPath = directory + "." + name + ".previous"
+    }
+
+    /// Prints the config in force; exit 3 when there is none.
+    public func readCurrent() -> RemoteCommand { read(configPath) }
+
+    /// Prints the config kept for `gateway rollback`; exit 3 when there is none.
+    public func readPrevious() -> RemoteCommand { read(previousPath) }
+
+    private func read(_ path: String) -> RemoteCommand {
+        RemoteCommand([.raw("if [ -f"), .path(path), .raw("]; then cat"), .path(path), .raw("; else exit 3; fi")])
+    }
+
+    /// Writes `config` to the incoming file, in as many commands as its size needs.
+    public func upload(_ config: String) -> [RemoteCommand] {
+        var commands: [RemoteCommand] = []
+        var chunk = ""
+        var chunkSize = 0
+        func flush() {
+            let redirect = commands.isEmpty ? ">" : ">>"
+            commands.append(RemoteCommand([.raw("umask 022 &&"), .arg("printf"), .arg("%s"), .arg(chunk),
+                                           .raw(redirect), .path(incomingPath)]))
+            chunk = ""
+            chunkSize = 0
+        }
+        for character in config {
+            let size = character.utf8.count
+            if chunkSize + size > Self.chunkBytes { flush() }
+            chunk.append(character)
+            chunkSize += size
+        }
+        if chunkSize > 0 || commands.isEmpty { flush() }
+        return commands
+    }
+
+    /// Swaps the incoming file in, tests, reloads, waits (bounded) for the old workers to finish their requests.
+    /// `keepPrevious`: the replaced file becomes the rollback copy (`gateway deploy`/`rollback`, not a drain).
+    public func install(expectedBytes: Int, keepPrevious: Bool, settleSeconds: Int) -> RemoteCommand {
+        RemoteCommand([.arg("sh"), .arg("-c"), .arg(Self.installScript), .arg("sh"),
+                       .path(configPath), .path(incomingPath), .path(backupPath), .path(previousPath),
+                       .arg(String(expectedBytes)), .arg(keepPrevious ? "1" : "0"), .arg(String(settleSeconds * 10))])
+    }
+
+    /// Exit statuses of `installScript`, each naming the step that failed.
+    public enum InstallStatus: Int32, Sendable {
+        case uploadIncomplete = 10, backupFailed = 11, swapFailed = 12, configRejected = 13, reloadFailed = 14
+    }
+
+    static let installScript = """
+        conf=$1 new=$2 backup=$3 previous=$4 size=$5 keep=$6 ticks=$7
+        got=$(wc -c < "$new") || exit 10
+        [ "$got" -eq "$size" ] || { echo "uploaded $got of $size bytes" >&2; rm -f "$new"; exit 10; }
+        had=0
+        if [ -f "$conf" ]; then cp -p "$conf" "$backup" || exit 11; had=1; fi
+        put_back() { if [ "$had" = 1 ]; then mv -f "$backup" "$conf"; else rm -f "$conf"; fi; }
+        mv -f "$new" "$conf" || { rm -f "$backup"; exit 12; }
+        if ! out=$(nginx -t 2>&1); then put_back; printf '%s\\n' "$out" >&2; exit 13; fi
+        old=$(pgrep -f '^nginx: worker process$' || true)
+        if ! out=$(nginx -s reload 2>&1); then put_back; printf '%s\\n' "$out" >&2; exit 14; fi
+        if [ "$had" = 1 ]; then
+          if [ "$keep" = 1 ]; then mv -f "$backup" "$previous"; else rm -f "$backup"; fi
+        fi
+        i=0
+        while :; do
+          alive=0
+          for p in $old; do kill -0 "$p" 2>/dev/null && alive=1; done
+          [ "$alive" = 0 ] && exit 0
+          [ "$i" -ge "$ticks" ] && break
+          sleep 0.1
+          i=$((i + 1))
+        done
+        echo "reloaded; old nginx workers were still finishing requests after $((ticks / 10)) s"
+        """
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+import Inventory
+import Rollout
+import TestSupport
+@testable import Gateway
+
+/// `gateway deploy`/`rollback` and draining against a real nginx on loopback, driven through a local shell.
+@Suite("Gateway deploy against a real nginx", .serialized)
+struct GatewayDeployTests {
+    /// A running nginx, a fleet inventory whose gateway config is that nginx's `conf.d/openclaw.conf` and whose
+    /// template listens on a free loopback port.
+    struct Gateway {
+        let nginx: LoopbackNginx
+        let port: Int
+        let inventory: Inventory
+        let transport: LocalShellTransport
+        var configPath: String { inventory.gateway!.configPath }
+        var deployer: GatewayDeployer { GatewayDeployer(gateway: inventory.gateway!, transport: transport) }
+
+        init() throws {
+            nginx = try LoopbackNginx.start(name: "gw-deploy")
+            port = try LoopbackPort.free()
+            let template = try String(contentsOfFile: SampleInventory.defaultTemplate, encoding: .utf8)
+                .replacingOccurrences(of: "listen 80;", with: "listen 127.0.0.1:\(port);")
+            let templatePath = nginx.directory + "/gateway.conf.mustache"
+            try template.write(toFile: templatePath, atomically: true, encoding: .utf8)
+            var inventory = SampleInventory.fleet(template: templatePath)
+            inventory.gateway!.configPath = nginx.configDirectory + "/openclaw.conf"
+            self.inventory = inventory
+            transport = LocalShellTransport(path: nginx.binDirectory)
+        }
+
+        func render(drained: [String: Set<String>] = [:]) throws -> String {
+            try GatewayRenderer.render(inventory: inventory, drained: drained)
+        }
+
+        func onDisk(_ path: String? = nil) -> String? { try? String(contentsOfFile: path ?? configPath, encoding: .utf8) }
+
+        func health() -> Int? { try? LoopbackHTTP.get(address: "127.0.0.1", port: port, path: "/health").status }
+
+        /// Files beside the config other than the config and its kept previous copy.
+        func leftovers() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: nginx.configDirectory)
+                .filter { $0 != "openclaw.conf" && $0 != ".openclaw.conf.previous" }
+        }
+    }
+
+    @Test("deploy puts the config in force (nginx answers /health); the same config again changes nothing")
+    func deployAndUnchanged() async throws {
+        let gateway = try Gateway()
+        defer { gateway.nginx.stop() }
+        #expect(gateway.health() == nil)
+        let config = try gateway.render()
+        #expect(try await gateway.deployer.deploy(config) == .installed(note: nil))
+        #expect(gateway.onDisk() == config)
+        #expect(gateway.health() == 200)
+        #expect(try gateway.leftovers() == [])
+        #expect(gateway.onDisk(GatewayCommands(configPath: gateway.configPath).previousPath) == nil, "nothing was there before")
+        #expect(try await gateway.deployer.deploy(config) == .unchanged)
+    }
+
+    @Test("a config nginx rejects is refused and the previous one stays in force, on disk and running")
+    func rejectedConfig() async throws {
+        let gateway = try Gateway()
+        defer { gateway.nginx.stop() }
+        let good = try gateway.render()
+        _ = try await gateway.deployer.deploy(good)
+        let broken = good.replacingOccurrences(of: "keepalive 16;", with: "keepalive sixteen;")
+        do {
+            _ = try await gateway.deployer.deploy(broken)
+            Issue.record("a config nginx rejects was deployed")
+        } catch let error as GatewayError {
+            guard case .configRejected(_, let output) = error else { throw error }
+            #expect(output.contains("invalid value \"sixteen\""), "\(output)")
+            #expect(!error.isInventoryProblem)
+        }
+        #expect(gateway.onDisk() == good)
+        #expect(gateway.health() == 200)
+        #expect(try gateway.leftovers() == [])
+    }
+
+    @Test("a failed reload (nginx not running) puts the previous file back")
+    func failedReload() async throws {
+        let gateway = try Gateway()
+        let good = try gateway.render()
+        _ = try await gateway.deployer.deploy(good)
+        gateway.nginx.stop()
+        let drained = try gateway.render(drained: ["customer-service": ["lighthouse-a"]])
+        await #expect(throws: GatewayError.self) { _ = try await gateway.deployer.deploy(drained) }
+        do {
+            _ = try await gateway.deployer.deploy(drained)
+        } catch let error as GatewayError {
+            guard case .reloadFailed = error else { throw error }
+        }
+        #expect(gateway.onDisk() == good)
+        #expect(try gateway.leftovers() == [])
+    }
+
+    @Test("rollback puts the previous config back in force; a second rollback returns to the newer one")
+    func rollback() async throws {
+        let gateway = try Gateway()
+        defer { gateway.nginx.stop() }
+        await #expect(throws: GatewayError.noPreviousConfig(host: "gateway", path: GatewayCommands(configPath: gateway.configPath).previousPath)) {
+            _ = try await gateway.deployer.rollback()
+        }
+        let first = try gateway.render()
+        let second = try gateway.render(drained: ["trading": ["trade-a"]])
+        _ = try await gateway.deployer.deploy(first)
+        _ = try await gateway.deployer.deploy(second)
+        #expect(gateway.onDisk() == second)
+        #expect(try await gateway.deployer.rollback() == .installed(note: nil))
+        #expect(gateway.onDisk() == first)
+        #expect(gateway.health() == 200)
+        _ = try await gateway.deployer.rollback()
+        #expect(gateway.onDisk() == second)
+    }
+
+    @Test("draining marks a host down and back, never takes the last host out, and finish puts every host back")
+    func draining() async throws {
+        let gateway = try Gateway()
+        defer { gateway.nginx.stop() }
+        let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 2)
+        let down = "max_fails=3 fail_timeout=10s down;  # "
+
+        #expect(try await drainer.drain(service: "customer-service", host: "lighthouse-a") == "marked down in openclaw_customer_service")
+        #expect(gateway.onDisk()?.contains(down + "lighthouse-a\n") == true)
+        #expect(gateway.onDisk()?.contains(down + "lighthouse-a2") == false)
+        #expect(gateway.health() == 200)
+
+        let kept = try await drainer.drain(service: "customer-service", host: "lighthouse-a2")
+        #expect(kept == "kept in openclaw_customer_service: no other host of customer-service is in rotation")
+        #expect(gateway.onDisk()?.contains(down + "lighthouse-a2") == false)
+
+        #expect(try await drainer.restore(service: "customer-service", host: "lighthouse-a") == "back in openclaw_customer_service")
+        #expect(gateway.onDisk()?.contains(" down;") == false)
+        #expect(try await drainer.drain(service: "internal-tools", host: "tools-1") == "not behind the gateway")
+
+        _ = try await drainer.drain(service: "trading", host: "trade-b")
+        #expect(gateway.onDisk()?.contains(down + "trade-b") == true)
+        #expect(await drainer.finish() == [])
+        #expect(gateway.onDisk()?.contains(" down;") == false)
+        #expect(gateway.onDisk(GatewayCommands(configPath: gateway.configPath).previousPath) == nil,
+                "draining never replaces the copy kept for `gateway rollback`")
+    }
+
+    @Test("a drain the gateway refuses fails, and the host stays in rotation")
+    func refusedDrain() async throws {
+        let gateway = try Gateway()
+        defer { gateway.nginx.stop() }
+        let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport)
+        gateway.nginx.stop()
+        await #expect(throws: GatewayError.self) { _ = try await drainer.drain(service: "trading", host: "trade-a") }
+        #expect(await drainer.drainedHosts == [:])
+    }
+}
+
+@Suite("Gateway remote commands")
+struct GatewayCommandsTests {
+    let commands = GatewayCommands(configPath: "/etc/nginx/conf.d/openclaw.conf")
+
+    @Test("temporary, backup and previous files sit beside the config, hidden from include globs")
+    func paths() {
+        #expect(commands.incomingPath == "/etc/nginx/conf.d/.openclaw.conf.new")
+        #expect(commands.backupPath == "/etc/nginx/conf.d/.openclaw.conf.backup")
+        #expect(commands.previousPath == "/etc/nginx/conf.d/.openclaw.conf.previous")
+        #expect(GatewayCommands(configPath: "~/nginx/gw.conf").incomingPath == "~/nginx/.gw.conf.new")
+    }
+
+    @Test("exact command lines")
+    func golden() {
+        #expect(commands.readCurrent().rendered
+                == "if [ -f /etc/nginx/conf.d/openclaw.conf ]; then cat /etc/nginx/conf.d/openclaw.conf ; else exit 3; fi")
+        #expect(commands.upload("a 'b'\n").map(\.rendered)
+                == ["umask 022 && printf %s 'a '\\''b'\\''\n' > /etc/nginx/conf.d/.openclaw.conf.new"])
+        let install = commands.install(expectedBytes: 42, keepPrevious: true, settleSeconds: 5).rendered
+        #expect(install.hasPrefix("sh -c '"))
+        #expect(install.hasSuffix("' sh /etc/nginx/conf.d/openclaw.conf /etc/nginx/conf.d/.openclaw.conf.new "
+                                  + "/etc/nginx/conf.d/.openclaw.conf.backup /etc/nginx/conf.d/.openclaw.conf.previous 42 1 50"))
+    }
+
+    @Test("a large config is uploaded in several commands that put back exactly the same bytes")
+    func chunkedUpload() async throws {
+        let directory = try TemporaryDirectory.make(prefix: "gw-upload")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let commands = GatewayCommands(configPath: directory + "/openclaw.conf")
+        let line = "    server 203.0.113.10:8080 max_fails=3; # 'quoted' \"double\" $var é\n"
+        let config = String(repeating: line, count: 1500)
+        let upload = commands.upload(config)
+        #expect(upload.count > 2)
+        let shell = LocalShellTransport(path: "/usr/bin")
+        for command in upload {
+            #expect(try await shell.run(command.rendered, timeout: .seconds(10)).succeeded)
+        }
+        #expect(try String(contentsOfFile: commands.incomingPath, encoding: .utf8) == config)
+    }
+}

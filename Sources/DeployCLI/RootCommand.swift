@@ -14,6 +14,7 @@ public struct RootCommand: AsyncParsableCommand {
             HistoryCommand.self,
             LockCommand.self,
             InventoryCommand.self,
+            GatewayCommand.self,
         ],
         defaultSubcommand: DeployCommand.self
     )

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Foundation
+import Gateway
+import Inventory
+import Rollout
+
+/// `gateway render|deploy|rollback`: the nginx API gateway's config, from the same inventory as the rollouts.
+public struct GatewayCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Render, deploy or roll back the nginx API gateway's config.",
+        subcommands: [GatewayRenderCommand.self, GatewayDeployCommand.self, GatewayRollbackCommand.self]
+    )
+
+    public init() {}
+}
+
+struct GatewayRenderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Print the gateway's nginx config rendered from the inventory and its template (touches no host).",
+        discussion: "The same inventory always gives the same bytes. Services without a route are left out, with a note."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Write the config to this file (replaced atomically) instead of stdout.", valueName: "file"))
+    var output: String?
+
+    func run() async throws {
+        let inventory = try global.loadInventory()
+        let config = try GatewayRenderer.render(inventory: inventory)
+        let layout = try GatewayLayout(inventory: inventory)
+        if let output {
+            do {
+                try Data(config.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw GatewayOutputError(path: output, reason: error.localizedDescription)
+            }
+        }
+        switch global.format {
+        case .json:
+            LineOutput.standardOutput.write(Self.document(layout, inventory: inventory, config: config, output: output).pretty)
+        case .text:
+            for skipped in layout.unrouted {
+                LineOutput.standardError.write("note: \(skipped.service): \(skipped.reason)\n")
+            }
+            if let output {
+                LineOutput.standardOutput.write("wrote \(output) (\(layout.upstreams.count) upstreams)\n")
+            } else {
+                LineOutput.standardOutput.write(config)
+            }
+        }
+    }
+
+    static func document(_ layout: GatewayLayout, inventory: Inventory, config: String, output: String?) -> JSONValue {
+        .object([
+            ("version", .int(1)),
+            ("gateway", .optional(inventory.gateway?.host.name)),
+            ("config_path", .optional(inventory.gateway?.configPath)),
+            ("output", .optional(output)),
+            ("upstreams", .array(layout.upstreams.map { upstream in
+                .object([
+                    ("name", .string(upstream.name)), ("service", .string(upstream.service)), ("prefix", .string(upstream.prefix)),
+                    ("servers", .array(upstream.servers.map { server in
+                        .object([("host", .string(server.host)), ("address", .string(server.address)),
+                                 ("port", .int(Int64(server.port))), ("down", .bool(server.down))])
+                    })),
+                ])
+            })),
+            ("unrouted", .array(layout.unrouted.map { .object([("service", .string($0.service)), ("reason", .string($0.reason))]) })),
+            ("config", .string(config)),
+        ])
+    }
+}
+
+struct GatewayDeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Put the rendered config in force on the gateway host.",
+        discussion: """
+            Uploads it beside config_path, swaps it in atomically, runs `nginx -t` and reloads nginx. If the test or the \
+            reload fails, the previous file is put back and stays in force (exit 1). The replaced config is kept for \
+            `gateway rollback`. Nothing changes when the gateway already has exactly this config.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Trust and record the gateway's host key if known_hosts has none for it (never a changed key).")
+    var acceptNewHostKeys = false
+
+    func run() async throws {
+        let inventory = try global.loadInventory()
+        let config = try GatewayRenderer.render(inventory: inventory)
+        try await GatewayConnection.with(inventory, acceptNewHostKeys: acceptNewHostKeys, global: global, action: "deploy") {
+            try await $0.deploy(config)
+        }
+    }
+}
+
+struct GatewayRollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Put back the config that was in force before the last `gateway deploy`.",
+        discussion: "Tested and reloaded like a deploy; the config it replaces is kept in turn, so a second rollback undoes the first."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Trust and record the gateway's host key if known_hosts has none for it (never a changed key).")
+    var acceptNewHostKeys = false
+
+    func run() async throws {
+        let inventory = try global.loadInventory()
+        try await GatewayConnection.with(inventory, acceptNewHostKeys: acceptNewHostKeys, global: global, action: "rollback") {
+            try await $0.rollback()
+        }
+    }
+}
+
+/// One SSH connection to the gateway host for the length of a command, and the report of what it did.
+enum GatewayConnection {
+    static func with(_ inventory: Inventory, acceptNewHostKeys: Bool, global: GlobalOptions, action: String,
+                     _ body: (GatewayDeployer) async throws -> GatewayDeployer.Outcome) async throws {
+        guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
+        let transport = try await SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys).connect(to: gateway.host)
+        let deployer = GatewayDeployer(gateway: gateway, transport: transport)
+        let outcome: GatewayDeployer.Outcome
+        do {
+            outcome = try await body(deployer)
+        } catch {
+            await transport.close()
+            throw error
+        }
+        await transport.close()
+        let (result, note): (String, String?) = switch outcome {
+        case .unchanged: ("unchanged", nil)
+        case .installed(let note): ("installed", note)
+        }
+        switch global.format {
+        case .json:
+            LineOutput.standardOutput.write(JSONValue.object([
+                ("action", .string(action)), ("gateway", .string(gateway.host.name)), ("config_path", .string(gateway.configPath)),
+                ("result", .string(result)), ("note", .optional(note)),
+            ]).compact + "\n")
+        case .text:
+            let what = outcome == .unchanged
+                ? "already has this config; nothing changed"
+                : "\(gateway.configPath) is in force (nginx -t passed, reloaded); the replaced config is kept for `gateway rollback`"
+            LineOutput.standardOutput.write("gateway \(gateway.host.name): \(what)\n" + (note.map { "note: \($0)\n" } ?? ""))
+        }
+    }
+}
+
+/// `gateway render --output FILE` could not write the file.
+struct GatewayOutputError: ExitStatusError {
+    var path: String
+    var reason: String
+    var exitStatus: ExitStatus { .failed }
+    var description: String { "cannot write \(path): \(reason)" }
+}

@@ -28,6 +28,11 @@ enum Sandbox {
     /// Every host back on v1, deploy state cleared, origin main on v2. Fails the test, saying what to
     /// do, when the sandbox cannot be brought to that state.
     static func reset() throws {
+        // Inventories and keys earlier tests wrote for themselves.
+        let tmp = FileManager.default.temporaryDirectory
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("exec-e2e-") {
+            try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+        }
         let result = try Command.run(root.appendingPathComponent("scripts/sandbox").path, ["reset"], timeout: 300)
         guard result.status == 0 else {
             throw SandboxError("scripts/sandbox reset failed (exit \(result.status)); the end-to-end tests need the sandbox hosts "

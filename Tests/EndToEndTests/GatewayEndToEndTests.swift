@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The gateway in front of the sandbox: nginx on 127.0.0.10:8088 routing /api/customer/ to cs-1 and cs-2, run by a
+/// "gateway host" (an sshd the test starts, whose sessions find this nginx's wrapper first on PATH). A bounded load
+/// loop sends requests through nginx while the built binary rolls customer-service from v1 to v2: not one may fail.
+/// Part of the serialized sandbox suite: one sandbox, one test at a time.
+extension RolloutEndToEndTests {
+    @Test func aRollingDeployBehindTheGatewayLosesNoRequest() throws {
+        let gateway = try GatewayHostFixture()
+        defer { gateway.stop() }
+
+        let first = try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory)
+        #expect(first.status == 0, "\(first.stderr)\(first.stdout)")
+        #expect(first.stdout.contains("is in force"))
+        #expect(try GatewayHostFixture.get("/health").status == 200, "the gateway's own health")
+        #expect(try GatewayHostFixture.get("/api/customer/health").body.hasPrefix("ok release=v1"))
+        let again = try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory)
+        #expect(again.status == 0 && again.stdout.contains("nothing changed"), "\(again.stderr)\(again.stdout)")
+
+        let load = GatewayLoad(configPath: gateway.configPath)
+        let finished = Atomic(false)
+        let loadThread = Thread { load.run(until: finished, maxRequests: 20_000, maxSeconds: 240) }
+        loadThread.start()
+        let deploy: Command.Result
+        do {
+            deploy = try Sandbox.deployTool(["deploy", "customer-service", "--format", "json"], inventory: gateway.inventory)
+        } catch {
+            finished.set(true)
+            load.waitUntilDone(seconds: 10)
+            throw error
+        }
+        finished.set(true)
+        load.waitUntilDone(seconds: 10)
+
+        let summary = load.summary
+        print("gateway end to end: \(summary.total) requests through nginx during the rolling deploy, \(summary.failed) failed; "
+            + "answers by release: \(summary.releases.sorted { $0.key < $1.key })")
+        #expect(deploy.status == 0, "\(deploy.stderr)\(deploy.stdout)")
+        #expect(summary.failed == 0, "failed requests: \(summary.failures.prefix(5))")
+        #expect(summary.total >= 50, "the load loop ran during the deploy")
+        #expect(summary.releases["v1", default: 0] > 0 && summary.releases["v2", default: 0] > 0,
+                "requests were answered before and after the rollout: \(summary.releases)")
+        #expect(summary.drainedSeen == ["cs-1", "cs-2"], "each host was seen marked down in the gateway config")
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+
+        let steps = try jsonLines(deploy.stdout).filter { $0["event"] as? String == "step" }
+        for host in ["cs-1", "cs-2"] {
+            let mine = steps.filter { $0["host"] as? String == host }
+            #expect(mine.contains { $0["step"] as? String == "gateway_drain" && ($0["detail"] as? String ?? "").contains("marked down") },
+                    "\(host) drained: \(mine)")
+            #expect(mine.contains { $0["step"] as? String == "gateway_restore" && ($0["detail"] as? String ?? "").contains("back in") },
+                    "\(host) restored")
+        }
+        let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
+        #expect(!config.contains(" down;"), "every host is back in rotation")
+    }
+}
+
+/// nginx plus the sshd that plays its host, and an inventory (sandbox.yaml plus a `gateway:` section) in a temp dir.
+struct GatewayHostFixture {
+    static let address = "127.0.0.10"
+    static let port = 8088
+
+    let nginx: LoopbackNginx
+    let sshd: SSHDServer
+    let inventory: String
+    var configPath: String { nginx.configDirectory + "/openclaw.conf" }
+
+    init() throws {
+        nginx = try LoopbackNginx.start(name: "gw-e2e")
+        sshd = try SSHDServer.start(.init(extraConfig: ["SetEnv PATH=\(nginx.binDirectory):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]),
+                                    name: "gw-e2e-sshd")
+        let knownHosts = try sshd.writeKnownHosts(to: sshd.directory + "/known_hosts")
+        let template = try String(contentsOf: Sandbox.root.appendingPathComponent("templates/nginx-gateway.conf.mustache"), encoding: .utf8)
+            .replacingOccurrences(of: "listen 80;", with: "listen \(Self.address):\(Self.port);")
+        try template.write(toFile: nginx.directory + "/gateway.conf.mustache", atomically: true, encoding: .utf8)
+        let section = """
+
+            gateway:
+              host:
+                name: gateway
+                address: 127.0.0.1
+                ssh: { port: \(sshd.port), identity: \(sshd.userKey.privateKeyPath), known_hosts: \(knownHosts) }
+              config_path: \(nginx.configDirectory)/openclaw.conf
+              template: gateway.conf.mustache
+
+            """
+        inventory = nginx.directory + "/sandbox-gateway.yaml"
+        try (try String(contentsOfFile: Sandbox.inventory, encoding: .utf8) + section)
+            .write(toFile: inventory, atomically: true, encoding: .utf8)
+    }
+
+    func stop() {
+        sshd.stop()
+        nginx.stop()
+    }
+
+    static func get(_ path: String) throws -> LoopbackHTTP.Response {
+        try LoopbackHTTP.get(address: address, port: port, path: path, timeout: .seconds(5))
+    }
+}
+
+/// Requests through the gateway, one after another, until told to stop or a bound is reached (count and time).
+final class GatewayLoad: @unchecked Sendable {
+    struct Summary {
+        var total = 0
+        var failed = 0
+        var failures: [String] = []
+        var releases: [String: Int] = [:]
+        /// Hosts seen marked `down` in the gateway's config while the load ran.
+        var drainedSeen: Set<String> = []
+    }
+
+    private let configPath: String
+    private let lock = NSLock()
+    private var state = Summary()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(configPath: String) { self.configPath = configPath }
+
+    var summary: Summary { lock.withLock { state } }
+
+    func run(until finished: Atomic<Bool>, maxRequests: Int, maxSeconds: Double) {
+        defer { done.signal() }
+        let deadline = Date().addingTimeInterval(maxSeconds)
+        for _ in 0..<maxRequests {
+            if finished.value || Date() > deadline { return }
+            var failure: String?
+            var release: String?
+            do {
+                let response = try GatewayHostFixture.get("/api/customer/health")
+                if response.status == 200 {
+                    release = response.body.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "ok release=", with: "")
+                } else {
+                    failure = "HTTP \(response.status)"
+                }
+            } catch {
+                failure = "\(error)"
+            }
+            let config = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+            lock.withLock {
+                state.total += 1
+                if let failure {
+                    state.failed += 1
+                    state.failures.append(failure)
+                }
+                if let release { state.releases[release, default: 0] += 1 }
+                for host in ["cs-1", "cs-2"] where config.contains(" down;  # \(host)\n") { state.drainedSeen.insert(host) }
+            }
+            usleep(5_000)
+        }
+    }
+
+    func waitUntilDone(seconds: Double) { _ = done.wait(timeout: .now() + seconds) }
+}
+
+final class Atomic<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
+}

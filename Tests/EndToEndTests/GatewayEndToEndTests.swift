@@ -92,9 +92,12 @@ struct GatewayHostFixture {
             .write(toFile: inventory, atomically: true, encoding: .utf8)
     }
 
+    /// Stops both by PID and removes their directories (keys, inventory, config).
     func stop() {
         sshd.stop()
         nginx.stop()
+        try? FileManager.default.removeItem(atPath: sshd.directory)
+        try? FileManager.default.removeItem(atPath: nginx.directory)
     }
 
     static func get(_ path: String) throws -> LoopbackHTTP.Response {

@@ -31,6 +31,12 @@ struct GatewayDeployTests {
             transport = LocalShellTransport(path: nginx.binDirectory)
         }
 
+        /// Stops nginx and removes its directory.
+        func stop() {
+            nginx.stop()
+            try? FileManager.default.removeItem(atPath: nginx.directory)
+        }
+
         func render(drained: [String: Set<String>] = [:]) throws -> String {
             try GatewayRenderer.render(inventory: inventory, drained: drained)
         }
@@ -49,7 +55,7 @@ struct GatewayDeployTests {
     @Test("deploy puts the config in force (nginx answers /health); the same config again changes nothing")
     func deployAndUnchanged() async throws {
         let gateway = try Gateway()
-        defer { gateway.nginx.stop() }
+        defer { gateway.stop() }
         #expect(gateway.health() == nil)
         let config = try gateway.render()
         #expect(try await gateway.deployer.deploy(config) == .installed(note: nil))
@@ -63,7 +69,7 @@ struct GatewayDeployTests {
     @Test("a config nginx rejects is refused and the previous one stays in force, on disk and running")
     func rejectedConfig() async throws {
         let gateway = try Gateway()
-        defer { gateway.nginx.stop() }
+        defer { gateway.stop() }
         let good = try gateway.render()
         _ = try await gateway.deployer.deploy(good)
         let broken = good.replacingOccurrences(of: "keepalive 16;", with: "keepalive sixteen;")
@@ -83,6 +89,7 @@ struct GatewayDeployTests {
     @Test("a failed reload (nginx not running) puts the previous file back")
     func failedReload() async throws {
         let gateway = try Gateway()
+        defer { gateway.stop() }
         let good = try gateway.render()
         _ = try await gateway.deployer.deploy(good)
         gateway.nginx.stop()
@@ -100,7 +107,7 @@ struct GatewayDeployTests {
     @Test("rollback puts the previous config back in force; a second rollback returns to the newer one")
     func rollback() async throws {
         let gateway = try Gateway()
-        defer { gateway.nginx.stop() }
+        defer { gateway.stop() }
         await #expect(throws: GatewayError.noPreviousConfig(host: "gateway", path: GatewayCommands(configPath: gateway.configPath).previousPath)) {
             _ = try await gateway.deployer.rollback()
         }
@@ -119,7 +126,7 @@ struct GatewayDeployTests {
     @Test("draining marks a host down and back, never takes the last host out, and finish puts every host back")
     func draining() async throws {
         let gateway = try Gateway()
-        defer { gateway.nginx.stop() }
+        defer { gateway.stop() }
         let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 2)
         let down = "max_fails=3 fail_timeout=10s down;  # "
 
@@ -147,7 +154,7 @@ struct GatewayDeployTests {
     @Test("a drain the gateway refuses fails, and the host stays in rotation")
     func refusedDrain() async throws {
         let gateway = try Gateway()
-        defer { gateway.nginx.stop() }
+        defer { gateway.stop() }
         let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport)
         gateway.nginx.stop()
         await #expect(throws: GatewayError.self) { _ = try await drainer.drain(service: "trading", host: "trade-a") }

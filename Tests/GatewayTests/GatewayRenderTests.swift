@@ -106,5 +106,7 @@ struct ReferenceInventoryGatewayTests {
         #expect(rendered.contains("location /api/trading/ {"))
         let check = try NginxConfigCheck.test(renderedConfig: rendered)
         #expect(check.passed, "nginx -t: \(check.output)")
+        let readme = try String(contentsOf: SampleInventory.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("```nginx\n" + rendered + "```\n"), "README, section \"API gateway\", shows this output")
     }
 }

@@ -101,6 +101,9 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         switch outcome.result {
         case .succeeded: verdict = palette.green("succeeded")
         case .noChange: verdict = palette.green("no change")
+        case .rolledBack where !outcome.hosts.contains(where: { $0.result == .rolledBack }):
+            // The SPEC's result set has no word for "stopped before any host changed"; say it plainly here.
+            verdict = palette.yellow("failed before any host changed")
         case .rolledBack: verdict = palette.yellow("rolled back")
         case .rollbackFailed: verdict = palette.red("ROLLBACK FAILED")
         }

@@ -154,6 +154,14 @@ final class EventLog: RolloutEventSink, @unchecked Sendable {
 
     var names: [String] { all.map(\.name) }
 
+    /// The health probes made on `host` while rolling it out (not while putting it back).
+    func rolloutProbes(_ host: String) -> [HealthProbeReport] {
+        all.compactMap { event in
+            guard event.host == host, case .healthProbe(let probe) = event.payload, probe.phase == .rollout else { return nil }
+            return probe
+        }
+    }
+
     func steps(_ host: String) -> [StepReport] {
         all.compactMap { event in
             guard event.host == host, case .step(let report) = event.payload else { return nil }

@@ -189,14 +189,15 @@ struct ExecutorTests {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
         fleet.unhealthy(on: "h1", at: newSHA)
         let events = EventLog()
-        let clock = ContinuousClock()
-        let start = clock.now
         let outcome = try await run(fleet, batches: [["h1"]], events: events)
 
         #expect(outcome.result == .rolledBack)
         #expect(outcome.hosts[0].failedStep == "health_gate")
         #expect(outcome.hosts[0].reason?.contains("HTTP 503") == true)
-        #expect(start.duration(to: clock.now) < .seconds(3))
+        // A 400 ms gate probing every 10 ms gives up after at most ~40 attempts, each one a 503.
+        let probes = events.rolloutProbes("h1")
+        #expect(!probes.isEmpty && probes.count <= 42)
+        #expect(probes.allSatisfy { $0.status == 503 && $0.consecutive == 0 })
         #expect(events.names.contains("host_failed") && events.names.contains("host_rolled_back"))
     }
 

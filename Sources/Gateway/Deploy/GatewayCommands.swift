@@ -58,7 +58,8 @@ public struct GatewayCommands: Sendable, Equatable {
         return commands
     }
 
-    /// Swaps the incoming file in, tests, reloads, waits (bounded) for the old workers to finish their requests.
+    /// Swaps the incoming file in, tests (`nginx -T`: the test, plus the config it read, where the `pid` file is
+    /// named), reloads, and waits (bounded) for the master's old workers to finish their requests.
     /// `keepPrevious`: the replaced file becomes the rollback copy (`gateway deploy`/`rollback`, not a drain).
     public func install(expectedBytes: Int, keepPrevious: Bool, settleSeconds: Int) -> RemoteCommand {
         RemoteCommand([.arg("sh"), .arg("-c"), .arg(Self.installScript), .arg("sh"),
@@ -79,8 +80,12 @@ public struct GatewayCommands: Sendable, Equatable {
         if [ -f "$conf" ]; then cp -p "$conf" "$backup" || exit 11; had=1; fi
         put_back() { if [ "$had" = 1 ]; then mv -f "$backup" "$conf"; else rm -f "$conf"; fi; }
         mv -f "$new" "$conf" || { rm -f "$backup"; exit 12; }
-        if ! out=$(nginx -t 2>&1); then put_back; printf '%s\\n' "$out" >&2; exit 13; fi
-        old=$(pgrep -f '^nginx: worker process$' || true)
+        if ! out=$(nginx -T 2>&1); then put_back; printf '%s\\n' "$out" >&2; exit 13; fi
+        pidfile=$(printf '%s\\n' "$out" | sed -n 's/^[[:space:]]*pid[[:space:]][[:space:]]*\\([^;]*\\);.*/\\1/p' | head -n 1)
+        [ -n "$pidfile" ] || pidfile=$(nginx -V 2>&1 | sed -n 's/.*--pid-path=\\([^ ]*\\).*/\\1/p')
+        master=$(cat "$pidfile" 2>/dev/null || true)
+        old=""
+        [ -n "$master" ] && old=$(pgrep -P "$master" || true)
         if ! out=$(nginx -s reload 2>&1); then put_back; printf '%s\\n' "$out" >&2; exit 14; fi
         if [ "$had" = 1 ]; then
           if [ "$keep" = 1 ]; then mv -f "$backup" "$previous"; else rm -f "$backup"; fi

@@ -16,8 +16,9 @@ public final class SSHConnection: @unchecked Sendable {
     private var hostKeyValue = SSHHostKey(type: "unknown", fingerprint: "")
     private var usable = false
 
-    /// How many times a start that the server dropped during the handshake is tried in all.
-    static let startAttempts = 5
+    /// Longest pause between two tries of a start the server dropped; pauses double up to it, with jitter,
+    /// and tries go on while the connect timeout lasts (a busy sshd frees its start slots within a second).
+    static let longestStartPause: Duration = .milliseconds(800)
 
     private init(configuration: SSHConfiguration) {
         self.configuration = configuration
@@ -47,7 +48,9 @@ public final class SSHConnection: @unchecked Sendable {
     }
 
     private func open() async throws {
-        for attempt in 1...Self.startAttempts {
+        let giveUpAt = ContinuousClock.now + configuration.connectTimeout
+        var pause: Duration = .milliseconds(50)
+        while true {
             do {
                 try await onQueue { [self] in
                     let (core, key) = try SessionOpener.open(configuration)
@@ -60,8 +63,10 @@ public final class SSHConnection: @unchecked Sendable {
                 }
                 return
             } catch let dropped as DroppedStart {
-                if attempt == Self.startAttempts { throw dropped.error }
-                try await Task.sleep(for: .milliseconds(50 * attempt + Int.random(in: 0..<50)))
+                let jittered = pause + .milliseconds(Int.random(in: 0..<50))
+                if ContinuousClock.now + jittered >= giveUpAt { throw dropped.error }
+                try await Task.sleep(for: jittered)
+                pause = min(pause * 2, Self.longestStartPause)
             }
         }
     }

@@ -23,8 +23,9 @@ struct ParallelTests {
     }
 
     @Test func startsThatSSHDDropsAreRetried() async throws {
-        // Without the usual throttle, 40 simultaneous starts overrun MaxStartups 10:30:100 and sshd drops some.
-        let fixture = try await SSHFixture()
+        // Without the usual throttle, 40 simultaneous starts overrun a small MaxStartups and sshd drops
+        // some (8 unauthenticated at once; every one past that is refused), so the retry path must run.
+        let fixture = try await SSHFixture(.init(extraConfig: ["MaxStartups 8"]))
         let configuration = fixture.configuration(connectTimeout: .seconds(10))
         let unthrottled = ConnectionStartLimiter(perEndpoint: 40)
         let count = try await withThrowingTaskGroup(of: Int.self) { group in

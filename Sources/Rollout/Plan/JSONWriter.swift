@@ -9,6 +9,15 @@ struct JSONWriter {
 
     init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
+    /// A writer that continues inside containers another writer opened: `elementsSoFar` says, per open
+    /// container from the outermost, whether it already holds an element. What it writes is exactly what
+    /// the other writer would write next, so pieces of one document can be written apart and joined.
+    init(continuingInside elementsSoFar: [Bool], reservingCapacity capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+        depth = elementsSoFar.count
+        hasElement = elementsSoFar
+    }
+
     mutating func takeBytes() -> [UInt8] {
         defer { bytes.removeAll(keepingCapacity: true) }
         return bytes

@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Inventory
 
 extension Plan {
@@ -10,7 +12,9 @@ extension Plan {
         return String(decoding: document, as: UTF8.self)
     }
 
-    /// The same document in pieces of UTF-8 (one per service), so a large plan can be streamed out.
+    /// The same document in pieces of UTF-8, so a large plan can be streamed out. Services are
+    /// written a window at a time on every core (each service's text depends only on that service),
+    /// and emitted in order.
     public func writeJSON(_ emit: ([UInt8]) -> Void) {
         var json = JSONWriter(reservingCapacity: 1 << 16)
         json.beginObject()
@@ -18,10 +22,21 @@ extension Plan {
         json.int(1)
         json.key("services")
         json.beginArray()
-        for service in services {
-            service.write(into: &json)
-            emit(json.takeBytes())
+        emit(json.takeBytes())
+        let window = 256
+        for start in stride(from: 0, to: services.count, by: window) {
+            let range = start..<min(start + window, services.count)
+            let pieces = ServicePieces(count: range.count)
+            DispatchQueue.concurrentPerform(iterations: range.count) { offset in
+                let index = range.lowerBound + offset
+                // Inside the document object (which has "version") and the services array.
+                var piece = JSONWriter(continuingInside: [true, index > 0], reservingCapacity: 1 << 14)
+                services[index].write(into: &piece)
+                pieces.store(piece.takeBytes(), at: offset)
+            }
+            pieces.all.forEach(emit)
         }
+        json = JSONWriter(continuingInside: [true, !services.isEmpty])
         json.endArray()
         json.endObject()
         json.newline()
@@ -95,4 +110,24 @@ extension PlannedStep {
 extension StepKind {
     /// `health gate` for `health_gate`.
     var spokenName: String { String(rawValue.map { $0 == "_" ? " " : $0 }) }
+}
+
+/// The pieces of one window of services, each written by its own worker into its own slot.
+private final class ServicePieces: @unchecked Sendable {
+    private var slots: [[UInt8]]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: [], count: count) }
+
+    func store(_ bytes: [UInt8], at index: Int) {
+        lock.lock()
+        slots[index] = bytes
+        lock.unlock()
+    }
+
+    var all: [[UInt8]] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots
+    }
 }

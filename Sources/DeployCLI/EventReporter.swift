@@ -25,7 +25,13 @@ final class LineOutput: @unchecked Sendable {
     func write(_ text: String) {
         lock.lock()
         defer { lock.unlock() }
-        handle.write(Data(text.utf8))
+        writeLocked(text)
+    }
+
+    func write(bytes: [UInt8]) {
+        lock.lock()
+        defer { lock.unlock() }
+        Self.writeAll(bytes, to: handle.fileDescriptor)
     }
 
     /// Runs `body` while holding the output lock, for writers that keep state about the last line.
@@ -37,7 +43,26 @@ final class LineOutput: @unchecked Sendable {
 
     /// Writes without taking the lock; only inside `withLock`.
     func writeLocked(_ text: String) {
-        handle.write(Data(text.utf8))
+        Self.writeAll(Array(text.utf8), to: handle.fileDescriptor)
+    }
+
+    /// Writes with write(2) and drops what cannot be written. A reader that went away (`deploy | head`)
+    /// must never stop a rollout half-way: with SIGPIPE ignored (see `RootCommand`), the write fails with
+    /// EPIPE instead, and the rollout goes on to finish or put back its hosts and release its locks.
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
     }
 }
 

@@ -72,6 +72,6 @@ extension ExitStatus {
     }
 
     private static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        LineOutput.standardError.write(text + "\n")
     }
 }

@@ -37,7 +37,7 @@ struct InventoryCheckCommand: AsyncParsableCommand {
             text = "\(inventory.sourcePath): valid, \(inventory.services.count) service\(inventory.services.count == 1 ? "" : "s"), "
                 + "\(hosts) host\(hosts == 1 ? "" : "s")\(gateway)\n"
         }
-        FileHandle.standardOutput.write(Data(text.utf8))
+        LineOutput.standardOutput.write(text)
     }
 
     private func jsonString(_ text: String) -> String {

@@ -42,14 +42,14 @@ struct PlanCommand: AsyncParsableCommand {
         let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
         guard check else {
             switch global.format {
-            case .json: plan.writeJSON { FileHandle.standardOutput.write(Data($0)) }
-            case .text: FileHandle.standardOutput.write(Data(PlanRenderer(color: global.useColor).render(plan).utf8))
+            case .json: plan.writeJSON { LineOutput.standardOutput.write(bytes: $0) }
+            case .text: LineOutput.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
             }
             return
         }
         let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: false))
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
-        FileHandle.standardOutput.write(Data(text.utf8))
+        LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.
         if report.hasUnreachableHosts { throw ExitCode(ExitStatus.unreachable.rawValue) }
         if report.hasFailures { throw ExitCode(ExitStatus.failed.rawValue) }

@@ -24,6 +24,9 @@ public struct RootCommand: AsyncParsableCommand {
     /// Parses the command line, runs the chosen command and exits with the SPEC's code. Errors are
     /// printed once, by `ExitStatus.report`.
     public static func runAndExit(_ arguments: [String]? = nil) async -> Never {
+        // A closed stdout or a dropped SSH socket must show up as a failed write, not kill the process
+        // with locks held and hosts half-changed.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try await asyncParseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

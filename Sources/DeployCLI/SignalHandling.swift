@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 import Rollout
 
-/// Ctrl-C and SIGTERM during a rollout. The first one asks the executor to stop (no new host starts;
+/// Ctrl-C, SIGTERM and SIGHUP (the terminal or the SSH session to a bastion went away) during a
+/// rollout, all alike. The first one asks the executor to stop (no new host starts;
 /// hosts in flight finish their current command and are put back; locks are released). The second one
 /// cancels the rollout at once, prints where each host was left, and exits if the rollout does not
 /// come back within a few seconds.
@@ -23,10 +24,12 @@ final class InterruptHandling: @unchecked Sendable {
         self.err = err
     }
 
-    /// Starts handling SIGINT and SIGTERM; `onAbort` cancels the rollout's task.
+    static let handled = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Starts handling the signals of `handled`; `onAbort` cancels the rollout's task.
     func install(onAbort: @escaping @Sendable () -> Void) {
         lock.withLock { self.onAbort = onAbort }
-        for signo in [SIGINT, SIGTERM] {
+        for signo in Self.handled {
             signal(signo, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
             source.setEventHandler { [weak self] in self?.received() }
@@ -42,8 +45,7 @@ final class InterruptHandling: @unchecked Sendable {
             return sources
         }
         for source in installed { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        for signo in Self.handled { signal(signo, SIG_DFL) }
     }
 
     private func received() {

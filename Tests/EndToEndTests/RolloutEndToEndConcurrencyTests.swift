@@ -4,7 +4,9 @@ import Testing
 /// Ctrl-C, racing deploys, a branch that moves mid-rollout, several services, and the machine forms.
 /// Part of the same serialized suite: one sandbox, one test at a time.
 extension RolloutEndToEndTests {
-    @Test func ctrlCDuringTheHealthGatePutsTheHostBackAndReleasesLocks() throws {
+    /// Ctrl-C, SIGTERM, and SIGHUP (a closed terminal) are handled alike.
+    @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
+    func ctrlCDuringTheHealthGatePutsTheHostBackAndReleasesLocks(signal: Int32) throws {
         let running = try Command.Running(try Sandbox.binary,
                                           ["deploy", "customer-service", "--ref", "broken", "--format", "json", "-i", Sandbox.inventory],
                                           environment: [:])
@@ -14,7 +16,7 @@ extension RolloutEndToEndTests {
             Thread.sleep(forTimeInterval: 0.1)
         }
         let interruptedAt = Date()
-        kill(running.process.processIdentifier, SIGINT)
+        kill(running.process.processIdentifier, signal)
         let result = try running.wait(timeout: 120)
 
         #expect(Date().timeIntervalSince(interruptedAt) < 25, "the gate stopped waiting instead of running to its timeout")

@@ -77,6 +77,23 @@ struct ExecutorStopTests {
         #expect(fleet.commands(on: "h1", containing: "lock/.owner.json.new").count >= 2)
     }
 
+    @Test func theLockIsRefreshedWhileALongCommandRuns() async throws {
+        // A connection serves one command at a time; a compose build that outlasts the lock's lifetime
+        // must not hold back the refreshes, or other operators see a live lock as stale.
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        fleet.scripted.on(" up -d", host: "h1") { _, _ in
+            try await Task.sleep(for: .milliseconds(600))
+            return CommandResult(exitStatus: 0)
+        }
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], options: Fixtures.options(refresh: .milliseconds(50)))
+
+        #expect(outcome.result == .succeeded)
+        let commands = fleet.scripted.commands(on: "h1")
+        let composeAt = try #require(commands.firstIndex { $0.contains(" up -d") })
+        let duringCompose = commands[(composeAt + 1)...].prefix { $0.contains("lock/.owner.json.new") }
+        #expect(duringCompose.count >= 3, "refreshes while compose ran: \(duringCompose.count)")
+    }
+
     @Test func rollbackWithoutATargetGoesToTheRevisionBeforeTheLastSuccessfulDeploy() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA, resolvesTo: [oldSHA])
         let record = { (host: String, from: String, to: String, result: String, at: String) in

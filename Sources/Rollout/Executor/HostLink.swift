@@ -10,7 +10,8 @@ actor HostLink: Transport {
     /// Counts connections made, so a failure drops only the connection it happened on.
     private var generation = 0
 
-    init(host: Host, connector: HostConnector, connection: any Transport) {
+    /// `connection` nil: the first call connects.
+    init(host: Host, connector: HostConnector, connection: (any Transport)? = nil) {
         self.host = host
         self.connector = connector
         self.current = connection

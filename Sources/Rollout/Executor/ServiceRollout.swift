@@ -44,7 +44,7 @@ struct ServiceRollout {
                 HostSession(service: service, host: host, sink: context.sink,
                             transport: HostLink(host: host, connector: connector, connection: transports[host.name]!))
             }
-            await runConnected(sessions, deployID: deployID, state: &run)
+            await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let error as TransportError {
             run.error = .unreachable(service: service, reason: error.description)
@@ -57,7 +57,8 @@ struct ServiceRollout {
     }
 
     /// Locks, does the work, writes history, unlocks.
-    private func runConnected(_ sessions: [HostSession], deployID: String, state run: inout RunState) async {
+    private func runConnected(_ sessions: [HostSession], connector: HostConnector, deployID: String,
+                              state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
         let startedAt = Timestamp.string(Date())
@@ -71,7 +72,13 @@ struct ServiceRollout {
             run.aborted = true
             return
         }
-        let refresher = locks.startRefreshing(taken)
+        // Refreshes go over connections of their own (opened at the first refresh): a host's rollout
+        // connection runs one command at a time, and a compose build can outlast the lock's lifetime.
+        let refreshSessions = taken.map { session in
+            HostSession(service: service, host: session.host, sink: context.sink,
+                        transport: HostLink(host: session.host, connector: connector))
+        }
+        let refresher = locks.startRefreshing(refreshSessions)
         do {
             try await BatchRunner(plan: plan, action: action, target: target, context: context, sessions: sessions)
                 .run(state: &run)
@@ -80,6 +87,7 @@ struct ServiceRollout {
         }
         refresher.cancel()
         await refresher.value
+        for session in refreshSessions { await session.transport.close() }
         if !run.aborted {
             await appendHistory(sessions, deployID: deployID, startedAt: startedAt, state: run)
         }

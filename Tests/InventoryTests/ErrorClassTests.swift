@@ -143,10 +143,14 @@ private let cases: [ErrorCase] = [
         "inv.yaml:8:12: `services.web.route` is missing `port` (the port the service listens on, on each host)",
     ]),
     ErrorCase(name: "branch starting with a dash", yaml: baseReplacing("path: /srv/web", "path: /srv/web, branch: --upload-pack=x"), expected: [
-        "inv.yaml:5:37: `services.web.repo.branch`: `--upload-pack=x` is not allowed: it may not start with `-`",
+        "inv.yaml:5:37: `services.web.repo.branch`: `--upload-pack=x` is not allowed: it starts with \"-\" and would be read as an option",
     ]),
     ErrorCase(name: "branch with a git-forbidden character", yaml: baseReplacing("path: /srv/web", "path: /srv/web, branch: \"main^2\""), expected: [
-        "inv.yaml:5:37: `services.web.repo.branch`: `main^2` is not allowed: it may not contain `^`",
+        "inv.yaml:5:37: `services.web.repo.branch`: `main^2` is not allowed: it contains \"^\"; allowed are letters, digits and . _ / - @ % + = ,",
+    ]),
+    // The same rule as `--ref`: a branch `plan` or `deploy` would refuse is refused by `inventory check`.
+    ErrorCase(name: "branch with shell syntax", yaml: baseReplacing("path: /srv/web", "path: /srv/web, branch: \"a;b\""), expected: [
+        "inv.yaml:5:37: `services.web.repo.branch`: `a;b` is not allowed: it contains \";\"; allowed are letters, digits and . _ / - @ % + = ,",
     ]),
     ErrorCase(name: "remote with NUL", yaml: baseReplacing("path: /srv/web", "path: /srv/web, remote: \"ori\\0gin\""), expected: [
         "inv.yaml:5:37: `services.web.repo.remote`: `ori\\u{0}gin` is not allowed: it may not contain NUL, newlines or other control characters",

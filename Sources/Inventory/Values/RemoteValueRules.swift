@@ -20,24 +20,9 @@ enum RemoteValueRules {
             ? nil : "user names use letters, digits, `_`, `-` and `.`, do not start with `-` or `.`, and have at most 32 characters"
     }
 
-    /// A git branch or remote name, following `git check-ref-format` and never starting with `-`.
+    /// A git branch or remote name: the same rule as every ref handed to git (`GitRefRule`).
     static func gitRef(_ text: String) -> String? {
-        if let problem = noControlCharacters(text) { return problem }
-        if text.isEmpty { return "it is empty" }
-        if text.hasPrefix("-") { return "it may not start with `-`" }
-        if text == "@" { return "`@` alone is not a ref" }
-        let forbidden: Set<Character> = [" ", "~", "^", ":", "?", "*", "[", "\\", "\u{7F}"]
-        if let bad = text.first(where: forbidden.contains) { return "it may not contain `\(bad)`" }
-        if text.contains("..") { return "it may not contain `..`" }
-        if text.contains("@{") { return "it may not contain `@{`" }
-        if text.hasPrefix("/") || text.hasSuffix("/") || text.contains("//") {
-            return "it may not start or end with `/` or contain `//`"
-        }
-        if text.hasSuffix(".") || text.hasSuffix(".lock") { return "it may not end with `.` or `.lock`" }
-        if text.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
-            return "no part between `/` may start with `.`"
-        }
-        return nil
+        noControlCharacters(text) ?? GitRefRule.problem(with: text)
     }
 
     /// A path on the remote host: absolute, or under the login user's home (`~/...`).

@@ -35,7 +35,7 @@ public final class LoopbackNginx: @unchecked Sendable {
         let files = FileManager.default
         try files.createDirectory(atPath: binDirectory, withIntermediateDirectories: true)
         try files.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
-        try Self.mainConfig(directory: directory, pidPath: pidPath, errorLog: errorLogPath)
+        try Self.mainConfig(directory: directory, pidPath: pidPath, errorLog: errorLogPath, include: directory + "/conf.d/*.conf")
             .write(toFile: directory + "/nginx.conf", atomically: true, encoding: .utf8)
         let wrapper = "#!/bin/sh\nexec \(binary) -p '\(directory)/' -c '\(directory)/nginx.conf' -e '\(errorLogPath)' \"$@\"\n"
         try wrapper.write(toFile: binDirectory + "/nginx", atomically: true, encoding: .utf8)
@@ -77,7 +77,9 @@ public final class LoopbackNginx: @unchecked Sendable {
         }
     }
 
-    static func mainConfig(directory: String, pidPath: String, errorLog: String) -> String {
+    /// A main nginx.conf that keeps every file nginx writes under `directory` and includes `include`
+    /// (a file or a glob) in its `http` block; for the test gateway and for `nginx -t` checks alike.
+    public static func mainConfig(directory: String, pidPath: String, errorLog: String, include: String) -> String {
         """
         user root;
         worker_processes 1;
@@ -91,7 +93,7 @@ public final class LoopbackNginx: @unchecked Sendable {
             fastcgi_temp_path \(directory)/fastcgi;
             uwsgi_temp_path \(directory)/uwsgi;
             scgi_temp_path \(directory)/scgi;
-            include \(directory)/conf.d/*.conf;
+            include \(include);
         }
 
         """

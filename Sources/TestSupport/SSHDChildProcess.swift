@@ -105,9 +105,13 @@ public enum TestCommand {
         return output.stdout
     }
 
-    /// Runs the command and returns its status and output, whatever the status.
-    public static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                               timeout: Duration = .seconds(30)) throws -> Output {
+    /// Runs the command and returns its status and output, whatever the status; in `directory` when given.
+    public static func capture(_ executable: String, _ arguments: [String], directory: String? = nil,
+                               environment: [String: String]? = nil, timeout: Duration = .seconds(30)) throws -> Output {
+        if let directory {
+            // posix_spawn has no chdir action Swift can call here; env(1) changes directory, then execs.
+            return try capture("/usr/bin/env", ["-C", directory, executable] + arguments, environment: environment, timeout: timeout)
+        }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         // Socket pairs rather than pipes: they can be created close-on-exec atomically, so no other child
         // spawned meanwhile inherits them and holds the end-of-file back.

@@ -165,37 +165,14 @@ private enum PlanCLI {
         throw PlanCLIError("openclaw-deploy was not found next to the test bundle (\(CommandLine.arguments[0])); run `swift build` first")
     }
 
-    /// Output goes to files, so a large plan can never fill a pipe and stall the child.
+    /// Runs the built binary from the repository root, without any OPENCLAW_INVENTORY of the caller.
     static func run(_ arguments: [String], environment extra: [String: String] = [:], timeout: TimeInterval = 30) throws -> Result {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let out = scratch.appendingPathComponent("stdout"), err = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        process.currentDirectoryURL = PlanCLITests.root
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "OPENCLAW_INVENTORY")
         environment.merge(extra) { $1 }
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try process.run()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = done.wait(timeout: .now() + 5)
-            throw PlanCLIError("openclaw-deploy \(arguments.joined(separator: " ")) ran past \(timeout)s")
-        }
-        return Result(status: process.terminationStatus,
-                      stdout: try String(contentsOf: out, encoding: .utf8),
-                      stderr: try String(contentsOf: err, encoding: .utf8))
+        let output = try TestCommand.capture(try binary().path, arguments, directory: PlanCLITests.root.path,
+                                             environment: environment, timeout: .seconds(timeout))
+        return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the real `nginx -t` on a rendered gateway config, inside a throwaway prefix: a main config that includes
 /// the rendered file in `http {}`, with its pid, logs and temp paths in a temp dir, never touching /etc/nginx.
@@ -21,45 +22,14 @@ enum NginxConfigCheck {
         let gatewayFile = dir.appendingPathComponent("openclaw.conf")
         try renderedConfig.write(to: gatewayFile, atomically: true, encoding: .utf8)
         let mainFile = dir.appendingPathComponent("nginx.conf")
-        try mainConfig(prefix: dir.path, including: gatewayFile.path).write(to: mainFile, atomically: true, encoding: .utf8)
+        try LoopbackNginx.mainConfig(directory: dir.path, pidPath: dir.path + "/nginx.pid", errorLog: dir.path + "/error.log",
+                                     include: gatewayFile.path).write(to: mainFile, atomically: true, encoding: .utf8)
         return try run(nginx, ["-t", "-p", dir.path + "/", "-c", mainFile.path, "-e", dir.appendingPathComponent("error.log").path])
     }
 
-    static func mainConfig(prefix: String, including file: String) -> String {
-        """
-        pid \(prefix)/nginx.pid;
-        error_log \(prefix)/error.log;
-        events { worker_connections 64; }
-        http {
-            access_log off;
-            client_body_temp_path \(prefix)/body;
-            proxy_temp_path \(prefix)/proxy;
-            fastcgi_temp_path \(prefix)/fastcgi;
-            uwsgi_temp_path \(prefix)/uwsgi;
-            scgi_temp_path \(prefix)/scgi;
-            include \(file);
-        }
-
-        """
-    }
-
-    /// Runs a program with a 30 s bound, returning its exit status and combined output.
+    /// Runs a program with a 30 s bound, returning its exit status and its output (stderr, then stdout).
     static func run(_ program: String, _ arguments: [String]) throws -> Outcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        if exited.wait(timeout: .now() + 30) == .timedOut {
-            process.terminate()
-            exited.wait()
-        }
-        // nginx -t writes a few lines: they fit in the pipe buffer, so reading after exit cannot block.
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        return Outcome(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self))
+        let output = try TestCommand.capture(program, arguments, timeout: .seconds(30))
+        return Outcome(status: output.status, output: output.stderr + output.stdout)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Rollout
+import TestSupport
 
 /// Runs rendered remote commands in a local `/bin/sh`, with HOME pointing at a scratch directory,
 /// so tests see what a host's shell does with them.
@@ -52,35 +53,10 @@ struct CommandsShellRunner {
         }
     }
 
-    /// Output goes to files, not pipes, so a chatty command can never block on a full pipe.
     func run(shell script: String, timeout: TimeInterval = 20) throws -> CommandResult {
-        let id = UUID().uuidString
-        let outURL = home.appendingPathComponent(".out-\(id)")
-        let errURL = home.appendingPathComponent(".err-\(id)")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", script]
-        process.currentDirectoryURL = home
-        process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        let done = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in done.signal() }
-        try process.run()
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = done.wait(timeout: .now() + 5)
-            throw CommandsShellTimeout(script: script)
-        }
-        return CommandResult(exitStatus: process.terminationStatus,
-                             stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                             stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        let output = try TestCommand.capture("/bin/sh", ["-c", script], directory: home.path, environment: environment,
+                                             timeout: .seconds(timeout))
+        return CommandResult(exitStatus: output.status, stdout: output.stdout, stderr: output.stderr)
     }
 }
 

@@ -124,7 +124,7 @@ enum GatewayConnection {
     static func with(_ inventory: Inventory, acceptNewHostKeys: Bool, global: GlobalOptions, action: String,
                      _ body: (GatewayDeployer) async throws -> GatewayDeployer.Outcome) async throws {
         guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
-        let transport = try await SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys).connect(to: gateway.host)
+        let transport = try await SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys).open(gateway.host)
         let deployer = GatewayDeployer(gateway: gateway, transport: transport)
         let outcome: GatewayDeployer.Outcome
         do {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Inventory
-import struct Inventory.Host
 import Rollout
 
 /// `status [SERVICE...]`: per host, whether it answers, what it runs, whether it is healthy, who holds its lock.

@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 import Rollout
 
 /// One thing a scripted host was asked to do.
@@ -75,7 +74,7 @@ public final class ScriptedTransportFactory: TransportFactory, @unchecked Sendab
         calls.filter { $0.host == host }.compactMap(\.command)
     }
 
-    public func connect(to host: Host) async throws -> any Transport {
+    public func connect(to host: Endpoint) async throws -> any Transport {
         let failure: TransportError? = locked {
             log.append(ScriptedCall(host: host.name, kind: .connect))
             guard var queue = connectFailures[host.name], !queue.isEmpty else { return nil }
@@ -164,11 +163,11 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
         }
     }
 
-    func httpGet(host target: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
+    func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         try checkUsable()
         await turns.acquire()
         do {
-            let response = try await factory.httpGet(host: host, target: target, port: port, path: path, timeout: timeout)
+            let response = try await factory.httpGet(host: host, target: url.host, port: url.port, path: url.path, timeout: timeout)
             await turns.release()
             return response
         } catch {

@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 import Rollout
 import TestSupport
 
@@ -16,7 +15,7 @@ final class LocalShellTransport: Transport, TransportFactory, @unchecked Sendabl
     /// Every command run so far, in order.
     var history: [String] { lock.withLock { commands } }
 
-    func connect(to host: Host) async throws -> any Transport { self }
+    func connect(to host: Endpoint) async throws -> any Transport { self }
 
     func run(_ command: String, timeout: Duration) async throws -> CommandResult {
         lock.withLock { commands.append(command) }
@@ -42,8 +41,8 @@ final class LocalShellTransport: Transport, TransportFactory, @unchecked Sendabl
         return CommandResult(exitStatus: process.terminationStatus, stdout: out.text(), stderr: err.text())
     }
 
-    func httpGet(host: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
-        let response = try LoopbackHTTP.get(address: host, port: port, path: path, timeout: timeout)
+    func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
+        let response = try LoopbackHTTP.get(address: url.host, port: url.port, path: url.path, timeout: timeout)
         return HTTPResponse(status: response.status, body: response.body)
     }
 

@@ -31,7 +31,7 @@ enum SampleInventory {
     }
 
     static func gatewaySettings(template: String) -> GatewaySettings {
-        GatewaySettings(host: GatewayHost(name: "gateway", address: "203.0.113.5", ssh: SSHSettings(knownHosts: "/dev/null")),
+        GatewaySettings(host: Endpoint(name: "gateway", address: "203.0.113.5", ssh: SSHSettings(knownHosts: "/dev/null")),
                         configPath: "/etc/nginx/conf.d/openclaw.conf", templatePath: template)
     }
 
@@ -41,7 +41,7 @@ enum SampleInventory {
             name: name, description: nil, tier: tier, policy: policy, size: nil, skills: [], channels: [],
             route: route,
             hosts: hosts.map { host in
-                Host(name: host.0, address: host.1, ssh: SSHSettings(knownHosts: "/dev/null"),
+                ServiceHost(name: host.0, address: host.1, ssh: SSHSettings(knownHosts: "/dev/null"),
                      repo: RepoSettings(path: "/opt/openclaw/\(name)"), compose: ComposeSettings(),
                      health: HealthSettings(url: HealthURL(host: "127.0.0.1", port: route?.port ?? 8080, path: "/health"),
                                             healthyAfter: policy.healthyAfter),

@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 import Rollout
 import TestSupport
 
@@ -172,8 +171,8 @@ final class EventLog: RolloutEventSink, @unchecked Sendable {
 
 enum Fixtures {
     static func host(_ name: String, healthyAfter: Int = 2, timeout: Duration = .milliseconds(400),
-                     commandTimeout: Duration = .seconds(5)) -> Host {
-        Host(name: name, address: "127.0.0.1",
+                     commandTimeout: Duration = .seconds(5)) -> ServiceHost {
+        ServiceHost(name: name, address: "127.0.0.1",
              ssh: SSHSettings(user: "deploy", port: 22, identity: nil, knownHosts: "/dev/null", commandTimeout: commandTimeout),
              repo: RepoSettings(path: "/srv/app", remote: "origin", branch: "main"),
              compose: ComposeSettings(command: ["podman-compose"], file: "docker-compose.yml", project: "app"),
@@ -182,12 +181,12 @@ enum Fixtures {
              stateDir: "~/.openclaw-deploy/app")
     }
 
-    static func service(_ name: String = "app", hosts: [Host], tier: String = "99.9", policy: TierPolicy? = nil) -> Service {
+    static func service(_ name: String = "app", hosts: [ServiceHost], tier: String = "99.9", policy: TierPolicy? = nil) -> Service {
         Service(name: name, description: nil, tier: tier, policy: policy ?? TierPolicy.builtIn[tier]!, size: nil,
                 skills: [], channels: [], route: nil, hosts: hosts)
     }
 
-    static func hosts(_ names: String...) -> [Host] { names.map { host($0) } }
+    static func hosts(_ names: String...) -> [ServiceHost] { names.map { host($0) } }
 
     /// A plan of one service: batches as given, host steps from the same command builders.
     static func plan(_ service: Service, batches: [[String]], ref: String = "main") throws -> Plan {

@@ -6,8 +6,8 @@ enum PlannerFixtures {
     static func host(_ name: String, address: String = "203.0.113.10", port: Int = 22,
                      repoPath: String = "/opt/openclaw/customer", branch: String = "main",
                      compose: ComposeSettings = ComposeSettings(project: "openclaw-customer"),
-                     stateDir: String = "~/.openclaw-deploy/customer-service") -> Host {
-        Host(name: name, address: address,
+                     stateDir: String = "~/.openclaw-deploy/customer-service") -> ServiceHost {
+        ServiceHost(name: name, address: address,
              ssh: SSHSettings(user: "deploy", port: port, knownHosts: "/home/op/.ssh/known_hosts"),
              repo: RepoSettings(path: repoPath, remote: "origin", branch: branch),
              compose: compose,
@@ -15,11 +15,11 @@ enum PlannerFixtures {
              stateDir: stateDir)
     }
 
-    static func hosts(_ count: Int) -> [Host] {
+    static func hosts(_ count: Int) -> [ServiceHost] {
         (1...count).map { host("h\(String(format: "%02d", $0))", address: "10.0.0.\($0)") }
     }
 
-    static func service(_ name: String = "customer-service", tier: String = "99.9", policy: TierPolicy? = nil, hosts: [Host]) -> Service {
+    static func service(_ name: String = "customer-service", tier: String = "99.9", policy: TierPolicy? = nil, hosts: [ServiceHost]) -> Service {
         Service(name: name, description: "FAQ, order lookup, returns", tier: tier,
                 policy: policy ?? TierPolicy.builtIn[tier]!, size: ResourceSize(vcpu: 4, memoryBytes: 8 << 30, memoryText: "8GiB"),
                 skills: ["faq", "order-lookup"], channels: ["whatsapp"], route: Route(prefix: "/api/customer/", port: 8080),
@@ -32,7 +32,7 @@ enum PlannerFixtures {
     }
 
     /// Host names per batch, the form batching tests compare.
-    static func names(_ batches: [[Host]]) -> [[String]] {
+    static func names(_ batches: [[ServiceHost]]) -> [[String]] {
         batches.map { $0.map(\.name) }
     }
 }

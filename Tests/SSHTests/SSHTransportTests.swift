@@ -15,7 +15,7 @@ struct SSHTransportTests {
 
     @Test func runsCommandsAndReconnectsAfterATimeout() async throws {
         let fixture = try await SSHFixture()
-        let transport = try await SSHTransportFactory(environment: [:]).connect(name: "web-1", address: "127.0.0.1", ssh: settings(fixture))
+        let transport = try await SSHTransportFactory(environment: [:]).open(Endpoint(name: "web-1", address: "127.0.0.1", ssh: settings(fixture)))
         #expect(try await transport.run("echo one; exit 4", timeout: .seconds(5)) == CommandResult(exitStatus: 4, stdout: "one\n"))
         await #expect(throws: TransportError.timedOut(host: "web-1", command: "sleep 30", after: .milliseconds(500))) {
             _ = try await transport.run("sleep 30", timeout: .milliseconds(500))
@@ -31,27 +31,27 @@ struct SSHTransportTests {
         let fixture = try await SSHFixture()
         let http = try LoopbackHTTPServer(routes: ["/health": .init(body: "up")])
         defer { http.stop() }
-        let transport = try await SSHTransportFactory(environment: [:]).connect(name: "web-1", address: "127.0.0.1", ssh: settings(fixture))
-        let response = try await transport.httpGet(host: "127.0.0.1", port: http.port, path: "/health", timeout: .seconds(5))
+        let transport = try await SSHTransportFactory(environment: [:]).open(Endpoint(name: "web-1", address: "127.0.0.1", ssh: settings(fixture)))
+        let response = try await transport.httpGet(HealthURL(host: "127.0.0.1", port: http.port, path: "/health"), timeout: .seconds(5))
         #expect(response.status == 200 && response.body == "up")
         let closed = try LoopbackPort.free()
         await #expect(throws: TransportError.connectionRefused(host: "web-1", target: "127.0.0.1:\(closed)")) {
-            _ = try await transport.httpGet(host: "127.0.0.1", port: closed, path: "/health", timeout: .seconds(5))
+            _ = try await transport.httpGet(HealthURL(host: "127.0.0.1", port: closed, path: "/health"), timeout: .seconds(5))
         }
     }
 
     @Test func unknownHostIsAConnectFailureUnlessAcceptNew() async throws {
         let fixture = try await SSHFixture()
         let ssh = settings(fixture, knownHosts: fixture.directory + "/fresh_known_hosts")
-        let gateway = GatewayHost(name: "gateway", address: "127.0.0.1", ssh: ssh)
+        let gateway = Endpoint(name: "gateway", address: "127.0.0.1", ssh: ssh)
         do {
-            _ = try await SSHTransportFactory(environment: [:]).connect(to: gateway)
+            _ = try await SSHTransportFactory(environment: [:]).open(gateway)
             Issue.record("an unknown host key was accepted")
         } catch let TransportError.connectFailed(host, reason) {
             #expect(host == "gateway")
             #expect(reason.contains("host key of [127.0.0.1]:\(fixture.server.port) is unknown"))
         }
-        let transport = try await SSHTransportFactory(acceptNewHostKeys: true, environment: [:]).connect(to: gateway)
+        let transport = try await SSHTransportFactory(acceptNewHostKeys: true, environment: [:]).open(gateway)
         #expect(await transport.hostKey?.type == "ssh-ed25519")
         #expect(try await transport.run("true", timeout: .seconds(5)).succeeded)
     }

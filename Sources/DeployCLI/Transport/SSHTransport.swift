@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 import Rollout
 import SSH
 
@@ -16,19 +15,14 @@ public struct SSHTransportFactory: TransportFactory {
         self.environment = environment
     }
 
-    public func connect(to host: Host) async throws -> any Transport {
-        try await connect(name: host.name, address: host.address, ssh: host.ssh)
+    public func connect(to endpoint: Endpoint) async throws -> any Transport {
+        try await open(endpoint)
     }
 
-    /// The gateway host, which is not part of any service.
-    public func connect(to gateway: GatewayHost) async throws -> SSHTransport {
-        try await connect(name: gateway.name, address: gateway.address, ssh: gateway.ssh)
-    }
-
-    /// Any host by name, address and SSH settings. Throws `TransportError.connectFailed` when the host cannot
-    /// be reached, verified or logged in to.
-    public func connect(name: String, address: String, ssh: SSHSettings) async throws -> SSHTransport {
-        let transport = SSHTransport(name: name, configuration: configuration(address: address, ssh: ssh))
+    /// A connection to `endpoint` (a service's host or the gateway). Throws `TransportError.connectFailed`
+    /// when the host cannot be reached, verified or logged in to.
+    public func open(_ endpoint: Endpoint) async throws -> SSHTransport {
+        let transport = SSHTransport(name: endpoint.name, configuration: configuration(address: endpoint.address, ssh: endpoint.ssh))
         try await transport.open()
         return transport
     }
@@ -72,14 +66,14 @@ public actor SSHTransport: Transport {
         }
     }
 
-    public func httpGet(host: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
+    /// The one place a health URL is split into what the SSH layer asks for.
+    public func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         let connection = try await usableConnection()
         do {
-            let response = try await connection.httpGet(host: host, port: port, path: path, timeout: timeout)
+            let response = try await connection.httpGet(host: url.host, port: url.port, path: url.path, timeout: timeout)
             return HTTPResponse(status: response.status, headers: response.headers.map { ($0.name, $0.value) }, body: response.body)
         } catch let error as SSHError {
-            let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            throw translate(error, operation: "GET http://\(authority)\(path)", timeout: timeout)
+            throw translate(error, operation: "GET \(url)", timeout: timeout)
         }
     }
 

@@ -96,7 +96,7 @@ public actor GatewayDrainer: GatewayHook {
     private func apply(settleSeconds: Int) async throws -> String? {
         let config = try GatewayRenderer.render(inventory: inventory, drained: drained)
         if deployer == nil {
-            deployer = GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host.connectionTarget))
+            deployer = GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host))
         }
         return try await deployer!.install(config, keepPrevious: false, settleSeconds: settleSeconds)
     }
@@ -104,14 +104,4 @@ public actor GatewayDrainer: GatewayHook {
 
 extension GatewayDeployer {
     func close() async { await transport.close() }
-}
-
-extension GatewayHost {
-    /// The gateway as a `Host` a `TransportFactory` can connect to: only its name, address and SSH settings
-    /// matter for a connection; it runs no service, so the rest stays at neutral values.
-    public var connectionTarget: Host {
-        Host(name: name, address: address, ssh: ssh, repo: RepoSettings(path: "/"), compose: ComposeSettings(),
-             health: HealthSettings(url: HealthURL(host: "127.0.0.1", port: 80, path: "/health"), healthyAfter: 1),
-             stateDir: "~/.openclaw-deploy/gateway")
-    }
 }

@@ -22,7 +22,7 @@ extension NodeReader {
         return GatewaySettings(host: host, configPath: configPath, templatePath: templatePath)
     }
 
-    private func gatewayHost(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> GatewayHost? {
+    private func gatewayHost(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> Endpoint? {
         guard let fields = mapping(node, "gateway.host", allowed: ["name", "address", "ssh"]) else { return nil }
         if !fields.has("name") { missing("name", in: fields, "a name for the gateway machine, e.g. `gateway`") }
         if !fields.has("address") { missing("address", in: fields, "the IP address or DNS name to connect to") }
@@ -31,7 +31,7 @@ extension NodeReader {
         var ssh = defaults.ssh
         if let node = fields["ssh"] { ssh = ssh.overridden(by: sshLayer(node, fields.path("ssh"), localPaths: localPaths)) }
         guard let name, let address, let settings = ssh.resolved(localPaths: localPaths) else { return nil }
-        return GatewayHost(name: name, address: address, ssh: settings)
+        return Endpoint(name: name, address: address, ssh: settings)
     }
 
     private func isReadableFile(_ path: String) -> Bool {

@@ -4,7 +4,7 @@ extension NodeReader {
     /// The hosts of one service, sorted by name, each with `layer` (defaults and service merged) under its own
     /// overrides. Nil when any host is invalid or a required setting is missing.
     func hosts(_ serviceFields: MappingFields, service: String, layer: SettingsLayer, healthyAfter: Int,
-               localPaths: LocalPaths) -> [Host]? {
+               localPaths: LocalPaths) -> [ServiceHost]? {
         guard let hostsNode = serviceFields["hosts"] else {
             missing("hosts", in: serviceFields, "a list of hosts, each with `name` and `address`")
             return nil
@@ -15,7 +15,7 @@ extension NodeReader {
             error(at: hostsNode.mark, "`\(path)` is empty; add at least one host with `name` and `address`")
             return nil
         }
-        var hosts: [Host] = []
+        var hosts: [ServiceHost] = []
         var valid = true
         var firstByName: [String: Mark?] = [:]
         var missingByHost: [(fields: MappingFields, keys: [String])] = []

@@ -3,7 +3,7 @@ extension SettingsLayer {
     /// The host's settings, or nil when a value was invalid (already reported) or a required one is missing
     /// (its dotted key is appended to `missing`).
     func resolvedHost(name: String, address: String, tierHealthyAfter: Int, localPaths: LocalPaths,
-                      serviceName: String, missing: inout [String]) -> Host? {
+                      serviceName: String, missing: inout [String]) -> ServiceHost? {
         let sshSettings = ssh.resolved(localPaths: localPaths)
         let repoSettings = repo.resolved(missing: &missing)
         let composeSettings = compose.resolved()
@@ -12,7 +12,7 @@ extension SettingsLayer {
         guard let sshSettings, let repoSettings, let composeSettings, let healthSettings, let stateDirectory else {
             return nil
         }
-        return Host(name: name, address: address, ssh: sshSettings, repo: repoSettings, compose: composeSettings,
+        return ServiceHost(name: name, address: address, ssh: sshSettings, repo: repoSettings, compose: composeSettings,
                     health: healthSettings, stateDir: stateDirectory)
     }
 }

@@ -34,10 +34,10 @@ public struct Service: Sendable, Equatable {
     public var channels: [String]
     public var route: Route?
     /// Hosts sorted by name, each with the service's settings merged in.
-    public var hosts: [Host]
+    public var hosts: [ServiceHost]
 
     public init(name: String, description: String?, tier: String, policy: TierPolicy, size: ResourceSize?,
-                skills: [String], channels: [String], route: Route?, hosts: [Host]) {
+                skills: [String], channels: [String], route: Route?, hosts: [ServiceHost]) {
         self.name = name
         self.description = description
         self.tier = tier
@@ -51,7 +51,7 @@ public struct Service: Sendable, Equatable {
 }
 
 /// One host of a service, with everything it inherits from `defaults` and its service resolved.
-public struct Host: Sendable, Equatable {
+public struct ServiceHost: Sendable, Equatable {
     public var name: String
     /// IPv4/IPv6 literal or DNS name the tool connects to.
     public var address: String
@@ -73,6 +73,9 @@ public struct Host: Sendable, Equatable {
         self.health = health
         self.stateDir = stateDir
     }
+
+    /// Where to connect to reach this host.
+    public var endpoint: Endpoint { Endpoint(name: name, address: address, ssh: ssh) }
 }
 
 public struct SSHSettings: Sendable, Equatable {
@@ -192,19 +195,21 @@ public struct ResourceSize: Sendable, Equatable {
 }
 
 public struct GatewaySettings: Sendable, Equatable {
-    public var host: GatewayHost
+    public var host: Endpoint
     public var configPath: String
     /// Template path resolved against the inventory file's directory.
     public var templatePath: String
 
-    public init(host: GatewayHost, configPath: String, templatePath: String) {
+    public init(host: Endpoint, configPath: String, templatePath: String) {
         self.host = host
         self.configPath = configPath
         self.templatePath = templatePath
     }
 }
 
-public struct GatewayHost: Sendable, Equatable {
+/// What a connection needs: a name for messages, the address and the SSH settings. Every host the tool
+/// connects to (a service's host, the gateway) is one.
+public struct Endpoint: Sendable, Equatable {
     public var name: String
     public var address: String
     public var ssh: SSHSettings

@@ -9,9 +9,9 @@ import Inventory
 /// and the holder's details are readable from the moment the lock exists.
 public struct HostCommands: Sendable {
     public let service: String
-    public let host: Host
+    public let host: ServiceHost
 
-    public init(service: String, host: Host) {
+    public init(service: String, host: ServiceHost) {
         self.service = service
         self.host = host
     }

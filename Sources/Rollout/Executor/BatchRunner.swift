@@ -155,7 +155,7 @@ struct BatchRunner {
     }
 
     /// Every host of the batch at once; every one is waited for and reported.
-    private func runBatch(_ batch: [Host], index: Int, sha: String, previous: [String: String],
+    private func runBatch(_ batch: [ServiceHost], index: Int, sha: String, previous: [String: String],
                           planned: [String: PlannedCommands], fetched: String?) async throws -> [HostOutcome] {
         try await withThrowingTaskGroup(of: HostOutcome.self) { group in
             for host in batch {
@@ -175,7 +175,7 @@ struct BatchRunner {
 
     /// Watches the canary batch for the tier's bake time. Returns the first host that failed (with a
     /// reason) or stopped (nil reason), or nil when every host stayed healthy.
-    private func bake(_ batch: [Host]) async throws -> (host: String, reason: String?)? {
+    private func bake(_ batch: [ServiceHost]) async throws -> (host: String, reason: String?)? {
         let bakeTime = plan.service.policy.bake
         let problems = try await withThrowingTaskGroup(of: (String, HealthGateResult).self) { group in
             for host in batch {

@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 
 /// One host as `status` shows it.
 public struct HostStatus: Sendable, Equatable {
@@ -49,7 +48,7 @@ public struct FleetInspector: Sendable {
         connector = HostConnector(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing), options: options)
     }
 
-    public func status(of targets: [(service: Service, host: Host)]) async -> [HostStatus] {
+    public func status(of targets: [(service: Service, host: ServiceHost)]) async -> [HostStatus] {
         await forEach(targets) { service, host, transport, connectError in
             var row = HostStatus(service: service.name, host: host.name, address: host.address, reachable: transport != nil,
                                  error: connectError, lockStale: false)
@@ -76,7 +75,7 @@ public struct FleetInspector: Sendable {
     }
 
     /// Every history record of the service's hosts, newest first; and the hosts that could not be read.
-    public func history(of service: Service, hosts: [Host], limit: Int?) async -> (records: [HistoryRecord], problems: [String]) {
+    public func history(of service: Service, hosts: [ServiceHost], limit: Int?) async -> (records: [HistoryRecord], problems: [String]) {
         let rows = await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError -> ([HistoryRecord], String?) in
             guard let transport else { return ([], connectError) }
             let command = HostCommands(service: service.name, host: host).historyRead(limit: limit).rendered
@@ -92,7 +91,7 @@ public struct FleetInspector: Sendable {
     }
 
     /// Removes the service's lock on each host: a stale one always, a live one only with `force`.
-    public func releaseLocks(of service: Service, hosts: [Host], force: Bool) async -> [LockRelease] {
+    public func releaseLocks(of service: Service, hosts: [ServiceHost], force: Bool) async -> [LockRelease] {
         await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError in
             guard let transport else {
                 return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: connectError)
@@ -121,13 +120,13 @@ public struct FleetInspector: Sendable {
 
     /// Runs `body` for every target over its own connection (nil with the reason when it failed),
     /// all at once within the connector's limits; results in the order of `targets`.
-    private func forEach<T: Sendable>(_ targets: [(service: Service, host: Host)],
-                                      _ body: @escaping @Sendable (Service, Host, (any Transport)?, String?) async -> T) async -> [T] {
+    private func forEach<T: Sendable>(_ targets: [(service: Service, host: ServiceHost)],
+                                      _ body: @escaping @Sendable (Service, ServiceHost, (any Transport)?, String?) async -> T) async -> [T] {
         await withTaskGroup(of: (Int, T).self) { group in
             for (index, target) in targets.enumerated() {
                 group.addTask {
                     do {
-                        let transport = try await connector.connect(target.host)
+                        let transport = try await connector.connect(target.host.endpoint)
                         let value = await body(target.service, target.host, transport, nil)
                         await transport.close()
                         return (index, value)
@@ -142,10 +141,10 @@ public struct FleetInspector: Sendable {
         }
     }
 
-    private func probe(_ transport: any Transport, _ host: Host) async -> (Int?, String?) {
+    private func probe(_ transport: any Transport, _ host: ServiceHost) async -> (Int?, String?) {
         let url = host.health.url
         do {
-            let response = try await transport.httpGet(host: url.host, port: url.port, path: url.path, timeout: .seconds(5))
+            let response = try await transport.httpGet(url, timeout: .seconds(5))
             return (response.status, nil)
         } catch {
             return (nil, String(describing: error))

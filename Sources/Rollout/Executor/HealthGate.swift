@@ -97,8 +97,7 @@ struct HealthGate {
     /// One GET of the health URL; never throws (a refused or timed-out probe is an unhealthy answer).
     func probe(timeout: Duration) async -> Answer {
         do {
-            let response = try await session.transport.httpGet(
-                host: health.url.host, port: health.url.port, path: health.url.path, timeout: timeout)
+            let response = try await session.transport.httpGet(health.url, timeout: timeout)
             return Answer(status: response.status, error: nil)
         } catch {
             return Answer(status: nil, error: String(describing: error))

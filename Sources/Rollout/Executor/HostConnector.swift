@@ -24,7 +24,7 @@ struct HostConnector {
 
     /// Connects to every host. Either all connections are returned, or none (the ones made are closed)
     /// and the first failure in host-name order is thrown.
-    func connectAll(_ hosts: [Host]) async throws -> [String: any Transport] {
+    func connectAll(_ hosts: [ServiceHost]) async throws -> [String: any Transport] {
         var connected: [String: any Transport] = [:]
         var failures: [String: Error] = [:]
         await withTaskGroup(of: (String, Result<any Transport, Error>).self) { group in
@@ -34,7 +34,7 @@ struct HostConnector {
                 let host = hosts[next]
                 next += 1
                 group.addTask {
-                    do { return (host.name, .success(try await connect(host))) } catch { return (host.name, .failure(error)) }
+                    do { return (host.name, .success(try await connect(host.endpoint))) } catch { return (host.name, .failure(error)) }
                 }
             }
             for _ in 0..<max(1, options.maxConcurrentConnects) { addNext() }
@@ -53,7 +53,7 @@ struct HostConnector {
         return connected
     }
 
-    func connect(_ host: Host) async throws -> any Transport {
+    func connect(_ host: Endpoint) async throws -> any Transport {
         var attempt = 1
         while true {
             try await ContinuousClock().sleep(until: await throttle.reserve())

@@ -4,14 +4,14 @@ import Inventory
 /// connection when a command outlives its deadline or the link fails, and the host must still be put
 /// back and unlocked afterwards.
 actor HostLink: Transport {
-    private let host: Host
+    private let host: ServiceHost
     private let connector: HostConnector
     private var current: (any Transport)?
     /// Counts connections made, so a failure drops only the connection it happened on.
     private var generation = 0
 
     /// `connection` nil: the first call connects.
-    init(host: Host, connector: HostConnector, connection: (any Transport)? = nil) {
+    init(host: ServiceHost, connector: HostConnector, connection: (any Transport)? = nil) {
         self.host = host
         self.connector = connector
         self.current = connection
@@ -30,10 +30,10 @@ actor HostLink: Transport {
         }
     }
 
-    func httpGet(host target: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse {
+    func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         let (connection, made) = try await usable()
         do {
-            return try await connection.httpGet(host: target, port: port, path: path, timeout: timeout)
+            return try await connection.httpGet(url, timeout: timeout)
         } catch let error as TransportError {
             if case .lost = error { await drop(made) }
             throw error
@@ -47,7 +47,7 @@ actor HostLink: Transport {
 
     private func usable() async throws -> (any Transport, Int) {
         if let current { return (current, generation) }
-        let fresh = try await connector.connect(host)
+        let fresh = try await connector.connect(host.endpoint)
         current = fresh
         generation += 1
         return (fresh, generation)

@@ -10,12 +10,12 @@ struct StepFailure: Error, Sendable {
 /// and every step is reported as an event when it ends.
 struct HostSession: Sendable {
     let service: String
-    let host: Host
+    let host: ServiceHost
     let transport: any Transport
     let commands: HostCommands
     let sink: any RolloutEventSink
 
-    init(service: String, host: Host, sink: any RolloutEventSink, transport: any Transport) {
+    init(service: String, host: ServiceHost, sink: any RolloutEventSink, transport: any Transport) {
         self.service = service
         self.host = host
         self.transport = transport

@@ -1,6 +1,5 @@
 import Foundation
 import Inventory
-import struct Inventory.Host
 
 /// Everything the services of one run share.
 struct RunContext: Sendable {
@@ -23,7 +22,7 @@ struct ServiceRollout {
 
     var service: String { plan.service.name }
     /// Targeted hosts in host-name order: the lock order.
-    var hosts: [Host] { plan.batches.flatMap { $0 }.sorted { $0.name < $1.name } }
+    var hosts: [ServiceHost] { plan.batches.flatMap { $0 }.sorted { $0.name < $1.name } }
 
     func run() async -> ServiceOutcome {
         let clock = ContinuousClock()

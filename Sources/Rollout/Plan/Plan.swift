@@ -11,11 +11,11 @@ public struct ServicePlan: Sendable {
     public var service: Service
     public var target: PlanTarget
     /// Hosts changed together; for canary tiers the first batch is the canary alone.
-    public var batches: [[Host]]
+    public var batches: [[ServiceHost]]
     /// One entry per targeted host, in host-name order.
     public var hostSteps: [HostPlan]
 
-    public init(service: Service, target: PlanTarget, batches: [[Host]], hostSteps: [HostPlan]) {
+    public init(service: Service, target: PlanTarget, batches: [[ServiceHost]], hostSteps: [HostPlan]) {
         self.service = service
         self.target = target
         self.batches = batches
@@ -36,10 +36,10 @@ public struct PlanTarget: Sendable, Equatable {
 }
 
 public struct HostPlan: Sendable {
-    public var host: Host
+    public var host: ServiceHost
     public var steps: [PlannedStep]
 
-    public init(host: Host, steps: [PlannedStep]) {
+    public init(host: ServiceHost, steps: [PlannedStep]) {
         self.host = host
         self.steps = steps
     }

@@ -15,7 +15,7 @@ public struct PlanCheckReport: Sendable {
     }
 
     public struct HostState: Sendable {
-        public var host: Host
+        public var host: ServiceHost
         public var current: String?
         public var status: HostStatus
         /// Why the host is unreachable or failed.
@@ -80,12 +80,12 @@ public enum PlanCheck {
         var failure: String?
     }
 
-    private static func read(_ host: Host, service: ServicePlan, factory: any TransportFactory) async -> HostRead {
+    private static func read(_ host: ServiceHost, service: ServicePlan, factory: any TransportFactory) async -> HostRead {
         let commands = HostCommands(service: service.service.name, host: host)
         let timeout = host.ssh.commandTimeout
         let transport: any Transport
         do {
-            transport = try await factory.connect(to: host)
+            transport = try await factory.connect(to: host.endpoint)
         } catch let error as TransportError {
             if case .connectFailed(_, let reason) = error { return HostRead(unreachable: reason) }
             return HostRead(unreachable: error.description)

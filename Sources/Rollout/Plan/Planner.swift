@@ -33,10 +33,10 @@ public enum Planner {
 
     /// Hosts in rollout order: with a canary, the first host alone; then batches of `policy.batch`
     /// (a percentage counts against all the hosts given, rounded up).
-    public static func batches(of hosts: [Host], policy: TierPolicy) -> [[Host]] {
+    public static func batches(of hosts: [ServiceHost], policy: TierPolicy) -> [[ServiceHost]] {
         guard !hosts.isEmpty else { return [] }
         let size = policy.batch.hostsPerBatch(of: hosts.count)
-        var result: [[Host]] = []
+        var result: [[ServiceHost]] = []
         var rest = hosts[...]
         if policy.canary {
             result.append([rest.removeFirst()])
@@ -68,7 +68,7 @@ public enum Planner {
     }
 
     /// SPEC's "one host's rollout". Only the first host resolves the target: one commit for every host.
-    private static func hostSteps(service: Service, host: Host, target: PlanTarget, resolves: Bool) -> [PlannedStep] {
+    private static func hostSteps(service: Service, host: ServiceHost, target: PlanTarget, resolves: Bool) -> [PlannedStep] {
         let commands = HostCommands(service: service.name, host: host)
         let remoteRef = "\(host.repo.remote)/\(target.ref)"
         let commit: RemoteCommand.Token = target.sha.map(RemoteCommand.Token.arg) ?? .placeholder("sha of \(remoteRef)")

@@ -7,8 +7,8 @@ public protocol Transport: Sendable {
     /// abandoned) when `timeout` expires, and the call then throws `TransportError.timedOut`.
     func run(_ command: String, timeout: Duration) async throws -> CommandResult
 
-    /// HTTP GET of `path` on `host:port` as seen from the remote host (through the connection).
-    func httpGet(host: String, port: Int, path: String, timeout: Duration) async throws -> HTTPResponse
+    /// HTTP GET of `url` as seen from the remote host (through the connection).
+    func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse
 
     /// Ends the connection. Further calls fail.
     func close() async
@@ -73,5 +73,5 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
 /// Opens connections to hosts. The executor asks for one connection per host and uses it for every
 /// step of that host.
 public protocol TransportFactory: Sendable {
-    func connect(to host: Host) async throws -> any Transport
+    func connect(to endpoint: Endpoint) async throws -> any Transport
 }

@@ -12,17 +12,10 @@ public struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Services to roll out.")
-    var services: [String] = []
-
-    @Flag(help: "Roll out every service of the inventory, several at once (see --parallel).")
-    var all = false
+    @OptionGroup var selection: ServiceSelectionOptions
 
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
-
-    @Option(name: .customLong("host"), help: "Only these hosts (repeatable).")
-    var hosts: [String] = []
 
     @Option(help: "Services rolled out at once with --all.")
     var parallel: Int = 4
@@ -36,14 +29,13 @@ public struct DeployCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if all && !services.isEmpty { throw ValidationError("give service names or --all, not both") }
-        if !all && services.isEmpty { throw ValidationError("name at least one service, or pass --all") }
+        if !selection.all && selection.services.isEmpty { throw ValidationError("name at least one service, or pass --all") }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
     }
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref))
         if dryRun {
             switch global.format {
             case .json: LineOutput.standardOutput.write(plan.jsonDocument)
@@ -52,7 +44,6 @@ public struct DeployCommand: AsyncParsableCommand {
             return
         }
         let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
-        try await RolloutRunner(global: global, inventory: inventory, plan: plan, action: .deploy, target: .planned,
-                                factory: factory, parallel: parallel).run()
+        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: parallel).run()
     }
 }

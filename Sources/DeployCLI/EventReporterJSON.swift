@@ -28,7 +28,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += [("action", .string(s.action.rawValue)), ("deploy_id", .string(s.deployID)), ("ref", .optional(s.ref)),
                        ("tier", .string(s.tier)),
                        ("batches", .array(s.batches.map { .array($0.map(JSONValue.string)) })),
-                       ("canary", .bool(s.canary)), ("bake_seconds", .int(s.bakeSeconds)), ("healthy_after", .int(Int64(s.healthyAfter)))]
+                       ("canary", .bool(s.canary)), ("bake_seconds", .int(s.bakeSeconds)), ("healthy_after", Self.hostValues(s.healthyAfter))]
         case .hostStarted(let batch, let revision):
             fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision))]
         case .step(let step):
@@ -52,6 +52,12 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
                        ("locks_left", .array(outcome.locksLeft.map(JSONValue.string))), ("aborted", .bool(outcome.aborted))]
         }
         return fields
+    }
+
+    /// One number when every host agrees, else an object of each host's value (as in the plan document).
+    static func hostValues(_ values: HostValues<Int>) -> JSONValue {
+        if let uniform = values.uniform { return .int(Int64(uniform)) }
+        return .object(values.byHost.map { ($0.host, .int(Int64($0.value))) })
     }
 
     static func hostFields(_ outcome: HostOutcome) -> [(String, JSONValue)] {

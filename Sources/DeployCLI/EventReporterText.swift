@@ -41,7 +41,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return palette.bold("\(started.action.rawValue) \(event.service) \(target)")
                 + palette.dim("  tier \(started.tier): batches \(batches)"
                     + (started.canary ? ", canary then \(started.bakeSeconds)s bake" : "")
-                    + ", \(started.healthyAfter) healthy answers")
+                    + ", " + healthyAnswers(started.healthyAfter))
         case .hostStarted(let batch, let revision):
             return "\(who)  " + palette.bold("batch \(batch)") + palette.dim(" starting at \(shortRevision(revision))")
         case .step(let step):
@@ -129,4 +129,10 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         let fill = String(repeating: " ", count: max(0, width - s.count))
         return right ? fill + s : s + fill
     }
+}
+
+/// `3 healthy answers`, or `healthy answers cs-1: 3, cs-2: 50` when the hosts' gates differ.
+func healthyAnswers(_ values: HostValues<Int>) -> String {
+    if let uniform = values.uniform { return "\(uniform) healthy answers" }
+    return "healthy answers " + values.byHost.map { "\($0.host): \($0.value)" }.joined(separator: ", ")
 }

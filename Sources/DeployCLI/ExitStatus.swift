@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import Gateway
 import Inventory
-import Rollout
 
 /// The SPEC's exit codes.
 public enum ExitStatus: Int32, Sendable {
@@ -16,38 +14,39 @@ public enum ExitStatus: Int32, Sendable {
     case unreachable = 4
     case usage = 64
     case invalidInventory = 65
+
+    /// The one mapping from a kind of failure to its code.
+    static func of(_ category: ExitCategory) -> ExitStatus {
+        switch category {
+        case .usage: return .usage
+        case .invalidInventory: return .invalidInventory
+        case .failed: return .failed
+        case .needsAttention: return .attention
+        case .lockHeld: return .lockHeld
+        case .unreachable: return .unreachable
+        }
+    }
 }
 
-/// An error that knows its exit status. Errors of other targets get one by conforming in an
-/// extension next to the command that throws them.
-public protocol ExitStatusError: Error, CustomStringConvertible {
-    var exitStatus: ExitStatus { get }
+/// An outcome a command has already shown in full (a table, a report): it only sets the exit code.
+struct ReportedOutcome: CategorizedError {
+    var category: ExitCategory
+    var description: String { "" }
 }
 
 extension ExitStatus {
     /// The one place errors become exit codes and messages: each error is printed once, here, on
-    /// stderr (a help request goes to stdout). `ExitCode` passes through silently, for commands that
-    /// already reported their outcome.
+    /// stderr (a help request goes to stdout).
     static func report(_ error: Error) -> Int32 {
         switch error {
         case let error as InventoryError:
-            printError(error.diagnostics.map(\.description).joined(separator: "\n"))
-            return invalidInventory.rawValue
-        case let error as RolloutError:
-            printError("error: \(error.description)")
+            // Already one `FILE:LINE:COLUMN: message` per line.
+            printError(error.description)
             return of(error.category).rawValue
-        case let error as TransportError:
-            printError("error: \(error.description)")
-            if case .connectFailed = error { return unreachable.rawValue }
-            return failed.rawValue
-        case let error as GatewayError:
-            printError("error: \(error.description)")
-            return (error.isInventoryProblem ? invalidInventory : failed).rawValue
-        case let error as any ExitStatusError:
-            printError("error: \(error.description)")
-            return error.exitStatus.rawValue
-        case let code as ExitCode:
-            return code.rawValue
+        case let error as any CategorizedError:
+            let message = error.description
+            if !message.isEmpty { printError("error: \(message)") }
+            return of(error.category).rawValue
         default:
             // Argument-parser's own errors: usage (64), help and version (0), with its wording.
             let code = RootCommand.exitCode(for: error)
@@ -58,16 +57,6 @@ extension ExitStatus {
                 printError(message)
             }
             return code.rawValue
-        }
-    }
-
-    static func of(_ category: RolloutError.Category) -> ExitStatus {
-        switch category {
-        case .usage: return .usage
-        case .failed: return .failed
-        case .needsAttention: return .attention
-        case .lockHeld: return .lockHeld
-        case .unreachable: return .unreachable
         }
     }
 

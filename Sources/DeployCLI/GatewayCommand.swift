@@ -154,9 +154,9 @@ enum GatewayConnection {
 }
 
 /// `gateway render --output FILE` could not write the file.
-struct GatewayOutputError: ExitStatusError {
+struct GatewayOutputError: CategorizedError {
     var path: String
     var reason: String
-    var exitStatus: ExitStatus { .failed }
+    var category: ExitCategory { .failed }
     var description: String { "cannot write \(path): \(reason)" }
 }

@@ -11,8 +11,7 @@ public struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The service.")
-    var service: String
+    @OptionGroup var selection: OneServiceOptions
 
     @Option(help: "Show at most this many records.")
     var limit: Int?
@@ -25,10 +24,10 @@ public struct HistoryCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let chosen = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
-        guard let service = chosen.services.first?.service else { return }
+        let chosen = try selection.select(from: inventory)
+        let service = chosen.service
         let (records, problems) = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
-            .history(of: service, hosts: service.hosts, limit: limit)
+            .history(of: service, hosts: chosen.hosts, limit: limit)
         switch global.format {
         case .json:
             LineOutput.standardOutput.write(JSONValue.object([
@@ -43,14 +42,22 @@ public struct HistoryCommand: AsyncParsableCommand {
             }
             LineOutput.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
         }
-        if let problem = problems.first {
-            throw RolloutError.unreachable(service: service.name, reason: problem)
-        }
+        if !problems.isEmpty { throw HostsNotRead(service: service.name, problems: problems) }
     }
 
     static func json(_ r: HistoryRecord) -> JSONValue {
         .object([("id", .string(r.id)), ("service", .string(r.service)), ("host", .string(r.host)), ("action", .string(r.action)),
                  ("from", .optional(r.from)), ("to", .string(r.to)), ("result", .string(r.result)),
                  ("started_at", .string(r.startedAt)), ("finished_at", .string(r.finishedAt)), ("operator", .string(r.operator))])
+    }
+}
+
+/// Some hosts' records could not be read: the records shown are incomplete.
+struct HostsNotRead: CategorizedError {
+    var service: String
+    var problems: [String]
+    var category: ExitCategory { .unreachable }
+    var description: String {
+        "\(service): the history of some hosts could not be read, so it is incomplete:\n  " + problems.joined(separator: "\n  ")
     }
 }

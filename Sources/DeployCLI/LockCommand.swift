@@ -21,15 +21,14 @@ struct LockStatusCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The service.")
-    var service: String
+    @OptionGroup var selection: OneServiceOptions
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        guard let service = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
-            .services.first?.service else { return }
+        let chosen = try selection.select(from: inventory)
+        let service = chosen.service
         let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
-            .status(of: service.hosts.map { (service: service, host: $0) })
+            .status(of: chosen.hosts.map { (service: service, host: $0) })
         switch global.format {
         case .json:
             LineOutput.standardOutput.write(JSONValue.object([
@@ -49,9 +48,8 @@ struct LockStatusCommand: AsyncParsableCommand {
             }
             LineOutput.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor)))
         }
-        if let down = rows.first(where: { !$0.reachable }) {
-            throw RolloutError.unreachable(service: service.name, reason: down.error ?? "\(down.host): could not connect")
-        }
+        // Every host's row names why it could not be read: the exit code only summarises it.
+        if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }
     }
 }
 
@@ -63,18 +61,17 @@ struct LockReleaseCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The service.")
-    var service: String
+    @OptionGroup var selection: OneServiceOptions
 
     @Flag(help: "Remove a lock that is not stale too (only when its rollout is surely gone).")
     var force = false
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        guard let service = try Planner.plan(inventory: inventory, services: [service], all: false, ref: nil, hosts: [])
-            .services.first?.service else { return }
+        let chosen = try selection.select(from: inventory)
+        let service = chosen.service
         let results = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
-            .releaseLocks(of: service, hosts: service.hosts, force: force)
+            .releaseLocks(of: service, hosts: chosen.hosts, force: force)
         switch global.format {
         case .json:
             LineOutput.standardOutput.write(JSONValue.object([
@@ -97,9 +94,8 @@ struct LockReleaseCommand: AsyncParsableCommand {
                 LineOutput.standardOutput.write("\(service.name) \(r.host): \(text)\n")
             }
         }
-        if let failed = results.first(where: { $0.outcome == .failed }) {
-            throw RolloutError.unreachable(service: service.name, reason: failed.error ?? "\(failed.host): could not connect")
-        }
+        // Each host's line says why it failed: the exit code only summarises it.
+        if results.contains(where: { $0.outcome == .failed }) { throw ReportedOutcome(category: .unreachable) }
         if let kept = results.first(where: { $0.outcome == .keptLive }) {
             throw RolloutError.lockLive(service: service.name, host: kept.host, holder: kept.holder)
         }

@@ -10,7 +10,8 @@ struct PlanCheckRenderer {
         var out = ""
         for (index, service) in report.services.enumerated() {
             if index > 0 { out += "\n" }
-            let target = service.sha.map { "\(service.ref) = \($0)" } ?? "\(service.ref) (not resolved: \(service.problem ?? "unknown"))"
+            let ref = service.ref?.value ?? "the revision from history"
+            let target = service.sha.map { "\(ref) = \($0)" } ?? "\(ref) (not resolved: \(service.problem ?? "unknown"))"
             out += style.bold(service.service.name) + "  target \(target)\n"
             let width = service.hosts.map(\.host.name.count).max() ?? 0
             for state in service.hosts {

@@ -14,17 +14,10 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Services to plan, in this order.")
-    var services: [String] = []
-
-    @Flag(help: "Plan every service of the inventory.")
-    var all = false
+    @OptionGroup var selection: ServiceSelectionOptions
 
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
-
-    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"))
-    var hosts: [String] = []
 
     @Flag(help: "Connect read-only, fetch, and show each host's current revision against the target.")
     var check = false
@@ -33,13 +26,12 @@ struct PlanCommand: AsyncParsableCommand {
     var detailedExitcode = false
 
     func validate() throws {
-        if all && !services.isEmpty { throw ValidationError("Give service names or --all, not both.") }
         if detailedExitcode && !check { throw ValidationError("--detailed-exitcode only applies with --check.") }
     }
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = try Planner.plan(inventory: inventory, services: services, all: all, ref: ref, hosts: hosts)
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref))
         guard check else {
             switch global.format {
             case .json: plan.writeJSON { LineOutput.standardOutput.write(bytes: $0) }
@@ -51,8 +43,8 @@ struct PlanCommand: AsyncParsableCommand {
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.
-        if report.hasUnreachableHosts { throw ExitCode(ExitStatus.unreachable.rawValue) }
-        if report.hasFailures { throw ExitCode(ExitStatus.failed.rawValue) }
-        if detailedExitcode && report.hasPendingChanges { throw ExitCode(ExitStatus.attention.rawValue) }
+        if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }
+        if report.hasFailures { throw ReportedOutcome(category: .failed) }
+        if detailedExitcode && report.hasPendingChanges { throw ReportedOutcome(category: .needsAttention) }
     }
 }

@@ -23,22 +23,29 @@ struct PlanRenderer {
         if let description = service.description { out += "  \(description)\n" }
         if !service.skills.isEmpty { out += "  skills: \(service.skills.joined(separator: ", "))\n" }
         if !service.channels.isEmpty { out += "  channels: \(service.channels.joined(separator: ", "))\n" }
-        out += "  policy: \(PlanRenderer.policyText(service.policy))\n"
-        let commit = plan.target.sha ?? "resolved once at deploy time, the same commit for every host"
-        out += "  target: \(plan.target.ref) (\(commit))\n"
+        out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter))\n"
+        let commit = plan.target.commit?.value ?? "resolved once at deploy time, the same commit for every host"
+        out += "  target: \(plan.target.ref?.value ?? "the revision before the newest deploy, from history") (\(commit))\n"
         out += "  batches:\n"
         for (number, batch) in plan.batches.enumerated() {
-            let canary = number == 0 && service.policy.canary ? "  (canary, then bake \(formatDuration(service.policy.bake)))" : ""
+            let canary = number == 0 && plan.policy.canary ? "  (canary, then bake \(formatDuration(plan.policy.bake)))" : ""
             out += "    \(number + 1). " + batch.map { "\($0.name) \($0.address):\($0.ssh.port)" }.joined(separator: ", ") + canary + "\n"
         }
-        for hostPlan in plan.hostSteps {
+        for hostPlan in plan.hosts {
             let host = hostPlan.host
             out += "  " + style.bold("\(host.name)") + " (\(host.ssh.user)@\(host.address):\(host.ssh.port))\n"
             for (number, step) in hostPlan.steps.enumerated() {
-                out += "    \(number + 1). \(step.kind.rawValue): \(step.summary)\n"
-                if let command = step.command { out += "       " + style.dim("$ " + command.rendered) + "\n" }
+                render(step, "\(number + 1).", into: &out)
             }
+            render(hostPlan.lockRefresh, "every \(formatDuration(ExecutorOptions.defaultLockRefreshInterval)) while locked:", into: &out)
+            out += "    put back, on a host that failed after it changed:\n"
+            for step in hostPlan.putBack { render(step, "-", into: &out) }
         }
+    }
+
+    private func render(_ step: PlannedStep, _ mark: String, into out: inout String) {
+        out += "    \(mark) \(step.kind.rawValue): \(step.summary)\n"
+        if let command = step.command { out += "       " + style.dim("$ " + command.rendered) + "\n" }
     }
 
     private func headerFacts(_ service: Service) -> [String] {
@@ -51,7 +58,7 @@ struct PlanRenderer {
     }
 
     /// `canary first, bake 60s, then 1 host at a time, healthy after 5 checks`.
-    static func policyText(_ policy: TierPolicy) -> String {
+    static func policyText(_ policy: TierPolicy, healthyAfter: HostValues<Int>) -> String {
         let batch: String = switch policy.batch {
         case .count(1): "1 host at a time"
         case .count(let n): "\(n) hosts at a time"
@@ -59,7 +66,8 @@ struct PlanRenderer {
         case .all: "all hosts at once"
         }
         let start = policy.canary ? "canary host alone first, bake \(formatDuration(policy.bake)), then " : ""
-        return start + batch + ", healthy after \(policy.healthyAfter) consecutive 2xx"
+        let healthy = healthyAfter.uniform.map { "\($0)" } ?? healthyAfter.byHost.map { "\($0.host): \($0.value)" }.joined(separator: ", ")
+        return start + batch + ", healthy after \(healthy) consecutive 2xx"
     }
 }
 

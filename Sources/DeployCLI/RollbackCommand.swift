@@ -12,14 +12,10 @@ public struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The service to roll back.")
-    var service: String
+    @OptionGroup var selection: OneServiceOptions
 
     @Option(help: "Revision (commit, tag or branch) to go to instead of the one history names.")
     var to: String?
-
-    @Option(name: .customLong("host"), help: "Only these hosts (repeatable).")
-    var hosts: [String] = []
 
     @Flag(help: "Add an unknown host key to known_hosts (a changed key is always refused).")
     var acceptNewHostKeys = false
@@ -28,10 +24,8 @@ public struct RollbackCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = try Planner.plan(inventory: inventory, services: [service], all: false, ref: to, hosts: hosts)
+        let plan = Planner.plan([try selection.select(from: inventory)], action: .rollback, ref: try parseRef(to))
         let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
-        try await RolloutRunner(global: global, inventory: inventory, plan: plan, action: .rollback,
-                                target: to == nil ? .previousSuccessfulDeploy : .planned,
-                                factory: factory, parallel: 1).run()
+        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
     }
 }

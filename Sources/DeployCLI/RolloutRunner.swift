@@ -9,8 +9,6 @@ struct RolloutRunner {
     let global: GlobalOptions
     let inventory: Inventory
     let plan: Plan
-    let action: RolloutAction
-    let target: RolloutTarget
     let factory: any TransportFactory
     let parallel: Int
 
@@ -26,8 +24,8 @@ struct RolloutRunner {
         let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway)
 
         let interrupts = InterruptHandling(stop: stop, monitor: monitor)
-        let (plan, action, target) = (plan, action, target)
-        let task = Task { await executor.run(plan, action: action, target: target) }
+        let plan = plan
+        let task = Task { await executor.run(plan) }
         interrupts.install { task.cancel() }
         let report = await task.value
         interrupts.uninstall()
@@ -56,7 +54,7 @@ enum RolloutExit {
     /// then a failed rollout, then an unreachable host, then a held lock.
     static func mostSerious(_ report: RolloutReport) -> RolloutError? {
         let errors = report.services.compactMap(\.error)
-        let order: [RolloutError.Category] = [.needsAttention, .failed, .unreachable, .lockHeld, .usage]
+        let order: [ExitCategory] = [.needsAttention, .failed, .unreachable, .lockHeld, .usage]
         for category in order {
             if let error = errors.first(where: { $0.category == category }) { return error }
         }

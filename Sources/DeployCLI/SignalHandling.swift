@@ -64,7 +64,7 @@ final class InterruptHandling: @unchecked Sendable {
             err.write("locks may still be held: once the hosts are checked, run "
                 + services.map { "`openclaw-deploy lock release \($0) --force`" }.joined(separator: ", ") + "\n")
             let attention = monitor.snapshot().contains { $0.state.needsAttention }
-            exit(attention ? ExitStatus.attention.rawValue : ExitStatus.failed.rawValue)
+            exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
         }
     }
 

@@ -11,24 +11,21 @@ public struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Services to look at (default: all).")
-    var services: [String] = []
+    @OptionGroup var selection: ServiceSelectionOptions
 
     public init() {}
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let chosen = try Planner.plan(inventory: inventory, services: services, all: services.isEmpty, ref: nil, hosts: [])
-            .services.map(\.service)
-        let targets = chosen.flatMap { service in service.hosts.map { (service: service, host: $0) } }
+        let chosen = try selection.select(from: inventory, everyServiceByDefault: true)
+        let targets = chosen.flatMap { chosen in chosen.hosts.map { (service: chosen.service, host: $0) } }
         let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false)).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
         case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)))
         }
-        if let down = rows.first(where: { !$0.reachable }) {
-            throw RolloutError.unreachable(service: down.service, reason: down.error ?? "\(down.host): could not connect")
-        }
+        // Every host is in the table, reasons included: the exit code only summarises it.
+        if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }
     }
 
     static func document(_ rows: [HostStatus]) -> JSONValue {

@@ -1,5 +1,7 @@
+import Inventory
+
 /// Everything that can go wrong rendering or deploying the gateway config, in the words an operator reads.
-public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum GatewayError: Error, Sendable, Equatable, CategorizedError {
     /// The inventory has no `gateway:` section, so there is no template or gateway host to use.
     case noGatewaySection(inventory: String)
     case templateMissing(path: String)
@@ -31,6 +33,8 @@ public enum GatewayError: Error, Sendable, Equatable, CustomStringConvertible {
             return false
         }
     }
+
+    public var category: ExitCategory { isInventoryProblem ? .invalidInventory : .failed }
 
     public var description: String {
         switch self {

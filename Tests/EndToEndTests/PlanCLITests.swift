@@ -56,7 +56,7 @@ struct PlanCLITests {
     @Test("usage errors exit 64 and say what is known", arguments: [
         (["plan", "nope", "trading"], "unknown service \"nope\"; the inventory has: content, customer-service, internal-tools, trading."),
         (["plan"], "name at least one service or pass --all"),
-        (["plan", "--all", "trading"], "Give service names or --all, not both."),
+        (["plan", "--all", "trading"], "give service names or --all, not both"),
         (["plan", "trading", "--ref", "--upload-pack=x"], "Missing value for '--ref <ref>'"),
         (["plan", "trading", "--ref=--upload-pack=x"], "refusing ref \"--upload-pack=x\""),
         (["plan", "trading", "--ref", "a;b"], "refusing ref \"a;b\""),

@@ -46,7 +46,7 @@ struct CommandsGoldenTests {
         #expect(plain.resolve(try GitRef(validating: "main")).rendered == #"git -C /opt/openclaw/customer rev-parse --verify --quiet 'refs/remotes/origin/main^{commit}' || git -C /opt/openclaw/customer rev-parse --verify --quiet 'refs/tags/main^{commit}' || { echo 'main is neither a branch of origin, a tag nor a commit in /opt/openclaw/customer' >&2; exit 1; }"#)
         #expect(odd.resolve(try GitRef(validating: "abcdef1")).rendered == #"git -C "$HOME"/'apps/it'\''s my app' rev-parse --verify --quiet 'refs/remotes/origin/abcdef1^{commit}' || git -C "$HOME"/'apps/it'\''s my app' rev-parse --verify --quiet 'refs/tags/abcdef1^{commit}' || git -C "$HOME"/'apps/it'\''s my app' rev-parse --verify --quiet 'abcdef1^{commit}' || { echo 'abcdef1 is neither a branch of origin, a tag nor a commit in ~/apps/it'\''s my app' >&2; exit 1; }"#)
         let sha = "0123456789abcdef0123456789abcdef01234567"
-        #expect(plain.checkout(sha: sha).rendered == "git -C /opt/openclaw/customer checkout --quiet --detach \(sha)")
+        #expect(plain.checkout(CommitID(sha)!).rendered == "git -C /opt/openclaw/customer checkout --quiet --detach \(sha)")
     }
 
     @Test("compose commands")

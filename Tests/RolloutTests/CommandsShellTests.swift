@@ -120,7 +120,7 @@ struct CommandsShellTests {
         let newest = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let before = try shell.run(c.currentRevision()).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(GitRef.isFullSHA(before) && before != newest)
+        #expect(CommitID(before) != nil && before != newest)
         #expect(try shell.run(c.fetch()).exitStatus == 0)
         let branch = try shell.run(c.resolve(try GitRef(validating: "main")))
         #expect(branch == CommandResult(exitStatus: 0, stdout: newest + "\n"))
@@ -131,7 +131,7 @@ struct CommandsShellTests {
         #expect(unknown.stdout == "")
         #expect(unknown.stderr.contains("nope is neither a branch of origin, a tag nor a commit"))
 
-        #expect(try shell.run(c.checkout(sha: newest)).exitStatus == 0)
+        #expect(try shell.run(c.checkout(CommitID(newest)!)).exitStatus == 0)
         #expect(try shell.run(c.currentRevision()).stdout == newest + "\n")
     }
 

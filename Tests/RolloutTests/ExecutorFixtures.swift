@@ -91,6 +91,10 @@ final class FakeFleet: @unchecked Sendable {
             }
             return CommandResult(exitStatus: 0, stdout: sha + "\n")
         }
+        scripted.on("cat-file commit") { _, command in
+            let sha = command.split(separator: " ").first { $0.count == 40 }.map(String.init) ?? ""
+            return CommandResult(exitStatus: 0, stdout: sha + "\n")
+        }
         scripted.on("checkout --quiet --detach") { [self] host, command in
             setHead(host, String(command.split(separator: " ").last ?? ""))
             return CommandResult(exitStatus: 0)
@@ -188,20 +192,13 @@ enum Fixtures {
 
     static func hosts(_ names: String...) -> [ServiceHost] { names.map { host($0) } }
 
-    /// A plan of one service: batches as given, host steps from the same command builders.
-    static func plan(_ service: Service, batches: [[String]], ref: String = "main") throws -> Plan {
+    /// The planner's plan of one service, with the hosts grouped into the batches given.
+    static func plan(_ service: Service, batches: [[String]], ref: String? = "main", action: RolloutAction = .deploy) throws -> Plan {
+        var plan = Planner.plan([SelectedService(service: service, hosts: service.hosts)], action: action,
+                                ref: try ref.map { try GitRef(validating: $0) })
         let byName = Dictionary(uniqueKeysWithValues: service.hosts.map { ($0.name, $0) })
-        let hostPlans = service.hosts.map { host in
-            let commands = HostCommands(service: service.name, host: host)
-            return HostPlan(host: host, steps: [
-                PlannedStep(kind: .preflight, command: commands.preflight(), summary: "preflight"),
-                PlannedStep(kind: .currentRevision, command: commands.currentRevision(), summary: "revision"),
-                PlannedStep(kind: .fetch, command: commands.fetch(), summary: "fetch"),
-                PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "compose up"),
-            ])
-        }
-        return Plan(services: [ServicePlan(service: service, target: PlanTarget(ref: try GitRef(validating: ref), sha: nil),
-                                           batches: batches.map { $0.map { byName[$0]! } }, hostSteps: hostPlans)])
+        plan.services[0].batches = batches.map { $0.map { byName[$0]! } }
+        return plan
     }
 
     static func options(refresh: Duration = .seconds(20)) -> ExecutorOptions {

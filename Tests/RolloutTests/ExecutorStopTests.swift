@@ -103,20 +103,19 @@ struct ExecutorStopTests {
         fleet.addHistory("h1", record("h1", movedSHA, oldSHA, "succeeded", "2026-01-01T09:00:00Z"))
         fleet.addHistory("h1", record("h1", oldSHA, newSHA, "succeeded", "2026-01-01T10:00:00Z"))
         fleet.addHistory("h2", record("h2", newSHA, newSHA, "no_change", "2026-01-01T11:00:00Z"))
-        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"], ["h2"]], action: .rollback,
-                                                    target: .previousSuccessfulDeploy)
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"], ["h2"]], action: .rollback, ref: nil)
 
         #expect(outcome.result == .succeeded)
         #expect(outcome.ref == oldSHA)
         #expect(fleet.head("h1") == oldSHA && fleet.head("h2") == oldSHA)
-        #expect(fleet.commands(on: "h1", containing: "\(oldSHA)^{commit}").count == 1)
+        #expect(fleet.commands(on: "h1", containing: "cat-file commit \(oldSHA)").count == 1)
         let last = try #require(fleet.history("h2").last)
         #expect(last.action == "rollback" && last.from == newSHA && last.to == oldSHA && last.result == "succeeded")
     }
 
     @Test func rollbackWithNoSuccessfulDeployInHistoryChangesNothing() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
-        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], action: .rollback, target: .previousSuccessfulDeploy)
+        let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], action: .rollback, ref: nil)
 
         #expect(outcome.error == .noPreviousRevision(service: "app"))
         #expect(fleet.checkouts(on: "h1").isEmpty)

@@ -8,10 +8,10 @@ import TestSupport
 struct ExecutorTests {
     func run(_ fleet: FakeFleet, batches: [[String]], events: EventLog = EventLog(), stop: StopSignal = StopSignal(),
              options: ExecutorOptions = Fixtures.options(), action: RolloutAction = .deploy,
-             target: RolloutTarget = .planned, ref: String = "main") async throws -> ServiceOutcome {
-        let plan = try Fixtures.plan(fleet.service, batches: batches, ref: ref)
+             ref: String? = "main") async throws -> ServiceOutcome {
+        let plan = try Fixtures.plan(fleet.service, batches: batches, ref: ref, action: action)
         let executor = Executor(factory: fleet.scripted, sink: events, stop: stop, options: options)
-        let report = await executor.run(plan, action: action, target: target)
+        let report = await executor.run(plan)
         return try #require(report.services.first)
     }
 

@@ -63,7 +63,7 @@ struct PlannerBatchTests {
     @Test("--host keeps only the named hosts, batched among themselves", arguments: ["99.99", "99.9", "99", "95"])
     func hostFilter(tier: String) throws {
         let inventory = F.inventory([F.service(tier: tier, hosts: F.hosts(6))])
-        let plan = try Planner.plan(inventory: inventory, services: ["customer-service"], all: false, ref: nil,
+        let plan = try F.plan(inventory, services: ["customer-service"], all: false, ref: nil,
                                     hosts: ["h05", "h02", "h03"])
         let expected: [[String]] = switch tier {
         case "99.99", "99.9": [["h02"], ["h03"], ["h05"]]
@@ -71,14 +71,14 @@ struct PlannerBatchTests {
         default: [["h02", "h03", "h05"]]
         }
         #expect(F.names(plan.services[0].batches) == expected)
-        #expect(plan.services[0].hostSteps.map(\.host.name) == ["h02", "h03", "h05"])
+        #expect(plan.services[0].hosts.map(\.host.name) == ["h02", "h03", "h05"])
     }
 
     @Test("a canary tier with a --host filter: the first remaining host is the canary")
     func hostFilterWithCanary() throws {
         let policy = TierPolicy(batch: .percent(50), canary: true, bake: .seconds(60), healthyAfter: 5)
         let inventory = F.inventory([F.service(tier: "custom", policy: policy, hosts: F.hosts(8))])
-        let plan = try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: ["h08", "h03", "h04", "h06"])
+        let plan = try F.plan(inventory, services: [], all: true, ref: nil, hosts: ["h08", "h03", "h04", "h06"])
         #expect(F.names(plan.services[0].batches) == [["h03"], ["h04", "h06"], ["h08"]])
     }
 }

@@ -11,7 +11,7 @@ struct PlannerCheckTests {
     static let new = String(repeating: "b", count: 40)
 
     func plan(hosts: Int = 3) throws -> Plan {
-        try Planner.plan(inventory: F.inventory([F.service(hosts: F.hosts(hosts))]), services: [], all: true, ref: nil, hosts: [])
+        try F.plan(F.inventory([F.service(hosts: F.hosts(hosts))]), all: true)
     }
 
     func factory(heads: [String: String]) -> ScriptedTransportFactory {
@@ -47,15 +47,27 @@ struct PlannerCheckTests {
 
     @Test("an unreachable host is reported and the others still answer")
     func unreachable() async throws {
+        let factory = factory(heads: ["h01": Self.new, "h02": Self.old, "h03": Self.new])
+        factory.failConnect(host: "h02", with: [.connectFailed(host: "h02", reason: "host key changed")])
+        let report = await PlanCheck.run(try plan(hosts: 3), factory: factory)
+        let hosts = try #require(report.services.first?.hosts)
+        #expect(hosts.map(\.status) == [.upToDate, .unreachable, .upToDate])
+        #expect(hosts[1].detail == "host key changed")
+        #expect(report.services.first?.sha == Self.new)
+        #expect(report.hasUnreachableHosts)
+    }
+
+    @Test("the first host resolves the target, as in a deploy: unreachable, nothing can be compared")
+    func firstHostUnreachable() async throws {
         let factory = factory(heads: ["h02": Self.old])
         factory.failConnect(host: "h01", with: [.connectFailed(host: "h01", reason: "host key changed")])
         let report = await PlanCheck.run(try plan(hosts: 2), factory: factory)
-        let hosts = try #require(report.services.first?.hosts)
-        #expect(hosts[0].status == .unreachable)
-        #expect(hosts[0].detail == "host key changed")
-        #expect(hosts[1].status == .willChange)
-        #expect(report.services.first?.sha == Self.new)
-        #expect(report.hasUnreachableHosts)
+        let service = try #require(report.services.first)
+        #expect(service.hosts.map(\.status) == [.unreachable, .failed])
+        #expect(service.sha == nil)
+        #expect(service.problem == "h01, which resolves the target for every host, could not be reached")
+        // Only the first host was asked to resolve.
+        #expect(factory.commands(on: "h02").allSatisfy { !$0.contains("^{commit}") })
     }
 
     @Test("a target that does not resolve is a failure, not a pending change")

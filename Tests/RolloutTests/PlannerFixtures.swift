@@ -4,7 +4,7 @@ import Rollout
 /// Hand-built inventory values, so planner and command tests do not depend on YAML loading.
 enum PlannerFixtures {
     static func host(_ name: String, address: String = "203.0.113.10", port: Int = 22,
-                     repoPath: String = "/opt/openclaw/customer", branch: String = "main",
+                     repoPath: String = "/opt/openclaw/customer", branch: GitRef = "main",
                      compose: ComposeSettings = ComposeSettings(project: "openclaw-customer"),
                      stateDir: String = "~/.openclaw-deploy/customer-service") -> ServiceHost {
         ServiceHost(name: name, address: address,
@@ -29,6 +29,13 @@ enum PlannerFixtures {
     static func inventory(_ services: [Service]) -> Inventory {
         Inventory(sourcePath: "inventory/openclaw.yaml", version: 1, tiers: TierPolicy.builtIn,
                   services: services.sorted { $0.name < $1.name }, gateway: nil)
+    }
+
+    /// Selects and plans as the commands do: `Inventory.select`, then `Planner.plan`.
+    static func plan(_ inventory: Inventory, services: [String] = [], all: Bool = false, ref: String? = nil, hosts: [String] = [],
+                     resolvedSHAs: [String: String] = [:], action: RolloutAction = .deploy) throws -> Plan {
+        Planner.plan(try inventory.select(services: services, all: all, hosts: hosts), action: action,
+                     ref: try ref.map { try GitRef(validating: $0) }, resolved: resolvedSHAs.compactMapValues(CommitID.init))
     }
 
     /// Host names per batch, the form batching tests compare.

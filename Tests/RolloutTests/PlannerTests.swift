@@ -14,89 +14,89 @@ struct PlannerTests {
 
     @Test("named services keep the order given, once each; --all takes every service by name")
     func serviceOrder() throws {
-        let named = try Planner.plan(inventory: inventory, services: ["trading", "customer-service", "trading"], all: false, ref: nil, hosts: [])
+        let named = try F.plan(inventory, services: ["trading", "customer-service", "trading"], all: false, ref: nil, hosts: [])
         #expect(named.services.map(\.service.name) == ["trading", "customer-service"])
-        let all = try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: [])
+        let all = try F.plan(inventory, services: [], all: true, ref: nil, hosts: [])
         #expect(all.services.map(\.service.name) == ["customer-service", "trading"])
     }
 
     @Test("unknown services are refused, naming the known ones")
     func unknownService() {
-        #expect(throws: RolloutError.unknownServices(["tradng", "nope"], known: ["customer-service", "trading"])) {
-            try Planner.plan(inventory: inventory, services: ["tradng", "trading", "nope"], all: false, ref: nil, hosts: [])
+        #expect(throws: SelectionError.unknownServices(["tradng", "nope"], known: ["customer-service", "trading"])) {
+            try F.plan(inventory, services: ["tradng", "trading", "nope"], all: false, ref: nil, hosts: [])
         }
-        #expect(RolloutError.unknownServices(["tradng"], known: ["customer-service", "trading"]).description
+        #expect(SelectionError.unknownServices(["tradng"], known: ["customer-service", "trading"]).description
             == "unknown service \"tradng\"; the inventory has: customer-service, trading.")
     }
 
     @Test("no service and no --all is a usage error")
     func nothingChosen() {
-        #expect(throws: RolloutError.noServicesChosen(known: ["customer-service", "trading"])) {
-            try Planner.plan(inventory: inventory, services: [], all: false, ref: nil, hosts: [])
+        #expect(throws: SelectionError.noServicesChosen(known: ["customer-service", "trading"])) {
+            try F.plan(inventory, services: [], all: false, ref: nil, hosts: [])
         }
-        #expect(RolloutError.noServicesChosen(known: []).category == .usage)
+        #expect(SelectionError.noServicesChosen(known: []).category == .usage)
     }
 
     @Test("--host names must belong to a chosen service; services without them are left out")
     func hostFilter() throws {
-        #expect(throws: RolloutError.unknownHosts(["lighthouse-b"], known: ["lighthouse-a", "lighthouse-a2"])) {
-            try Planner.plan(inventory: inventory, services: ["customer-service"], all: false, ref: nil, hosts: ["lighthouse-b"])
+        #expect(throws: SelectionError.unknownHosts(["lighthouse-b"], known: ["lighthouse-a", "lighthouse-a2"])) {
+            try F.plan(inventory, services: ["customer-service"], all: false, ref: nil, hosts: ["lighthouse-b"])
         }
-        let plan = try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: ["lighthouse-b"])
+        let plan = try F.plan(inventory, services: [], all: true, ref: nil, hosts: ["lighthouse-b"])
         #expect(plan.services.map(\.service.name) == ["trading"])
-        #expect(plan.services[0].hostSteps.map(\.host.name) == ["lighthouse-b"])
+        #expect(plan.services[0].hosts.map(\.host.name) == ["lighthouse-b"])
     }
 
     @Test("the target is the service's branch; offline its commit is a placeholder")
     func offlineTarget() throws {
-        let plan = try Planner.plan(inventory: inventory, services: ["customer-service"], all: false, ref: nil, hosts: [])
+        let plan = try F.plan(inventory, services: ["customer-service"], all: false, ref: nil, hosts: [])
         let service = plan.services[0]
-        #expect(service.target == PlanTarget(ref: try GitRef(validating: "main"), sha: nil))
-        let checkout = try #require(service.hostSteps[0].steps.first { $0.kind == .checkout }?.command)
+        #expect(service.target == PlanTarget(source: .ref("main"), commit: nil))
+        let checkout = try #require(service.hosts[0].steps.first { $0.kind == .checkout }?.command)
         #expect(checkout.rendered == "git -C /opt/openclaw/customer checkout --quiet --detach <sha of origin/main>")
-        #expect(!checkout.isRunnable)
+        #expect(!checkout.lateValues.isEmpty)
     }
 
     @Test("--ref replaces the branch, a full SHA is its own commit, a resolved commit is used as given")
     func explicitTarget() throws {
-        let tag = try Planner.plan(inventory: inventory, services: ["trading"], all: false, ref: "v1.2.0", hosts: [])
-        #expect(tag.services[0].target.ref.value == "v1.2.0")
-        #expect(tag.services[0].target.sha == nil)
+        let tag = try F.plan(inventory, services: ["trading"], all: false, ref: "v1.2.0", hosts: [])
+        #expect(tag.services[0].target.ref?.value == "v1.2.0")
+        #expect(tag.services[0].target.commit?.value == nil)
 
         let sha = String(repeating: "ab", count: 20)
-        let pinned = try Planner.plan(inventory: inventory, services: ["trading"], all: false, ref: sha, hosts: [])
-        #expect(pinned.services[0].target.sha == sha)
+        let pinned = try F.plan(inventory, services: ["trading"], all: false, ref: sha, hosts: [])
+        #expect(pinned.services[0].target.commit?.value == sha)
 
-        let resolved = try Planner.plan(inventory: inventory, services: ["trading"], all: false, ref: nil, hosts: [],
+        let resolved = try F.plan(inventory, services: ["trading"], all: false, ref: nil, hosts: [],
                                         resolvedSHAs: ["trading": sha])
-        let checkout = try #require(resolved.services[0].hostSteps[1].steps.first { $0.kind == .checkout }?.command)
+        let checkout = try #require(resolved.services[0].hosts[1].steps.first { $0.kind == .checkout }?.command)
         #expect(checkout.rendered == "git -C /opt/openclaw/customer checkout --quiet --detach \(sha)")
-        #expect(checkout.isRunnable)
+        #expect(checkout.lateValues.isEmpty)
     }
 
     @Test("a bad --ref is refused before anything is planned")
     func badRef() {
-        #expect(throws: RolloutError.self) {
-            try Planner.plan(inventory: inventory, services: ["trading"], all: false, ref: "--upload-pack=x", hosts: [])
+        #expect(throws: RefusedRef.self) {
+            try F.plan(inventory, services: ["trading"], all: false, ref: "--upload-pack=x", hosts: [])
         }
     }
 
     @Test("every host gets the SPEC's steps in order; only the first host resolves the target")
     func stepOrder() throws {
-        let plan = try Planner.plan(inventory: inventory, services: ["trading"], all: false, ref: nil, hosts: [])
-        let kinds = plan.services[0].hostSteps.map { $0.steps.map(\.kind) }
+        let plan = try F.plan(inventory, services: ["trading"], all: false, ref: nil, hosts: [])
+        let kinds = plan.services[0].hosts.map { $0.steps.map(\.kind) }
         #expect(kinds[0] == [.lock, .preflight, .currentRevision, .fetch, .resolve, .checkout, .composeUp, .healthGate, .history, .unlock])
         #expect(kinds[1] == [.lock, .preflight, .currentRevision, .fetch, .checkout, .composeUp, .healthGate, .history, .unlock])
-        let gate = try #require(plan.services[0].hostSteps[0].steps.first { $0.kind == .healthGate })
+        let gate = try #require(plan.services[0].hosts[0].steps.first { $0.kind == .healthGate })
         #expect(gate.command == nil)
         #expect(gate.commandLine.hasPrefix("# health gate: GET http://127.0.0.1:8080/health through the SSH connection: 3 consecutive 2xx within 1m, every 2s"))
     }
 
     @Test("the JSON document has the SPEC's shape and is the same every time")
     func jsonDocument() throws {
-        let plan = try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: [])
+        let plan = try F.plan(inventory, services: [], all: true, ref: nil, hosts: [])
         let text = plan.jsonDocument
-        #expect(text == (try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: [])).jsonDocument)
+        #expect(text == (try F.plan(inventory, services: [], all: true, ref: nil, hosts: [])).jsonDocument)
         let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(root["version"] as? Int == 1)
         let services = try #require(root["services"] as? [[String: Any]])
@@ -110,7 +110,8 @@ struct PlannerTests {
         #expect(policy["batch"] as? Int == 1)
         #expect(policy["canary"] as? Bool == true)
         #expect(policy["bake_seconds"] as? Int == 60)
-        #expect(policy["healthy_after"] as? Int == 5)
+        // The tier says 5, but every host's `health.healthy_after` says 3: the gate applies 3, so the plan shows 3.
+        #expect(policy["healthy_after"] as? Int == 3)
         let batches = try #require(trading["batches"] as? [[String: Any]])
         let firstHost = try #require((batches[0]["hosts"] as? [[String: Any]])?.first)
         #expect(firstHost["name"] as? String == "lighthouse-b")
@@ -128,7 +129,7 @@ struct PlannerTests {
     @Test("percent and all batches print as the inventory writes them")
     func batchJSON() throws {
         let inventory = F.inventory([F.service("content", tier: "99", hosts: F.hosts(3)), F.service("tools", tier: "95", hosts: F.hosts(2))])
-        let text = try Planner.plan(inventory: inventory, services: [], all: true, ref: nil, hosts: []).jsonDocument
+        let text = try F.plan(inventory, services: [], all: true, ref: nil, hosts: []).jsonDocument
         #expect(text.contains("\"batch\": \"50%\""))
         #expect(text.contains("\"batch\": \"all\""))
     }

@@ -1,3 +1,4 @@
+import Inventory
 import Rollout
 import Testing
 
@@ -9,7 +10,7 @@ struct QuotingTests {
         "a\\b", "/a", "a/", "a//b", "a.", ".hidden", "a/.b", "a'b", "a\"b", "a|b", "a&b", "a>b", "ünï",
     ])
     func refused(_ text: String) {
-        #expect(throws: RolloutError.self) { try GitRef(validating: text) }
+        #expect(throws: RefusedRef.self) { try GitRef(validating: text) }
     }
 
     @Test("branches, tags and SHAs are accepted", arguments: [
@@ -22,17 +23,18 @@ struct QuotingTests {
 
     @Test("a full SHA is 40 lowercase hex digits")
     func fullSHA() throws {
-        #expect(try GitRef(validating: String(repeating: "0a", count: 20)).isFullSHA)
-        #expect(try !GitRef(validating: String(repeating: "0A", count: 20)).isFullSHA)
-        #expect(try !GitRef(validating: "abcd").isFullSHA)
+        #expect(try GitRef(validating: String(repeating: "0a", count: 20)).commitID != nil)
+        #expect(try GitRef(validating: String(repeating: "0A", count: 20)).commitID == nil)
+        #expect(try GitRef(validating: "abcd").commitID == nil)
     }
 
     @Test("the reason names the problem")
     func reason() {
-        #expect(throws: RolloutError.invalidRef(ref: "-x", reason: "it starts with \"-\" and would be read as an option")) {
+        #expect(throws: RefusedRef(ref: "-x", reason: "it starts with \"-\" and would be read as an option")) {
             try GitRef(validating: "-x")
         }
-        #expect(RolloutError.invalidRef(ref: "a;b", reason: "r").description
+        #expect(RefusedRef(ref: "a;b", reason: "r").category == .usage)
+        #expect(RefusedRef(ref: "a;b", reason: "r").description
             == "refusing ref \"a;b\": r. Give a branch, a tag or a commit SHA.")
     }
 
@@ -52,11 +54,13 @@ struct QuotingTests {
         #expect(ShellQuote.quotePath(input) == expected)
     }
 
-    @Test("placeholders print as <name> and make a command unrunnable")
-    func placeholder() {
-        let command = RemoteCommand([.raw("git"), .arg("checkout"), .placeholder("sha of origin/main")])
+    @Test("late values print as <label> and are filled in, quoted, before a command runs")
+    func lateValues() throws {
+        let command = RemoteCommand([.raw("git"), .arg("checkout"), .late(.targetCommit, label: "sha of origin/main")])
         #expect(command.rendered == "git checkout <sha of origin/main>")
-        #expect(!command.isRunnable)
-        #expect(RemoteCommand(argv: ["git", "status"]).isRunnable)
+        #expect(command.lateValues == [.targetCommit])
+        #expect(try command.filled([.targetCommit: "a b"]).rendered == "git checkout 'a b'")
+        #expect(throws: MissingLateValue.self) { try command.filled([.previousCommit: "x"]) }
+        #expect(RemoteCommand(argv: ["git", "status"]).lateValues.isEmpty)
     }
 }

@@ -28,7 +28,9 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Every problem found in an inventory, thrown at once so a user can fix them all in one go.
-public struct InventoryError: Error, CustomStringConvertible, Equatable {
+public struct InventoryError: Error, CategorizedError, Equatable {
+    public var category: ExitCategory { .invalidInventory }
+
     public var diagnostics: [Diagnostic]
 
     public init(diagnostics: [Diagnostic]) {

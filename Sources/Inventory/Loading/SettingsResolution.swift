@@ -55,7 +55,9 @@ extension SSHLayer {
 extension RepoLayer {
     func resolved(missing: inout [String]) -> RepoSettings? {
         let path = path.required("repo.path", missing: &missing)
-        guard let path, let remote = remote.resolved(default: "origin"), let branch = branch.resolved(default: "main") else {
+        // The branch passed `GitRefRule` when it was read (a refused one is already a diagnostic).
+        guard let path, let remote = remote.resolved(default: "origin"), let text = branch.resolved(default: "main"),
+              let branch = try? GitRef(validating: text) else {
             return nil
         }
         return RepoSettings(path: path, remote: remote, branch: branch)

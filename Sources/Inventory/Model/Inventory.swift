@@ -103,9 +103,9 @@ public struct RepoSettings: Sendable, Equatable {
     /// Absolute path of the git checkout on the host (or `~/...`).
     public var path: String
     public var remote: String
-    public var branch: String
+    public var branch: GitRef
 
-    public init(path: String, remote: String = "origin", branch: String = "main") {
+    public init(path: String, remote: String = "origin", branch: GitRef = "main") {
         self.path = path
         self.remote = remote
         self.branch = branch

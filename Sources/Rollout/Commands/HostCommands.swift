@@ -28,10 +28,14 @@ public struct HostCommands: Sendable {
     /// Exit 3 when it does not (the current holder's owner.json, if any, on stdout).
     public func lockRefresh(owner: LockOwner) -> RemoteCommand {
         precondition(!owner.token.isEmpty, "a lock token is never empty")
-        return RemoteCommand(inStateDir + [
-            .raw("&&"), .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), .arg(owner.token), .raw("lock/owner.json"), .raw("2>/dev/null"),
+        return lockRefresh(token: .arg(owner.token), ownerJSON: .arg(owner.jsonLine))
+    }
+
+    func lockRefresh(token: RemoteCommand.Token, ownerJSON: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand(inStateDir + [
+            .raw("&&"), .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), token, .raw("lock/owner.json"), .raw("2>/dev/null"),
             .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
-            .raw("printf '%s\\n'"), .arg(owner.jsonLine), .raw("> lock/.owner.json.new"),
+            .raw("printf '%s\\n'"), ownerJSON, .raw("> lock/.owner.json.new"),
             .raw("&&"), .raw("mv -f lock/.owner.json.new lock/owner.json"),
         ])
     }
@@ -106,6 +110,13 @@ public struct HostCommands: Sendable {
             + [.arg("fetch"), .arg("--quiet"), .arg("--prune"), .arg("--tags"), .arg("--"), .arg(host.repo.remote)])
     }
 
+    /// Prints `commit` when the checkout has it as a commit (after a fetch); exit 1 with a reason on stderr
+    /// otherwise. Used when the target is already a commit id (a rollback to a revision from history).
+    func verifyCommit(_ commit: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand(git + [.arg("cat-file"), .arg("commit"), commit, .raw(">/dev/null 2>&1 &&"), .raw("printf '%s\\n'"), commit, .raw("||")]
+            + fail("the commit is not in \(host.repo.path), even after a fetch", last: true))
+    }
+
     /// Prints the full commit id `ref` names after a fetch: the remote's branch, else a tag, else
     /// (for hex) a commit. Exit 1 with a reason on stderr when none exists.
     public func resolve(_ ref: GitRef) -> RemoteCommand {
@@ -118,10 +129,9 @@ public struct HostCommands: Sendable {
         return RemoteCommand(tokens + fail("\(ref.value) is neither a branch of \(host.repo.remote), a tag nor a commit in \(host.repo.path)", last: true))
     }
 
-    /// Detaches HEAD at `sha`, which must be a full commit id (see `GitRef.isFullSHA`).
-    public func checkout(sha: String) -> RemoteCommand {
-        precondition(GitRef.isFullSHA(sha), "checkout takes a full commit id, got \(sha)")
-        return checkout(commit: .arg(sha))
+    /// Detaches HEAD at `commit`.
+    public func checkout(_ commit: CommitID) -> RemoteCommand {
+        checkout(commit: .arg(commit.value))
     }
 
     func checkout(commit: RemoteCommand.Token) -> RemoteCommand {

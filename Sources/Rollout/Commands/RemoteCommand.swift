@@ -9,9 +9,9 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
         case path(String)
         /// Shell syntax written by this tool itself (`&&`, `>`, `||`, `2>&1`). Never user input.
         case raw(String)
-        /// A value known only when the command runs (a lock token, the target SHA), printed as
-        /// `<name>` in plans. A command holding one is for reading, never for running.
-        case placeholder(String)
+        /// A value known only when the rollout runs (a lock token, the target commit), printed as
+        /// `<label>` in plans and filled in, quoted as an argument, by `filled(_:)` before it runs.
+        case late(LateValue, label: String)
     }
 
     public var tokens: [Token]
@@ -23,12 +23,24 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { rendered }
 
-    /// False when a placeholder stands in for a value only known at run time.
-    public var isRunnable: Bool {
-        !tokens.contains { if case .placeholder = $0 { return true } else { return false } }
+    /// The late values this command needs before it can run.
+    public var lateValues: Set<LateValue> {
+        Set(tokens.compactMap { if case .late(let value, _) = $0 { return value } else { return nil } })
     }
 
-    /// The command line a remote `sh -c` receives.
+    /// The command with every late value filled in. Throws when one is missing: a plan step is never
+    /// run with a hole in it.
+    public func filled(_ values: [LateValue: String]) throws(MissingLateValue) -> RemoteCommand {
+        var tokens = tokens
+        for index in tokens.indices {
+            guard case .late(let value, let label) = tokens[index] else { continue }
+            guard let text = values[value] else { throw MissingLateValue(value: value, label: label) }
+            tokens[index] = .arg(text)
+        }
+        return RemoteCommand(tokens)
+    }
+
+    /// The command line a remote `sh -c` receives (with `<label>` where a late value is not filled in).
     public var rendered: String {
         var line = ""
         for (index, token) in tokens.enumerated() {
@@ -37,7 +49,7 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
             case .arg(let s): line.append(ShellQuote.quote(s))
             case .path(let p): line.append(ShellQuote.quotePath(p))
             case .raw(let r): line.append(r)
-            case .placeholder(let name): line.append("<" + name + ">")
+            case .late(_, let label): line.append("<" + label + ">")
             }
         }
         return line
@@ -79,4 +91,25 @@ public enum ShellQuote {
         }
         return quote(p)
     }
+}
+
+/// The values a plan cannot know before the rollout runs.
+public enum LateValue: String, Sendable, Hashable, CaseIterable {
+    /// The lock holder's owner.json line (written by lock and refreshed by the periodic refresh).
+    case lockOwner = "owner"
+    /// The rollout's lock token (refresh and unlock act only while it holds the lock).
+    case lockToken = "token"
+    /// The commit the target ref resolved to, once, for every host.
+    case targetCommit = "target"
+    /// The commit a host ran before this rollout (what a put back returns to).
+    case previousCommit = "previous"
+    /// One history record, as a JSON line.
+    case historyRecord = "record"
+}
+
+/// A plan step was about to run with a late value nobody filled in: a defect, reported as such.
+public struct MissingLateValue: Error, Sendable, CustomStringConvertible {
+    public var value: LateValue
+    public var label: String
+    public var description: String { "internal error: the step's <\(label)> was not filled in before it ran" }
 }

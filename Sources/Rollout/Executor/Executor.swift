@@ -25,7 +25,7 @@ public struct Executor: Sendable {
 
     /// Rolls out every service of the plan and reports each one's outcome, in plan order.
     /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
-    public func run(_ plan: Plan, action: RolloutAction = .deploy, target: RolloutTarget = .planned) async -> RolloutReport {
+    public func run(_ plan: Plan) async -> RolloutReport {
         let context = RunContext(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing),
                                  sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway)
         let services = plan.services
@@ -36,7 +36,7 @@ public struct Executor: Sendable {
                 guard next < services.count else { return }
                 let index = next
                 next += 1
-                let rollout = ServiceRollout(plan: services[index], action: action, target: target, context: context)
+                let rollout = ServiceRollout(plan: services[index], context: context)
                 group.addTask { (index, await rollout.run()) }
             }
             for _ in 0..<width { addNext() }
@@ -46,15 +46,15 @@ public struct Executor: Sendable {
                 if !stop.isRequested { addNext() }
             }
             // A service a stop request kept from starting is reported as stopped, with nothing changed.
-            return services.indices.map { done[$0] ?? Self.notStarted(services[$0], action: action) }
+            return services.indices.map { done[$0] ?? Self.notStarted(services[$0]) }
         }
         let gatewayProblems = await gateway?.finish() ?? []
         return RolloutReport(services: outcomes, gatewayProblems: gatewayProblems)
     }
 
-    static func notStarted(_ plan: ServicePlan, action: RolloutAction) -> ServiceOutcome {
-        let hosts = plan.batches.flatMap { $0 }.map(\.name).sorted().map { HostOutcome(host: $0, result: .notStarted) }
-        return ServiceOutcome(service: plan.service.name, action: action, deployID: "", ref: plan.target.ref.value, sha: nil,
+    static func notStarted(_ plan: ServicePlan) -> ServiceOutcome {
+        let hosts = plan.hosts.map { HostOutcome(host: $0.host.name, result: .notStarted) }
+        return ServiceOutcome(service: plan.service.name, action: plan.action, deployID: "", ref: plan.target.ref?.value, sha: nil,
                               result: .rolledBack, error: .stoppedByOperator(service: plan.service.name), hosts: hosts,
                               elapsed: .zero, locksLeft: [], aborted: false)
     }

@@ -25,7 +25,7 @@ public struct ExecutorOptions: Sendable {
 
     public init(operatorName: String = ExecutorOptions.currentUser(), machine: String = ProcessInfo.processInfo.hostName,
                 pid: Int32 = ProcessInfo.processInfo.processIdentifier, parallelServices: Int = 4,
-                lockLifetime: Duration = .seconds(120), lockRefreshInterval: Duration = .seconds(20),
+                lockLifetime: Duration = .seconds(120), lockRefreshInterval: Duration = ExecutorOptions.defaultLockRefreshInterval,
                 bookkeepingTimeout: Duration = .seconds(30), connectSpacing: Duration = .milliseconds(40),
                 maxConcurrentConnects: Int = 8, connectAttempts: Int = 3, maxConcurrentPutBacks: Int = 8) {
         self.operatorName = operatorName
@@ -40,6 +40,9 @@ public struct ExecutorOptions: Sendable {
         self.connectAttempts = connectAttempts
         self.maxConcurrentPutBacks = maxConcurrentPutBacks
     }
+
+    /// How often a held lock's expiry is pushed forward (SPEC: at least every 30 s).
+    public static let defaultLockRefreshInterval: Duration = .seconds(20)
 
     public static func currentUser() -> String {
         let env = ProcessInfo.processInfo.environment

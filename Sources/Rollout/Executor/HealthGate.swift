@@ -9,12 +9,12 @@ enum HealthGateResult: Sendable, Equatable {
 }
 
 /// Asks the host's health URL, through the host's own connection, until it has answered 2xx
-/// `healthy_after` times in a row, or `timeout` has passed.
+/// `healthy_after` times in a row, or `timeout` has passed: the plan's gate for the host, as shown.
 struct HealthGate {
     let session: HostSession
     let stop: StopSignal
 
-    private var health: HealthSettings { session.host.health }
+    private var health: GatePolicy { session.plan.gate }
 
     /// The gate. In the rollout phase a stop request ends the wait (the host is then put back); while
     /// putting a host back only task cancellation does.

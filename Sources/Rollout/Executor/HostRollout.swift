@@ -2,33 +2,33 @@ import Foundation
 import Inventory
 
 /// One host's part of a rollout, after the locks and preflight: fetch, no-change check, checkout,
-/// compose up, health gate; and putting the host back on its previous revision when that fails.
+/// compose up, health gate; and putting the host back on its previous revision when that fails. Every
+/// command is the host plan's own step.
 struct HostRollout {
     let session: HostSession
     let stop: StopSignal
     let monitor: RolloutMonitor
-    /// The planned commands for this host, used where the plan has them.
-    let planned: PlannedCommands
     /// The API gateway, for services with more than one host: the host leaves rotation while it changes.
     let gateway: (any GatewayHook)?
 
     private var name: String { session.host.name }
+    private var plan: HostPlan { session.plan }
     private var gate: HealthGate { HealthGate(session: session, stop: stop) }
 
     /// Moves the host from `previous` to `target`. A failure after the host changed puts it back.
-    func deploy(batch: Int, to target: String, from previous: String, fetched: Bool) async throws -> HostOutcome {
+    func deploy(batch: Int, to target: CommitID, from previous: CommitID, fetched: Bool) async throws -> HostOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        func outcome(_ result: HostResult, revision: String?, step: String? = nil, reason: String? = nil) -> HostOutcome {
-            HostOutcome(host: name, result: result, from: previous, to: target, revision: revision,
+        func outcome(_ result: HostResult, revision: CommitID?, step: String? = nil, reason: String? = nil) -> HostOutcome {
+            HostOutcome(host: name, result: result, from: previous.value, to: target.value, revision: revision?.value,
                         failedStep: step, reason: reason, elapsed: start.duration(to: clock.now))
         }
-        session.emit(.hostStarted(batch: batch, revision: previous))
-        monitor.set(service: session.service, host: name, .untouched(revision: previous))
+        session.emit(.hostStarted(batch: batch, revision: previous.value))
+        monitor.set(service: session.service, host: name, .untouched(revision: previous.value))
         if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
         do {
-            if !fetched { try await session.run("fetch", planned.fetch) }
-            if previous == target, await gate.probe(timeout: HealthGate.probeTimeout(left: session.host.health.interval)).healthy {
+            if !fetched { try await session.run(try plan.required(.fetch)) }
+            if previous == target, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.interval)).healthy {
                 let result = outcome(.noChange, revision: previous)
                 session.emit(.hostSucceeded(result))
                 return result
@@ -46,14 +46,14 @@ struct HostRollout {
             session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
             return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
         }
-        monitor.set(service: session.service, host: name, .changing(from: previous, to: target))
+        monitor.set(service: session.service, host: name, .changing(from: previous.value, to: target.value))
         let failure: StepFailure
         do {
-            try await session.run("checkout", planned.checkout(target), okDetail: { _ in "now at \(target.shortSHA)" })
-            try await session.run("compose_up", planned.composeUp)
+            try await session.run(try plan.required(.checkout), [.targetCommit: target.value], okDetail: { _ in "now at \(target.short)" })
+            try await session.run(try plan.required(.composeUp))
             switch try await gate.run(phase: .rollout) {
             case .passed:
-                monitor.set(service: session.service, host: name, .onTarget(target))
+                monitor.set(service: session.service, host: name, .onTarget(target.value))
                 await restore(.rollout)
                 let result = outcome(.succeeded, revision: target)
                 session.emit(.hostSucceeded(result))
@@ -71,20 +71,20 @@ struct HostRollout {
         return result
     }
 
-    /// Checks out `previous`, runs compose up and the health gate again. Ends as `rolled_back` when the
-    /// host is healthy there, `rollback_failed` otherwise.
-    func putBack(to previous: String, from current: String, startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
+    /// The plan's put-back branch: checks out `previous`, runs compose up and the health gate again. Ends
+    /// as `rolled_back` when the host is healthy there, `rollback_failed` otherwise.
+    func putBack(to previous: CommitID, from current: CommitID, startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
         let clock = ContinuousClock()
         let start = startedAt ?? clock.now
-        monitor.set(service: session.service, host: name, .puttingBack(to: previous))
+        monitor.set(service: session.service, host: name, .puttingBack(to: previous.value))
         var problem: StepFailure?
         do {
             // A host updated in an earlier batch is back in rotation: take it out again first. If that
             // fails the host is put back all the same; a stale upstream is better than a broken host.
             try? await drain(phase: .putBack)
-            try await session.run("checkout", session.commands.checkout(sha: previous), phase: .putBack,
-                                  okDetail: { _ in "now at \(previous.shortSHA)" })
-            try await session.run("compose_up", session.commands.composeUp(), phase: .putBack)
+            try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
+                                  okDetail: { _ in "now at \(previous.short)" })
+            try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
                 problem = StepFailure(step: "health_gate", reason: reason)
             }
@@ -93,15 +93,16 @@ struct HostRollout {
         }
         let elapsed = start.duration(to: clock.now)
         if let problem {
-            let why = "putting it back on \(previous.shortSHA) failed at \(problem.step): \(problem.reason)"
+            let why = "putting it back on \(previous.short) failed at \(problem.step): \(problem.reason)"
             monitor.set(service: session.service, host: name, .unknown(why))
             session.emit(.hostFailed(HostFailure(step: "put_back_" + problem.step, reason: why, changed: true)))
-            return HostOutcome(host: name, result: .rollbackFailed, from: previous, to: current, revision: nil,
+            return HostOutcome(host: name, result: .rollbackFailed, from: previous.value, to: current.value, revision: nil,
                                failedStep: "put_back_" + problem.step, reason: why, elapsed: elapsed)
         }
-        monitor.set(service: session.service, host: name, .onPrevious(previous))
+        monitor.set(service: session.service, host: name, .onPrevious(previous.value))
         await restore(.putBack)
-        let result = HostOutcome(host: name, result: .rolledBack, from: previous, to: current, revision: previous, elapsed: elapsed)
+        let result = HostOutcome(host: name, result: .rolledBack, from: previous.value, to: current.value, revision: previous.value,
+                                 elapsed: elapsed)
         session.emit(.hostRolledBack(result))
         return result
     }
@@ -136,35 +137,5 @@ extension HostRollout {
         } catch {
             session.report("gateway_restore", phase, .failed, start.duration(to: clock.now), String(describing: error))
         }
-    }
-}
-
-/// The commands of one host's plan, by step; the executor runs exactly these.
-struct PlannedCommands: Sendable {
-    let fetch: RemoteCommand
-    let composeUp: RemoteCommand
-    let preflight: RemoteCommand
-    let currentRevision: RemoteCommand
-    private let commands: HostCommands
-    private let plannedCheckout: RemoteCommand?
-    private let plannedSHA: String?
-
-    init(hostPlan: HostPlan?, commands: HostCommands, plannedSHA: String?) {
-        func step(_ kind: StepKind) -> RemoteCommand? {
-            hostPlan?.steps.first { $0.kind == kind }?.command
-        }
-        self.commands = commands
-        self.fetch = step(.fetch) ?? commands.fetch()
-        self.composeUp = step(.composeUp) ?? commands.composeUp()
-        self.preflight = step(.preflight) ?? commands.preflight()
-        self.currentRevision = step(.currentRevision) ?? commands.currentRevision()
-        self.plannedCheckout = step(.checkout)
-        self.plannedSHA = plannedSHA
-    }
-
-    /// The plan's checkout when the plan already named this commit, else the same builder's command.
-    func checkout(_ sha: String) -> RemoteCommand {
-        if sha == plannedSHA, let plannedCheckout { return plannedCheckout }
-        return commands.checkout(sha: sha)
     }
 }

@@ -6,33 +6,34 @@ struct StepFailure: Error, Sendable {
     var reason: String
 }
 
-/// One host's connection with the service's commands for it: every step of that host goes through here,
-/// and every step is reported as an event when it ends.
+/// One host's connection and its plan: every step of that host runs through here, with the plan's own
+/// command (late values filled in), and every step is reported as an event when it ends.
 struct HostSession: Sendable {
     let service: String
-    let host: ServiceHost
+    let plan: HostPlan
     let transport: any Transport
-    let commands: HostCommands
     let sink: any RolloutEventSink
 
-    init(service: String, host: ServiceHost, sink: any RolloutEventSink, transport: any Transport) {
+    var host: ServiceHost { plan.host }
+
+    init(service: String, plan: HostPlan, sink: any RolloutEventSink, transport: any Transport) {
         self.service = service
-        self.host = host
+        self.plan = plan
         self.transport = transport
-        self.commands = HostCommands(service: service, host: host)
         self.sink = sink
     }
 
-    /// Runs `command` as step `name` under the host's command timeout (or `timeout`), and reports it.
+    /// Runs the plan's `step` under the host's command timeout (or `timeout`), and reports it.
     /// A non-zero exit, a timeout or a lost connection throws `StepFailure`; task cancellation is rethrown.
     @discardableResult
-    func run(_ name: String, _ command: RemoteCommand, phase: StepPhase = .rollout, timeout: Duration? = nil,
+    func run(_ step: PlannedStep, _ values: [LateValue: String] = [:], phase: StepPhase = .rollout, timeout: Duration? = nil,
              okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
+        let name = step.kind.rawValue
         let clock = ContinuousClock()
         let start = clock.now
         let result: CommandResult
         do {
-            result = try await transport.run(command.rendered, timeout: timeout ?? host.ssh.commandTimeout)
+            result = try await transport.run(try Self.line(step, values), timeout: timeout ?? host.ssh.commandTimeout)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -50,9 +51,17 @@ struct HostSession: Sendable {
         return result
     }
 
-    /// Runs a command whose exit status the caller interprets (lock commands), without reporting it.
-    func runQuietly(_ command: RemoteCommand, timeout: Duration) async throws -> CommandResult {
-        try await transport.run(command.rendered, timeout: timeout)
+    /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
+    func runQuietly(_ step: PlannedStep, _ values: [LateValue: String], timeout: Duration) async throws -> CommandResult {
+        try await transport.run(try Self.line(step, values), timeout: timeout)
+    }
+
+    /// The plan's command line for `step`, late values filled in.
+    static func line(_ step: PlannedStep, _ values: [LateValue: String]) throws -> String {
+        guard let command = step.command else {
+            throw StepFailure(step: step.kind.rawValue, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
+        }
+        return try command.filled(values).rendered
     }
 
     func report(_ step: String, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?) {
@@ -83,4 +92,20 @@ extension String {
 
     /// The short form of a commit id for people.
     var shortSHA: String { String(prefix(12)) }
+}
+
+extension HostPlan {
+    /// The forward step of `kind`, which the rollout needs: its absence is a defect of the plan, reported
+    /// as a failed step rather than papered over with a command built here.
+    func required(_ kind: StepKind) throws -> PlannedStep {
+        guard let step = step(kind) else { throw StepFailure(step: kind.rawValue, reason: "internal error: the plan has no \(kind.rawValue) step") }
+        return step
+    }
+
+    func requiredPutBack(_ kind: StepKind) throws -> PlannedStep {
+        guard let step = putBackStep(kind) else {
+            throw StepFailure(step: kind.rawValue, reason: "internal error: the plan has no put-back \(kind.rawValue) step")
+        }
+        return step
+    }
 }

@@ -36,10 +36,14 @@ struct LockSet {
         let start = clock.now
         let result: CommandResult
         do {
-            result = try await session.runQuietly(session.commands.lockAcquire(owner: owner), timeout: options.bookkeepingTimeout)
+            result = try await session.runQuietly(try session.plan.required(.lock), [.lockOwner: owner.jsonLine],
+                                                  timeout: options.bookkeepingTimeout)
         } catch let error as TransportError {
             session.report("lock", .rollout, .failed, start.duration(to: clock.now), error.description)
             return RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: error.description)
+        } catch let failure as StepFailure {
+            session.report("lock", .rollout, .failed, start.duration(to: clock.now), failure.reason)
+            return RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: failure.reason)
         }
         if result.succeeded {
             session.report("lock", .rollout, .ok, start.duration(to: clock.now), "taken until \(owner.expires)")
@@ -69,7 +73,8 @@ struct LockSet {
                         let clock = ContinuousClock()
                         let start = clock.now
                         do {
-                            let result = try await session.runQuietly(session.commands.lockRelease(token: token), timeout: timeout)
+                            let result = try await session.runQuietly(try session.plan.required(.unlock), [.lockToken: token],
+                                                                      timeout: timeout)
                             if result.succeeded {
                                 session.report("unlock", .rollout, .ok, start.duration(to: clock.now), nil)
                                 return nil
@@ -104,7 +109,9 @@ struct LockSet {
                             let clock = ContinuousClock()
                             let start = clock.now
                             do {
-                                let result = try await session.runQuietly(session.commands.lockRefresh(owner: fresh), timeout: options.bookkeepingTimeout)
+                                let result = try await session.runQuietly(session.plan.lockRefresh,
+                                                                          [.lockToken: fresh.token, .lockOwner: fresh.jsonLine],
+                                                                          timeout: options.bookkeepingTimeout)
                                 if !result.succeeded {
                                     session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), HostSession.reason(of: result))
                                 }

@@ -62,7 +62,8 @@ public struct DeployStarted: Sendable, Equatable {
     public var batches: [[String]]
     public var canary: Bool
     public var bakeSeconds: Int64
-    public var healthyAfter: Int
+    /// What each host's gate applies (one value when they agree).
+    public var healthyAfter: HostValues<Int>
 }
 
 /// One remote step of one host, reported when it ends.

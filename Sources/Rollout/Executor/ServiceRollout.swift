@@ -16,32 +16,31 @@ struct RunContext: Sendable {
 /// over all targeted hosts of the service, batch by batch.
 struct ServiceRollout {
     let plan: ServicePlan
-    let action: RolloutAction
-    let target: RolloutTarget
     let context: RunContext
 
     var service: String { plan.service.name }
+    var action: RolloutAction { plan.action }
     /// Targeted hosts in host-name order: the lock order.
-    var hosts: [ServiceHost] { plan.batches.flatMap { $0 }.sorted { $0.name < $1.name } }
+    var hosts: [ServiceHost] { plan.hosts.map(\.host) }
 
     func run() async -> ServiceOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         let deployID = Self.newID()
         var run = RunState(hosts: hosts.map(\.name))
-        run.ref = target == .planned ? plan.target.ref.value : nil
+        run.ref = plan.target.ref?.value
         context.monitor.register(service: service, hosts: hosts.map(\.name))
         emit(.deployStarted(DeployStarted(
             action: action, deployID: deployID, ref: run.ref, tier: plan.service.tier,
-            batches: plan.batches.map { $0.map(\.name) }, canary: plan.service.policy.canary,
-            bakeSeconds: plan.service.policy.bake.wholeSeconds, healthyAfter: plan.service.policy.healthyAfter)))
+            batches: plan.batches.map { $0.map(\.name) }, canary: plan.policy.canary,
+            bakeSeconds: plan.policy.bake.wholeSeconds, healthyAfter: plan.healthyAfter)))
 
         do {
             let connector = HostConnector(factory: context.factory, throttle: context.throttle, options: context.options)
             let transports = try await connector.connectAll(hosts)
-            let sessions = hosts.map { host in
-                HostSession(service: service, host: host, sink: context.sink,
-                            transport: HostLink(host: host, connector: connector, connection: transports[host.name]!))
+            let sessions = plan.hosts.map { hostPlan in
+                HostSession(service: service, plan: hostPlan, sink: context.sink,
+                            transport: HostLink(host: hostPlan.host, connector: connector, connection: transports[hostPlan.host.name]!))
             }
             await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
@@ -74,13 +73,12 @@ struct ServiceRollout {
         // Refreshes go over connections of their own (opened at the first refresh): a host's rollout
         // connection runs one command at a time, and a compose build can outlast the lock's lifetime.
         let refreshSessions = taken.map { session in
-            HostSession(service: service, host: session.host, sink: context.sink,
+            HostSession(service: service, plan: session.plan, sink: context.sink,
                         transport: HostLink(host: session.host, connector: connector))
         }
         let refresher = locks.startRefreshing(refreshSessions)
         do {
-            try await BatchRunner(plan: plan, action: action, target: target, context: context, sessions: sessions)
-                .run(state: &run)
+            try await BatchRunner(plan: plan, context: context, sessions: sessions).run(state: &run)
         } catch {
             run.aborted = true
         }
@@ -104,7 +102,7 @@ struct ServiceRollout {
                     from: outcome.from, to: run.sha ?? outcome.to ?? run.ref ?? "", result: outcome.result.rawValue,
                     startedAt: startedAt, finishedAt: finishedAt, operator: context.options.operatorName)
                 group.addTask {
-                    _ = try? await session.run("history", session.commands.historyAppend(record), timeout: timeout)
+                    _ = try? await session.run(try session.plan.required(.history), [.historyRecord: record.jsonLine], timeout: timeout)
                 }
             }
         }

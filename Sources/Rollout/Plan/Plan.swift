@@ -1,6 +1,6 @@
 import Inventory
 
-/// What a rollout will do, service by service: printed by `plan`, run by `deploy`.
+/// What a rollout will do, service by service: printed by `plan`, run by `deploy` and `rollback`.
 public struct Plan: Sendable {
     public var services: [ServicePlan]
 
@@ -9,45 +9,119 @@ public struct Plan: Sendable {
 
 public struct ServicePlan: Sendable {
     public var service: Service
+    public var action: RolloutAction
     public var target: PlanTarget
+    /// The tier's policy with this run's overrides applied: the one the rollout follows.
+    public var policy: TierPolicy
     /// Hosts changed together; for canary tiers the first batch is the canary alone.
     public var batches: [[ServiceHost]]
-    /// One entry per targeted host, in host-name order.
-    public var hostSteps: [HostPlan]
+    /// One entry per targeted host, in host-name order: the lock order.
+    public var hosts: [HostPlan]
 
-    public init(service: Service, target: PlanTarget, batches: [[ServiceHost]], hostSteps: [HostPlan]) {
+    public init(service: Service, action: RolloutAction = .deploy, target: PlanTarget, policy: TierPolicy,
+                batches: [[ServiceHost]], hosts: [HostPlan]) {
         self.service = service
+        self.action = action
         self.target = target
+        self.policy = policy
         self.batches = batches
-        self.hostSteps = hostSteps
+        self.hosts = hosts
+    }
+
+    public func host(named name: String) -> HostPlan? { hosts.first { $0.host.name == name } }
+
+    /// The `healthy_after` the gates apply: one value, or each host's when they differ.
+    public var healthyAfter: HostValues<Int> { HostValues(hosts.map { ($0.host.name, $0.gate.healthyAfter) }) }
+}
+
+/// A value per host, shown once when every host has the same.
+public struct HostValues<Value: Sendable & Equatable>: Sendable, Equatable {
+    public var byHost: [(host: String, value: Value)]
+
+    public init(_ byHost: [(String, Value)]) { self.byHost = byHost.map { (host: $0.0, value: $0.1) } }
+
+    /// The value every host has, nil when they differ.
+    public var uniform: Value? {
+        guard let first = byHost.first?.value, byHost.allSatisfy({ $0.value == first }) else { return nil }
+        return first
+    }
+
+    public static func == (a: HostValues, b: HostValues) -> Bool {
+        a.byHost.map(\.host) == b.byHost.map(\.host) && a.byHost.map(\.value) == b.byHost.map(\.value)
     }
 }
 
-/// The ref to deploy and, once known, the commit it names. The same commit goes to every host.
+/// Where the target commit comes from, and the commit once it is known.
 public struct PlanTarget: Sendable, Equatable {
-    public var ref: GitRef
-    /// Full commit id; nil while offline (the plan then shows `<sha of REMOTE/REF>` in its place).
-    public var sha: String?
+    public enum Source: Sendable, Equatable {
+        /// A branch, tag or commit (`--ref`, `--to`, or the service's branch), resolved once on the first host.
+        case ref(GitRef)
+        /// `rollback` without `--to`: the revision before the newest deploy that changed a host, from history.
+        case history
+    }
 
-    public init(ref: GitRef, sha: String?) {
-        self.ref = ref
-        self.sha = sha
+    public var source: Source
+    /// Nil until known: offline plans show `<target>` in its place.
+    public var commit: CommitID?
+
+    public init(source: Source, commit: CommitID?) {
+        self.source = source
+        self.commit = commit
+    }
+
+    public var ref: GitRef? {
+        if case .ref(let ref) = source { return ref }
+        return nil
     }
 }
 
+/// What the health gate of a host applies: the host's own `health` settings, tier defaults filled in.
+public struct GatePolicy: Sendable, Equatable {
+    public var url: HealthURL
+    public var healthyAfter: Int
+    public var timeout: Duration
+    public var interval: Duration
+
+    public init(url: HealthURL, healthyAfter: Int, timeout: Duration, interval: Duration) {
+        self.url = url
+        self.healthyAfter = healthyAfter
+        self.timeout = timeout
+        self.interval = interval
+    }
+}
+
+/// Every step of one host, in the order they run. The executor takes its commands from here and from
+/// nowhere else.
 public struct HostPlan: Sendable {
     public var host: ServiceHost
+    /// Forward steps, in order: lock, preflight, current revision, (history), fetch, (resolve), checkout,
+    /// compose up, health gate, history, unlock.
     public var steps: [PlannedStep]
+    /// Run periodically while the rollout holds the lock.
+    public var lockRefresh: PlannedStep
+    /// Run on a host that failed after it changed (or that must be undone): back to `<previous>`.
+    public var putBack: [PlannedStep]
+    public var gate: GatePolicy
 
-    public init(host: ServiceHost, steps: [PlannedStep]) {
+    public init(host: ServiceHost, steps: [PlannedStep], lockRefresh: PlannedStep, putBack: [PlannedStep], gate: GatePolicy) {
         self.host = host
         self.steps = steps
+        self.lockRefresh = lockRefresh
+        self.putBack = putBack
+        self.gate = gate
     }
+
+    /// The forward step of `kind`; nil when this host's plan has none (only the first host resolves).
+    public func step(_ kind: StepKind) -> PlannedStep? { steps.first { $0.kind == kind } }
+
+    /// The put-back step of `kind`.
+    public func putBackStep(_ kind: StepKind) -> PlannedStep? { putBack.first { $0.kind == kind } }
 }
 
 public struct PlannedStep: Sendable {
     public var kind: StepKind
-    /// The exact remote command; nil for the health gate, which is an HTTP request through the connection.
+    /// The exact remote command, late values as `<label>`; nil for the health gate, which is an HTTP
+    /// request through the connection.
     public var command: RemoteCommand?
     /// One line for people: what the step does and why.
     public var summary: String
@@ -62,8 +136,10 @@ public struct PlannedStep: Sendable {
 public enum StepKind: String, Sendable, CaseIterable {
     case lock, preflight
     case currentRevision = "current_revision"
+    case readHistory = "read_history"
     case fetch, resolve, checkout
     case composeUp = "compose_up"
     case healthGate = "health_gate"
     case history, unlock
+    case lockRefresh = "lock_refresh"
 }

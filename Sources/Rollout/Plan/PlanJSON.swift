@@ -46,15 +46,14 @@ extension Plan {
 
 extension ServicePlan {
     func write(into json: inout JSONWriter) {
-        let policy = service.policy
+
         json.beginObject()
         json.key("name"); json.string(service.name)
         json.key("tier"); json.string(service.tier)
         json.key("target")
         json.beginObject()
-        json.key("ref"); json.string(target.ref.value)
-        json.key("sha")
-        if let sha = target.sha { json.string(sha) } else { json.null() }
+        json.key("ref"); json.optional(target.ref?.value)
+        json.key("sha"); json.optional(target.commit?.value)
         json.endObject()
         json.key("policy")
         json.beginObject()
@@ -65,7 +64,16 @@ extension ServicePlan {
         }
         json.key("canary"); json.bool(policy.canary)
         json.key("bake_seconds"); json.int(policy.bake.wholeSeconds)
-        json.key("healthy_after"); json.int(Int64(policy.healthyAfter))
+        // One number when every host's gate agrees; else each host's, by name.
+        json.key("healthy_after")
+        let healthyAfter = self.healthyAfter
+        if let uniform = healthyAfter.uniform {
+            json.int(Int64(uniform))
+        } else {
+            json.beginObject()
+            for (host, value) in healthyAfter.byHost { json.key(host); json.int(Int64(value)) }
+            json.endObject()
+        }
         json.endObject()
         json.key("batches")
         json.beginArray()
@@ -86,12 +94,17 @@ extension ServicePlan {
         json.endArray()
         json.key("steps")
         json.beginArray()
-        for hostPlan in hostSteps {
+        for hostPlan in hosts {
             json.beginObject()
             json.key("host"); json.string(hostPlan.host.name)
             json.key("commands")
             json.beginArray()
             for step in hostPlan.steps { json.string(step.commandLine) }
+            json.endArray()
+            json.key("lock_refresh"); json.string(hostPlan.lockRefresh.commandLine)
+            json.key("put_back")
+            json.beginArray()
+            for step in hostPlan.putBack { json.string(step.commandLine) }
             json.endArray()
             json.endObject()
         }

@@ -1,34 +1,34 @@
 import Inventory
 
-/// Turns the inventory and a request (`plan`/`deploy` arguments) into a `Plan`. Pure: no I/O.
+/// Turns the chosen services and the request (`plan`/`deploy`/`rollback` arguments) into a `Plan`.
+/// Pure: no I/O. Every remote command a rollout sends is built here, once.
 public enum Planner {
     /// - Parameters:
-    ///   - services: service names in the order given; duplicates are dropped. Ignored with `all`.
-    ///   - all: every service of the inventory, in name order.
-    ///   - ref: `--ref`; nil deploys each service's branch.
-    ///   - hosts: `--host` names; empty means every host. A chosen service with none of them is left out.
-    ///   - resolvedSHAs: full commit ids already resolved, by service name.
-    public static func plan(inventory: Inventory, services: [String], all: Bool, ref: String?, hosts: [String],
-                            resolvedSHAs: [String: String] = [:]) throws -> Plan {
-        let chosen = try chooseServices(inventory: inventory, names: services, all: all)
-        let hostFilter = try checkHostFilter(hosts, services: chosen)
-        let requestedRef = try ref.map(GitRef.init(validating:))
-        var plans: [ServicePlan] = []
-        for service in chosen {
-            let targeted = service.hosts
-                .filter { hostFilter.isEmpty || hostFilter.contains($0.name) }
-                .sorted { $0.name < $1.name }
-            guard let first = targeted.first else { continue }
-            let targetRef = try requestedRef ?? GitRef(validating: first.repo.branch)
-            let sha = resolvedSHAs[service.name] ?? (targetRef.isFullSHA ? targetRef.value : nil)
-            let target = PlanTarget(ref: targetRef, sha: sha)
-            let steps = targeted.map { host in
-                HostPlan(host: host, steps: hostSteps(service: service, host: host, target: target, resolves: host.name == first.name))
+    ///   - selection: the services and hosts to act on (`Inventory.select`).
+    ///   - action: deploy, or rollback.
+    ///   - ref: `--ref` / `--to`; nil deploys each service's branch, or rolls back to the revision history names.
+    ///   - resolved: target commits already known, by service name.
+    ///   - overrides: `--batch` / `--no-bake` for this run.
+    public static func plan(_ selection: [SelectedService], action: RolloutAction = .deploy, ref: GitRef? = nil,
+                            resolved: [String: CommitID] = [:], overrides: PolicyOverrides = PolicyOverrides()) -> Plan {
+        Plan(services: selection.map { chosen in
+            let service = chosen.service
+            let source: PlanTarget.Source
+            if let ref {
+                source = .ref(ref)
+            } else if action == .rollback {
+                source = .history
+            } else {
+                source = .ref(chosen.hosts[0].repo.branch)
             }
-            plans.append(ServicePlan(service: service, target: target, batches: batches(of: targeted, policy: service.policy),
-                                     hostSteps: steps))
-        }
-        return Plan(services: plans)
+            let target = PlanTarget(source: source, commit: resolved[service.name] ?? ref?.commitID)
+            let policy = overrides.applied(to: service.policy)
+            let hosts = chosen.hosts.enumerated().map { index, host in
+                hostPlan(service: service, host: host, target: target, first: index == 0)
+            }
+            return ServicePlan(service: service, action: action, target: target, policy: policy,
+                               batches: batches(of: chosen.hosts, policy: policy), hosts: hosts)
+        })
     }
 
     /// Hosts in rollout order: with a canary, the first host alone; then batches of `policy.batch`
@@ -48,55 +48,81 @@ public enum Planner {
         return result
     }
 
-    private static func chooseServices(inventory: Inventory, names: [String], all: Bool) throws -> [Service] {
-        let known = inventory.services.map(\.name)
-        if all { return inventory.services }
-        guard !names.isEmpty else { throw RolloutError.noServicesChosen(known: known) }
-        var seen = Set<String>()
-        let unique = names.filter { seen.insert($0).inserted }
-        let unknown = unique.filter { inventory.service(named: $0) == nil }
-        guard unknown.isEmpty else { throw RolloutError.unknownServices(unknown, known: known) }
-        return unique.compactMap(inventory.service(named:))
-    }
-
-    private static func checkHostFilter(_ names: [String], services: [Service]) throws -> Set<String> {
-        let known = Set(services.flatMap { $0.hosts.map(\.name) })
-        var seen = Set<String>()
-        let unknown = names.filter { !known.contains($0) && seen.insert($0).inserted }
-        guard unknown.isEmpty else { throw RolloutError.unknownHosts(unknown, known: known.sorted()) }
-        return Set(names)
-    }
-
     /// SPEC's "one host's rollout". Only the first host resolves the target: one commit for every host.
-    private static func hostSteps(service: Service, host: ServiceHost, target: PlanTarget, resolves: Bool) -> [PlannedStep] {
+    private static func hostPlan(service: Service, host: ServiceHost, target: PlanTarget, first: Bool) -> HostPlan {
         let commands = HostCommands(service: service.name, host: host)
-        let remoteRef = "\(host.repo.remote)/\(target.ref)"
-        let commit: RemoteCommand.Token = target.sha.map(RemoteCommand.Token.arg) ?? .placeholder("sha of \(remoteRef)")
-        let health = host.health
+        let commit: RemoteCommand.Token = target.commit.map { .arg($0.value) } ?? .late(.targetCommit, label: targetLabel(target, host))
+        let previous = RemoteCommand.Token.late(.previousCommit, label: "previous")
+        let gate = GatePolicy(url: host.health.url, healthyAfter: host.health.healthyAfter,
+                              timeout: host.health.timeout, interval: host.health.interval)
+        let gateText = "GET \(gate.url) through the SSH connection: \(gate.healthyAfter) consecutive 2xx "
+            + "within \(formatDuration(gate.timeout)), every \(formatDuration(gate.interval))"
         var steps = [
-            PlannedStep(kind: .lock, command: commands.lockAcquire(ownerJSON: .placeholder("owner.json")),
+            PlannedStep(kind: .lock, command: commands.lockAcquire(ownerJSON: .late(.lockOwner, label: "owner.json")),
                         summary: "take the lock \(host.stateDir)/lock (on every host before any changes)"),
             PlannedStep(kind: .preflight, command: commands.preflight(),
                         summary: "check the repo exists, has no local changes and compose works"),
             PlannedStep(kind: .currentRevision, command: commands.currentRevision(), summary: "record the revision running now"),
-            PlannedStep(kind: .fetch, command: commands.fetch(), summary: "fetch \(host.repo.remote)"),
         ]
-        if resolves {
-            steps.append(PlannedStep(kind: .resolve, command: commands.resolve(target.ref),
-                                     summary: "resolve \(target.ref) to one commit for every host"))
+        if case .history = target.source {
+            steps.append(PlannedStep(kind: .readHistory, command: commands.historyRead(limit: nil),
+                                     summary: "read the history: the target is the revision before the newest deploy that changed a host"))
+        }
+        steps.append(PlannedStep(kind: .fetch, command: commands.fetch(), summary: "fetch \(host.repo.remote)"))
+        if first {
+            switch target.source {
+            case .ref(let ref):
+                steps.append(PlannedStep(kind: .resolve, command: commands.resolve(ref),
+                                         summary: "resolve \(ref) to one commit for every host"))
+            case .history:
+                steps.append(PlannedStep(kind: .resolve, command: commands.verifyCommit(commit),
+                                         summary: "check the revision from history is a commit here"))
+            }
         }
         steps += [
             PlannedStep(kind: .checkout, command: commands.checkout(commit: commit),
-                        summary: "check out \(target.sha ?? "the target commit") (skipped when already there and healthy)"),
+                        summary: "check out \(target.commit?.value ?? "the target commit") (skipped when already there and healthy)"),
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision"),
-            PlannedStep(kind: .healthGate, command: nil,
-                        summary: "GET \(health.url) through the SSH connection: \(health.healthyAfter) consecutive 2xx "
-                            + "within \(formatDuration(health.timeout)), every \(formatDuration(health.interval)); on failure go back to the recorded revision"),
-            PlannedStep(kind: .history, command: commands.historyAppend(recordJSON: .placeholder("history record")),
+            PlannedStep(kind: .healthGate, command: nil, summary: gateText + "; on failure, put back (below)"),
+            PlannedStep(kind: .history, command: commands.historyAppend(recordJSON: .late(.historyRecord, label: "history record")),
                         summary: "append the result to \(host.stateDir)/history.jsonl"),
-            PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .placeholder("token")),
+            PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .late(.lockToken, label: "token")),
                         summary: "release the lock"),
         ]
-        return steps
+        let refresh = PlannedStep(kind: .lockRefresh,
+                                  command: commands.lockRefresh(token: .late(.lockToken, label: "token"),
+                                                                ownerJSON: .late(.lockOwner, label: "owner.json")),
+                                  summary: "push the lock's expiry forward while the rollout works")
+        let putBack = [
+            PlannedStep(kind: .checkout, command: commands.checkout(commit: previous), summary: "check out the revision recorded before"),
+            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start it again"),
+            PlannedStep(kind: .healthGate, command: nil, summary: gateText),
+        ]
+        return HostPlan(host: host, steps: steps, lockRefresh: refresh, putBack: putBack, gate: gate)
+    }
+
+    private static func targetLabel(_ target: PlanTarget, _ host: ServiceHost) -> String {
+        switch target.source {
+        case .ref(let ref): return "sha of \(host.repo.remote)/\(ref)"
+        case .history: return "revision from history"
+        }
+    }
+}
+
+/// Tier settings changed for one run (`--batch`, `--no-bake`), for emergencies.
+public struct PolicyOverrides: Sendable, Equatable {
+    public var batch: BatchSize?
+    public var noBake: Bool
+
+    public init(batch: BatchSize? = nil, noBake: Bool = false) {
+        self.batch = batch
+        self.noBake = noBake
+    }
+
+    func applied(to policy: TierPolicy) -> TierPolicy {
+        var policy = policy
+        if let batch { policy.batch = batch }
+        if noBake { policy.bake = .zero }
+        return policy
     }
 }

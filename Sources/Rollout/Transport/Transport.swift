@@ -49,7 +49,7 @@ public struct HTTPResponse: Sendable, Equatable {
 }
 
 /// Failures of a transport, in the words a person reads.
-public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum TransportError: Error, Sendable, Equatable, CategorizedError {
     /// Could not reach, authenticate or verify the host: nothing was changed (exit 4).
     case connectFailed(host: String, reason: String)
     /// A command ran past its deadline and was stopped.
@@ -58,6 +58,11 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
     case connectionRefused(host: String, target: String)
     /// The connection broke mid-way.
     case lost(host: String, reason: String)
+
+    public var category: ExitCategory {
+        if case .connectFailed = self { return .unreachable }
+        return .failed
+    }
 
     public var description: String {
         switch self {

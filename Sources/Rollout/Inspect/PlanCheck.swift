@@ -24,7 +24,8 @@ public struct PlanCheckReport: Sendable {
 
     public struct ServiceState: Sendable {
         public var service: Service
-        public var ref: GitRef
+        /// Nil for a rollback to the revision history names.
+        public var ref: GitRef?
         /// The target commit; nil when no host could resolve it.
         public var sha: String?
         /// Why the target could not be resolved.
@@ -42,10 +43,11 @@ public struct PlanCheckReport: Sendable {
 }
 
 public enum PlanCheck {
-    /// Connects to every targeted host (at most `parallel` at once), reads its `HEAD`, fetches and
-    /// resolves the target there; the first host by name that answers decides the target, as in a deploy.
+    /// Connects to every targeted host (at most `parallel` at once) and runs the plan's read-only steps:
+    /// the current revision on every host; fetch and resolve on the first host, which decides the target
+    /// for every host, as in a deploy.
     public static func run(_ plan: Plan, factory: any TransportFactory, parallel: Int = 8) async -> PlanCheckReport {
-        let hosts = plan.services.flatMap { service in service.hostSteps.map { (service: service, host: $0.host) } }
+        let hosts = plan.services.flatMap { service in service.hosts.enumerated().map { (service: service, host: $0.element, first: $0.offset == 0) } }
         var reads: [Int: HostRead] = [:]
         await withTaskGroup(of: (Int, HostRead).self) { group in
             var next = 0
@@ -53,7 +55,7 @@ public enum PlanCheck {
                 guard next < hosts.count else { return }
                 let index = next, entry = hosts[next]
                 next += 1
-                group.addTask { (index, await read(entry.host, service: entry.service, factory: factory)) }
+                group.addTask { (index, await read(entry.host, service: entry.service, resolves: entry.first, factory: factory)) }
             }
             for _ in 0..<max(1, parallel) { startNext() }
             for await (index, read) in group {
@@ -64,14 +66,14 @@ public enum PlanCheck {
         var offset = 0
         var states: [PlanCheckReport.ServiceState] = []
         for service in plan.services {
-            let serviceReads = (0..<service.hostSteps.count).map { reads[offset + $0]! }
-            offset += service.hostSteps.count
+            let serviceReads = (0..<service.hosts.count).map { reads[offset + $0]! }
+            offset += service.hosts.count
             states.append(assess(service, serviceReads))
         }
         return PlanCheckReport(services: states)
     }
 
-    /// What one host told us: its HEAD, and what it resolved the target to.
+    /// What one host told us: its HEAD, and (the first host) what it resolved the target to.
     private struct HostRead: Sendable {
         var current: String?
         var resolved: String?
@@ -80,37 +82,37 @@ public enum PlanCheck {
         var failure: String?
     }
 
-    private static func read(_ host: ServiceHost, service: ServicePlan, factory: any TransportFactory) async -> HostRead {
-        let commands = HostCommands(service: service.service.name, host: host)
-        let timeout = host.ssh.commandTimeout
+    private static func read(_ hostPlan: HostPlan, service: ServicePlan, resolves: Bool, factory: any TransportFactory) async -> HostRead {
+        let timeout = hostPlan.host.ssh.commandTimeout
         let transport: any Transport
         do {
-            transport = try await factory.connect(to: host.endpoint)
+            transport = try await factory.connect(to: hostPlan.host.endpoint)
         } catch let error as TransportError {
             if case .connectFailed(_, let reason) = error { return HostRead(unreachable: reason) }
             return HostRead(unreachable: error.description)
         } catch {
             return HostRead(unreachable: "\(error)")
         }
+        func run(_ kind: StepKind) async throws -> CommandResult? {
+            guard let command = hostPlan.step(kind)?.command, command.lateValues.isEmpty else { return nil }
+            return try await transport.run(command.rendered, timeout: timeout)
+        }
         var result = HostRead()
         do {
-            let head = try await transport.run(commands.currentRevision().rendered, timeout: timeout)
-            let sha = head.stdout.trimmingWhitespace
-            if head.succeeded, GitRef.isFullSHA(sha) {
-                result.current = sha
+            if let head = try await run(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
+                result.current = sha.value
             } else {
-                result.failure = "git rev-parse HEAD failed: \(firstLine(head.stderr, or: "exit \(head.exitStatus)"))"
+                result.failure = "git rev-parse HEAD failed on the host"
             }
-            if service.target.sha == nil {
-                let fetch = try await transport.run(commands.fetch().rendered, timeout: timeout)
-                if fetch.succeeded {
-                    let resolve = try await transport.run(commands.resolve(service.target.ref).rendered, timeout: timeout)
-                    let sha = resolve.stdout.trimmingWhitespace
-                    if resolve.succeeded, GitRef.isFullSHA(sha) { result.resolved = sha } else {
-                        result.resolveProblem = firstLine(resolve.stderr, or: "could not resolve \(service.target.ref)")
+            if resolves && service.target.commit == nil {
+                if let fetch = try await run(.fetch), !fetch.succeeded {
+                    result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
+                } else if let resolve = try await run(.resolve) {
+                    if resolve.succeeded, let sha = CommitID(resolve.stdout.trimmingWhitespace) { result.resolved = sha.value } else {
+                        result.resolveProblem = firstLine(resolve.stderr, or: "could not resolve the target")
                     }
                 } else {
-                    result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
+                    result.resolveProblem = "the target is only known once history has been read"
                 }
             }
         } catch {
@@ -122,10 +124,12 @@ public enum PlanCheck {
 
     /// The target is the commit the first host (by name) resolved, as a deploy would take it.
     private static func assess(_ service: ServicePlan, _ reads: [HostRead]) -> PlanCheckReport.ServiceState {
-        let firstResolved = reads.first { $0.resolved != nil || $0.resolveProblem != nil }
-        let sha = service.target.sha ?? firstResolved?.resolved
-        let problem = sha == nil ? (firstResolved?.resolveProblem ?? "no host could be reached to resolve \(service.target.ref)") : nil
-        let hosts = zip(service.hostSteps, reads).map { hostPlan, read -> PlanCheckReport.HostState in
+        let first = reads.first
+        let sha = service.target.commit?.value ?? first?.resolved
+        let firstName = service.hosts.first?.host.name ?? "the first host"
+        let problem = sha == nil
+            ? (first?.resolveProblem ?? "\(firstName), which resolves the target for every host, could not be reached") : nil
+        let hosts = zip(service.hosts, reads).map { hostPlan, read -> PlanCheckReport.HostState in
             if let reason = read.unreachable {
                 return .init(host: hostPlan.host, current: nil, status: .unreachable, detail: reason)
             }
@@ -163,7 +167,7 @@ extension PlanCheckReport {
             json.key("name"); json.string(service.service.name)
             json.key("target")
             json.beginObject()
-            json.key("ref"); json.string(service.ref.value)
+            json.key("ref"); json.optional(service.ref?.value)
             json.key("sha"); json.optional(service.sha)
             json.endObject()
             json.key("problem"); json.optional(service.problem)

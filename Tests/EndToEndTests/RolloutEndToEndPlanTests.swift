@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+/// SPEC "The plan is what runs", over real sshd: each sandbox host records every command line it is
+/// asked to run (`scripts/sandbox`'s ForceCommand), and what a deploy sent must be, command for
+/// command, what `plan --format json` printed for the same arguments. Part of the serialized suite.
+extension RolloutEndToEndTests {
+    /// The command lines `host` received since the last reset, without the transport's `timeout` wrapper.
+    static func received(_ host: String) throws -> [String] {
+        let log = try String(contentsOfFile: "\(Sandbox.dir)/hosts/\(host)/commands.log", encoding: .utf8)
+        return try log.split(separator: "\0").map { try unwrapTimeout(String($0)) }
+    }
+
+    /// `timeout -k 2 30.000 sh -c 'QUOTED'` → the command line inside, unquoted as `sh` would.
+    static func unwrapTimeout(_ line: String) throws -> String {
+        guard let range = line.range(of: #"^timeout -k 2 [0-9.]+ sh -c "#, options: .regularExpression) else {
+            throw SandboxError("a command did not come through the transport's timeout wrapper: \(line)")
+        }
+        var out = ""
+        var quoted = false
+        var escaped = false
+        for character in line[range.upperBound...] {
+            if escaped { out.append(character); escaped = false; continue }
+            switch character {
+            case "'": quoted.toggle()
+            case "\\" where !quoted: escaped = true
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    /// Whether `line` is the planned `command` with its `<late values>` filled in.
+    static func matches(_ line: String, planned command: String) -> Bool {
+        let late = try! NSRegularExpression(pattern: "<[a-z][a-z0-9 ./_-]*>")
+        var pattern = "^"
+        var last = command.startIndex
+        for match in late.matches(in: command, range: NSRange(command.startIndex..., in: command)) {
+            let range = Range(match.range, in: command)!
+            pattern += NSRegularExpression.escapedPattern(for: String(command[last..<range.lowerBound])) + ".+"
+            last = range.upperBound
+        }
+        pattern += NSRegularExpression.escapedPattern(for: String(command[last...])) + "$"
+        return line.range(of: pattern, options: .regularExpression) != nil
+    }
+
+    /// The plan's commands for each host (the health gate, a comment line, is a request through the connection).
+    func plannedCommands(_ arguments: [String]) throws -> [String: PlannedHost] {
+        let result = try Sandbox.deployTool(["plan", "customer-service", "--format", "json"] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let services = try #require(root["services"] as? [[String: Any]])
+        var hosts: [String: PlannedHost] = [:]
+        for entry in try #require(services.first?["steps"] as? [[String: Any]]) {
+            let commands = try #require(entry["commands"] as? [String]).filter { !$0.hasPrefix("# ") }
+            let putBack = try #require(entry["put_back"] as? [String]).filter { !$0.hasPrefix("# ") }
+            let refresh = try #require(entry["lock_refresh"] as? String)
+            hosts[try #require(entry["host"] as? String)] = PlannedHost(forward: commands, putBack: putBack, lockRefresh: refresh)
+        }
+        return hosts
+    }
+
+    /// Compares what `host` received with `planned`; the lock refreshes (periodic, on a connection of their
+    /// own) must match the plan's `lock_refresh` and are set aside.
+    func expectReceived(_ host: String, _ planned: [String], refresh: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let lines = try Self.received(host).filter { !Self.matches($0, planned: refresh) }
+        let received = lines.joined(separator: "\n")
+        #expect(lines.count == planned.count, "\(host) received \(lines.count) commands, the plan has \(planned.count):\n\(received)",
+                sourceLocation: sourceLocation)
+        for (index, (line, command)) in zip(lines, planned).enumerated() {
+            #expect(Self.matches(line, planned: command), "\(host) command \(index + 1):\nran:     \(line)\nplanned: \(command)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func whatEachHostReceivesIsThePlanCommandForCommand() throws {
+        let plan = try plannedCommands([])
+        let result = try Sandbox.deployTool(["deploy", "customer-service"])
+        #expect(result.status == 0, "\(result.stderr)\(result.stdout)")
+        for host in ["cs-1", "cs-2"] {
+            let planned = try #require(plan[host])
+            try expectReceived(host, planned.forward, refresh: planned.lockRefresh)
+        }
+    }
+
+    @Test func aFailedHostReceivesThePlansPutBackBranch() throws {
+        let plan = try plannedCommands(["--ref", "broken"])
+        let result = try Sandbox.deployTool(["deploy", "customer-service", "--ref", "broken"])
+        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+        // cs-1 (batch 1) fails its gate and is put back; batch 2 never starts, so cs-2 is only locked and read.
+        let cs1 = try #require(plan["cs-1"])
+        let composeUp = try #require(cs1.forward.firstIndex { $0.contains(" up -d") })
+        try expectReceived("cs-1", Array(cs1.forward[...composeUp]) + cs1.putBack + Array(cs1.forward.suffix(2)), refresh: cs1.lockRefresh)
+        let cs2 = try #require(plan["cs-2"])
+
+        try expectReceived("cs-2", Array(cs2.forward.prefix(3)) + [cs2.forward.last!], refresh: cs2.lockRefresh)
+    }
+}
+
+struct PlannedHost {
+    var forward: [String]
+    var putBack: [String]
+    var lockRefresh: String
+}

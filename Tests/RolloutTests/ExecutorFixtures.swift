@@ -203,6 +203,6 @@ enum Fixtures {
 
     static func options(refresh: Duration = .seconds(20)) -> ExecutorOptions {
         ExecutorOptions(operatorName: "tester", machine: "ci", pid: 7, lockRefreshInterval: refresh,
-                        bookkeepingTimeout: .seconds(2), connectSpacing: .milliseconds(1))
+                        bookkeepingTimeout: .seconds(2))
     }
 }

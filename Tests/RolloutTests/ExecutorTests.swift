@@ -234,13 +234,4 @@ struct ExecutorTests {
         #expect(outcome.error?.category == .unreachable)
         #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
     }
-
-    @Test func aDroppedConnectionStartIsRetried() async throws {
-        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
-        fleet.scripted.failConnect(host: "h1", with: [.lost(host: "h1", reason: "banner exchange: connection reset")])
-        let outcome = try await run(fleet, batches: [["h1"]])
-
-        #expect(outcome.result == .succeeded)
-        #expect(fleet.scripted.calls.filter { $0.kind == .connect }.count == 2)
-    }
 }

@@ -27,7 +27,7 @@ struct ParallelTests {
         // some (8 unauthenticated at once; every one past that is refused), so the retry path must run.
         let fixture = try await SSHFixture(.init(extraConfig: ["MaxStartups 8"]))
         let configuration = fixture.configuration(connectTimeout: .seconds(10))
-        let unthrottled = ConnectionStartLimiter(perEndpoint: 40)
+        let unthrottled = ConnectionStartLimiter(perEndpoint: 40, total: 40)
         let count = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<40 {
                 group.addTask {

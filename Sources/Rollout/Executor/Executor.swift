@@ -26,8 +26,7 @@ public struct Executor: Sendable {
     /// Rolls out every service of the plan and reports each one's outcome, in plan order.
     /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
     public func run(_ plan: Plan) async -> RolloutReport {
-        let context = RunContext(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing),
-                                 sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway)
+        let context = RunContext(factory: factory, sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway)
         let services = plan.services
         let width = max(1, options.parallelServices)
         let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in

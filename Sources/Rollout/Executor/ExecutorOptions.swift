@@ -14,20 +14,16 @@ public struct ExecutorOptions: Sendable {
     public var lockRefreshInterval: Duration
     /// Bound on lock, unlock, history and other bookkeeping commands.
     public var bookkeepingTimeout: Duration
-    /// New SSH connections are started at most this often, and at most this many at once, because
-    /// sshd drops bursts of unauthenticated connections (`MaxStartups`).
-    public var connectSpacing: Duration
+    /// Connections one service's rollout opens at once (the transport bounds starts per endpoint and in total).
     public var maxConcurrentConnects: Int
-    /// Attempts per connection when the start is refused or dropped (never for a host-key problem).
-    public var connectAttempts: Int
     /// Hosts of one service put back at once after a failure.
     public var maxConcurrentPutBacks: Int
 
     public init(operatorName: String = ExecutorOptions.currentUser(), machine: String = ProcessInfo.processInfo.hostName,
                 pid: Int32 = ProcessInfo.processInfo.processIdentifier, parallelServices: Int = 4,
                 lockLifetime: Duration = .seconds(120), lockRefreshInterval: Duration = ExecutorOptions.defaultLockRefreshInterval,
-                bookkeepingTimeout: Duration = .seconds(30), connectSpacing: Duration = .milliseconds(40),
-                maxConcurrentConnects: Int = 8, connectAttempts: Int = 3, maxConcurrentPutBacks: Int = 8) {
+                bookkeepingTimeout: Duration = .seconds(30),
+                maxConcurrentConnects: Int = 8, maxConcurrentPutBacks: Int = 8) {
         self.operatorName = operatorName
         self.machine = machine
         self.pid = pid
@@ -35,9 +31,7 @@ public struct ExecutorOptions: Sendable {
         self.lockLifetime = lockLifetime
         self.lockRefreshInterval = lockRefreshInterval
         self.bookkeepingTimeout = bookkeepingTimeout
-        self.connectSpacing = connectSpacing
         self.maxConcurrentConnects = maxConcurrentConnects
-        self.connectAttempts = connectAttempts
         self.maxConcurrentPutBacks = maxConcurrentPutBacks
     }
 

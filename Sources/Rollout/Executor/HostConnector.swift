@@ -1,25 +1,10 @@
 import Inventory
 
-/// Hands out start times for new connections, `spacing` apart, across every service of a run.
-actor ConnectionThrottle {
-    private let spacing: Duration
-    private var nextStart = ContinuousClock.now
-
-    init(spacing: Duration) { self.spacing = spacing }
-
-    /// Reserves the next free start time; the caller sleeps until it.
-    func reserve() -> ContinuousClock.Instant {
-        let now = ContinuousClock.now
-        let start = max(now, nextStart)
-        nextStart = start.advanced(by: spacing)
-        return start
-    }
-}
-
-/// Opens one connection per host, at a bounded rate, retrying a start that sshd dropped.
+/// Opens one connection per host, a bounded number at once. How fast starts go and how a start that
+/// sshd dropped is retried is the transport's one policy (the SSH layer's `ConnectionStartLimiter` and
+/// `SSHConnection.connect`), not decided again here.
 struct HostConnector {
     let factory: any TransportFactory
-    let throttle: ConnectionThrottle
     let options: ExecutorOptions
 
     /// Connects to every host. Either all connections are returned, or none (the ones made are closed)
@@ -54,18 +39,6 @@ struct HostConnector {
     }
 
     func connect(_ host: Endpoint) async throws -> any Transport {
-        var attempt = 1
-        while true {
-            try await ContinuousClock().sleep(until: await throttle.reserve())
-            do {
-                return try await factory.connect(to: host)
-            } catch let error as TransportError {
-                // A dropped start (sshd's MaxStartups, a reset) is worth another try; a refused key,
-                // a failed login or an unknown host key is not.
-                guard case .lost = error, attempt < options.connectAttempts else { throw error }
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(200 * attempt))
-            }
-        }
+        try await factory.connect(to: host)
     }
 }

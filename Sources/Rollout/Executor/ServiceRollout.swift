@@ -4,7 +4,6 @@ import Inventory
 /// Everything the services of one run share.
 struct RunContext: Sendable {
     let factory: any TransportFactory
-    let throttle: ConnectionThrottle
     let sink: any RolloutEventSink
     let stop: StopSignal
     let monitor: RolloutMonitor
@@ -36,7 +35,7 @@ struct ServiceRollout {
             bakeSeconds: plan.policy.bake.wholeSeconds, healthyAfter: plan.healthyAfter)))
 
         do {
-            let connector = HostConnector(factory: context.factory, throttle: context.throttle, options: context.options)
+            let connector = HostConnector(factory: context.factory, options: context.options)
             let transports = try await connector.connectAll(hosts)
             let sessions = plan.hosts.map { hostPlan in
                 HostSession(service: service, plan: hostPlan, sink: context.sink,

@@ -45,7 +45,7 @@ public struct FleetInspector: Sendable {
     let connector: HostConnector
 
     public init(factory: any TransportFactory, options: ExecutorOptions = ExecutorOptions()) {
-        connector = HostConnector(factory: factory, throttle: ConnectionThrottle(spacing: options.connectSpacing), options: options)
+        connector = HostConnector(factory: factory, options: options)
     }
 
     public func status(of targets: [(service: Service, host: ServiceHost)]) async -> [HostStatus] {

@@ -44,36 +44,17 @@ public final class LoopbackNginx: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Starts the daemon with output to a file (the daemon keeps inherited descriptors, so a pipe would never
-    /// reach EOF), through posix_spawn and waitpid: Foundation's Process did not notice the exit of a parent
-    /// whose child daemonized, and then waited forever.
+    /// Starts the daemon with output to a file: the daemon keeps inherited descriptors, so a pipe would never
+    /// reach EOF. The wrapper's own process exits once nginx has daemonized.
     private func launch() throws {
         let log = directory + "/start.log"
-        let wrapper = binDirectory + "/nginx"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(wrapper), nil]
-        defer { argv.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, wrapper, &actions, nil, argv, environ)
-        guard spawned == 0 else { throw TestCommand.Failed(description: "cannot run \(wrapper): errno \(spawned)") }
-        var status: Int32 = 0
-        let deadline = ContinuousClock.now + .seconds(10)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            guard ContinuousClock.now < deadline else {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                throw TestCommand.Failed(description: "nginx did not start within 10 s")
-            }
-            usleep(5_000)
+        let starter = try ChildProcess.spawn(binDirectory + "/nginx", [], stdout: .file(log), stderr: .file(log))
+        guard let status = starter.wait(timeout: .seconds(10)) else {
+            starter.stop()
+            throw TestCommand.Failed(description: "nginx did not start within 10 s", timedOut: true)
         }
-        // Exited normally with status 0: the low 7 bits (signal) and the exit code byte are all zero.
         guard status == 0 else {
-            throw TestCommand.Failed(description: "nginx did not start: " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
+            throw TestCommand.Failed(description: "nginx did not start (exit \(status)): " + ((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
         }
     }
 

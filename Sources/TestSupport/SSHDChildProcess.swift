@@ -60,6 +60,13 @@ public final class ChildProcess: @unchecked Sendable {
         return exitStatus
     }
 
+    /// Sends `signal` unless the child has been reaped (its PID may belong to another process by then).
+    public func signal(_ signal: Int32) {
+        lock.withLock {
+            if reap(blocking: false) == nil { kill(pid, signal) }
+        }
+    }
+
     /// SIGTERM, then SIGKILL if it is still there after 2 s; reaps it.
     public func stop() {
         guard isRunning else { return }
@@ -86,6 +93,8 @@ public final class ChildProcess: @unchecked Sendable {
 public enum TestCommand {
     public struct Failed: Error, CustomStringConvertible {
         public var description: String
+        /// The command ran past its deadline (and was stopped), rather than failing to start or exiting non-zero.
+        public var timedOut = false
     }
 
     public struct Output: Sendable {
@@ -148,14 +157,73 @@ public enum TestCommand {
         }
         guard let status = child.wait(timeout: max(deadline - ContinuousClock.now, .milliseconds(100))) else {
             child.stop()
-            throw Failed(description: "\(executable) \(arguments.joined(separator: " ")) ran past \(timeout)")
+            throw Failed(description: "\(executable) \(arguments.joined(separator: " ")) ran past \(timeout)", timedOut: true)
         }
         return Output(status: status, stdout: String(decoding: collected[0], as: UTF8.self), stderr: String(decoding: collected[1], as: UTF8.self))
     }
 }
 
+/// A local command a test acts on while it runs (signals it, reads its output so far), then waits for.
+/// Output goes to temp files rather than pipes, so nothing has to drain it while the test does other things.
+public final class RunningCommand: @unchecked Sendable {
+    public let executable: String
+    public let arguments: [String]
+    private let child: ChildProcess
+    private let outPath: String
+    private let errPath: String
+
+    /// Starts `executable`; with `environment` nil it inherits this process's environment.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        self.executable = executable
+        self.arguments = arguments
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("running-\(UUID().uuidString)").path
+        outPath = base + ".out"
+        errPath = base + ".err"
+        do {
+            child = try ChildProcess.spawn(executable, arguments, environment: environment, stdout: .file(outPath), stderr: .file(errPath))
+        } catch {
+            [outPath, errPath].forEach { try? FileManager.default.removeItem(atPath: $0) }
+            throw error
+        }
+    }
+
+    public var pid: pid_t { child.pid }
+    public var isRunning: Bool { child.isRunning }
+    public func signal(_ signal: Int32) { child.signal(signal) }
+
+    /// Output written so far.
+    public var stdout: String { Self.read(outPath) }
+    public var stderr: String { Self.read(errPath) }
+
+    /// Waits for the end at most `timeout`. Past it, stops the command (TERM, then KILL) and throws, with its
+    /// output so far. The status is 128 + signal number when a signal ended the command.
+    public func wait(timeout: Duration) throws -> TestCommand.Output {
+        defer { removeFiles() }
+        guard let status = child.wait(timeout: timeout) else {
+            child.stop()
+            throw TestCommand.Failed(description: "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); "
+                + "output so far:\n\(stdout)\(stderr)", timedOut: true)
+        }
+        return TestCommand.Output(status: status, stdout: stdout, stderr: stderr)
+    }
+
+    deinit {
+        child.stop()
+        removeFiles()
+    }
+
+    private func removeFiles() {
+        [outPath, errPath].forEach { try? FileManager.default.removeItem(atPath: $0) }
+    }
+
+    private static func read(_ path: String) -> String {
+        // Decoded leniently: the command may be in the middle of writing a multi-byte character.
+        FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+}
+
 /// Runs blocking work on a thread of its own, so waiting for local processes never holds one of the few
-/// threads of Swift's cooperative pool (tests measure deadlines to within a second).
+/// threads of Swift's cooperative pool (one per core: a blocked one stalls every other test's async work).
 public func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try work() }) }

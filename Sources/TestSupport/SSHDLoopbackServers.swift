@@ -67,15 +67,33 @@ public final class SilentTCPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var accepted: [Int32] = []
 
-    public init() throws {
+    /// With `hangUpAfter`, each connection is closed that long after it was accepted: a client whose own
+    /// deadline does not hold then fails with another error instead of hanging the test.
+    public init(hangUpAfter: Duration? = nil) throws {
         (listener, port) = try LoopbackPort.listen()
-        source = DispatchSource.makeReadSource(fileDescriptor: listener, queue: DispatchQueue(label: "silent-tcp"))
+        let queue = DispatchQueue(label: "silent-tcp")
+        source = DispatchSource.makeReadSource(fileDescriptor: listener, queue: queue)
         source.setEventHandler { [weak self] in
             guard let self else { return }
             let fd = accept(self.listener, nil, nil)
-            if fd >= 0 { self.lock.withLock { self.accepted.append(fd) } }
+            guard fd >= 0 else { return }
+            self.lock.withLock { self.accepted.append(fd) }
+            if let hangUpAfter {
+                queue.asyncAfter(deadline: .now() + .milliseconds(Int(hangUpAfter / .milliseconds(1)))) { [weak self] in
+                    self?.hangUp(fd)
+                }
+            }
         }
         source.resume()
+    }
+
+    private func hangUp(_ fd: Int32) {
+        lock.withLock {
+            // Only a descriptor still ours: after `stop` the number may belong to something else.
+            guard let index = accepted.firstIndex(of: fd) else { return }
+            accepted.remove(at: index)
+            close(fd)
+        }
     }
 
     public func stop() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The sandbox fleet of `scripts/sandbox` as the end-to-end tests see it: the built binary, the hosts
 /// (reached with the system `ssh` client, independently of the tool), the origin repositories.
@@ -135,53 +136,29 @@ enum Command {
         }
     }
 
-    /// Starts the process; returns it with its output files, for tests that signal it while it runs.
-    final class Running: @unchecked Sendable {
-        let process = Process()
-        let outURL: URL
-        let errURL: URL
+    /// Starts the process, for tests that signal it or read its output while it runs.
+    final class Running: Sendable {
+        private let command: RunningCommand
 
         init(_ executable: String, _ args: [String], environment: [String: String]) throws {
-            let tmp = FileManager.default.temporaryDirectory
-            outURL = tmp.appendingPathComponent("exec-out-\(UUID().uuidString)")
-            errURL = tmp.appendingPathComponent("exec-err-\(UUID().uuidString)")
-            guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-                  FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
-                throw SandboxError("cannot create output files in \(tmp.path)")
-            }
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = args
             var env = ProcessInfo.processInfo.environment
             env["NO_COLOR"] = "1"
-            for (key, value) in environment { env[key] = value }
-            process.environment = env
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = try FileHandle(forWritingTo: outURL)
-            process.standardError = try FileHandle(forWritingTo: errURL)
-            try process.run()
+            env.merge(environment) { $1 }
+            command = try RunningCommand(executable, args, environment: env)
         }
 
-        /// Output written so far.
-        var stdout: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
+        var isRunning: Bool { command.isRunning }
 
+        func signal(_ signal: Int32) { command.signal(signal) }
+
+        /// Output written so far.
+        var stdout: String { command.stdout }
+
+        /// Throws, with the output so far, when the process outlives `timeout` seconds (it is killed then).
+        /// A process a signal ended has status 128 + signal number.
         func wait(timeout: Double) throws -> Result {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-            if process.isRunning {
-                process.terminate()
-                Thread.sleep(forTimeInterval: 1)
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-                throw SandboxError("\(process.executableURL?.path ?? "") \(process.arguments ?? []) did not finish within \(Int(timeout))s; "
-                    + "output so far:\n\(stdout)\((try? String(contentsOf: errURL, encoding: .utf8)) ?? "")")
-            }
-            process.waitUntilExit()
-            defer {
-                try? FileManager.default.removeItem(at: outURL)
-                try? FileManager.default.removeItem(at: errURL)
-            }
-            return Result(status: process.terminationStatus, stdout: stdout,
-                          stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+            let output = try command.wait(timeout: .milliseconds(Int(timeout * 1000)))
+            return Result(status: output.status, stdout: output.stdout, stderr: output.stderr)
         }
     }
 

@@ -105,14 +105,13 @@ struct RobustnessTests {
         }
     }
 
-    @Test func aliasKeyBombIsRefusedQuickly() {
+    @Test func aliasKeyBombIsRefusedUnexpanded() {
         var laughs = "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         for level in 1...9 {
             laughs += "l\(level): &l\(level) [" + Array(repeating: "*l\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
         }
-        let started = ContinuousClock.now
+        // The key is refused by a scan of the text, before the YAML parser would expand it (10^9 nodes) to hash it.
         let errors = Support.errors(laughs + "x: { *l9 : 1 }\n", path: "fuzz.yaml")
-        #expect(ContinuousClock.now - started < .seconds(5))
         #expect(errors == ["fuzz.yaml:11:6: a mapping key here is a list, a mapping or an alias; inventory keys are plain words, write the key out"])
     }
 }

@@ -32,24 +32,17 @@ struct CommandsShellRunner {
     /// Starts every script at once and returns their exit statuses in the same order. Scripts must not
     /// use the shell's `wait` builtin: children of the test runner inherit a blocked SIGCHLD.
     func runConcurrently(_ scripts: [String], timeout: TimeInterval = 20) throws -> [Int32] {
+        // ChildProcess cannot change directory before exec; env(1) does, then execs (as TestCommand.capture does).
         let started = try scripts.map { script in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script]
-            process.currentDirectoryURL = home
-            process.environment = environment
-            let done = DispatchSemaphore(value: 0)
-            process.terminationHandler = { _ in done.signal() }
-            try process.run()
-            return (process, done)
+            (script, try ChildProcess.spawn("/usr/bin/env", ["-C", home.path, "/bin/sh", "-c", script], environment: environment))
         }
-        let deadline = DispatchTime.now() + timeout
-        return try started.map { process, done in
-            if done.wait(timeout: deadline) == .timedOut {
-                process.terminate()
-                throw CommandsShellTimeout(script: process.arguments?.last ?? "")
+        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+        return try started.map { script, child in
+            guard let status = child.wait(timeout: max(deadline - ContinuousClock.now, .zero)) else {
+                started.forEach { $0.1.stop() }
+                throw CommandsShellTimeout(script: script)
             }
-            return process.terminationStatus
+            return status
         }
     }
 

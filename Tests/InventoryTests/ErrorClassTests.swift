@@ -49,13 +49,13 @@ private let cases: [ErrorCase] = [
     ErrorCase(name: "bad tier definition", yaml: "tiers:\n  fast: { batch: \"150%\", bake: soon }\n" + base, expected: [
         "inv.yaml:2:9: `tiers.fast` is missing `healthy_after` (a new tier needs it: consecutive healthy answers before a host passes)",
         "inv.yaml:2:18: `tiers.fast.batch` must be a number of hosts (at least 1), a percentage from `\"1%\"` to `\"100%\"`, or `all`; found `150%`",
-        "inv.yaml:2:32: `tiers.fast.bake`: `soon` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined, `1m30s`)",
+        "inv.yaml:2:32: `tiers.fast.bake`: `soon` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)",
     ]),
     ErrorCase(name: "bad compose command", yaml: base + "    compose: { command: docker-compose-v2 }\n", expected: [
         "inv.yaml:8:25: `services.web.compose.command`: unsupported compose command `docker-compose-v2`; allowed: `docker compose`, `docker-compose`, `podman-compose`",
     ]),
     ErrorCase(name: "bad duration", yaml: base + "    ssh: { command_timeout: 10min }\n", expected: [
-        "inv.yaml:8:29: `services.web.ssh.command_timeout`: `10min` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined, `1m30s`)",
+        "inv.yaml:8:29: `services.web.ssh.command_timeout`: `10min` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)",
     ]),
     ErrorCase(name: "zero timeout", yaml: base + "    ssh: { connect_timeout: 0s }\n", expected: [
         "inv.yaml:8:29: `services.web.ssh.connect_timeout` must be longer than zero, e.g. `10s`",

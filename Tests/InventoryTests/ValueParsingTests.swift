@@ -10,9 +10,35 @@ struct ValueParsingTests {
         #expect(parseDuration("1h") == .seconds(3600))
         #expect(parseDuration("1m30s") == .seconds(90))
         #expect(parseDuration("0") == .zero)
-        for bad in ["", "10", "s", "10 s", "1.5s", "-1s", "10S", "1d", "10sec", "99999999999999h", "1h1"] {
+        #expect(parseDuration("1h2m3s4ms") == .milliseconds(3_723_004))
+        // Units from the largest down, each once: `30s1m` and `1h1h` are typos, not durations.
+        for bad in ["", "10", "s", "10 s", "1.5s", "-1s", "10S", "1d", "10sec", "99999999999999h", "1h1", "1h1h", "30s1m", "1ms1s", "1s1s"] {
             #expect(parseDuration(bad) == nil, "\(bad) should not parse")
         }
+    }
+
+    @Test("addresses are parsed: IPv4 dotted quads, IPv6, DNS names", arguments: [
+        "203.0.113.10", "0.0.0.0", "255.255.255.255", "::1", "2001:db8::1", "::ffff:192.0.2.1", "lighthouse-a", "gw.example.com",
+        "a", "xn--bcher-kva.example", "host-1.internal",
+    ])
+    func goodAddress(_ text: String) {
+        #expect(isValidAddress(text))
+    }
+
+    @Test("what nginx and ssh would reject is refused", arguments: [
+        "a:b", "256.1.1.1", "1.2.3.4:22", "1.2.3", "01.2.3.4", "1.2.3.4.5", "-host", "host-", "a..b", ".a", "a.", "a_b",
+        "2001:db8::1::2", ":::", "[::1]", "fe80::1%eth0", String(repeating: "a", count: 64), "ünï.example", "",
+    ])
+    func badAddress(_ text: String) {
+        #expect(!isValidAddress(text))
+    }
+
+    @Test func valuesForRemoteCommandsHaveLengthLimits() {
+        #expect(RemoteValueRules.remotePath("/srv/" + String(repeating: "a", count: 1019)) == nil)
+        #expect(RemoteValueRules.remotePath("/srv/" + String(repeating: "a", count: 1020)) == "it is 1025 bytes long; at most 1024 are allowed")
+        #expect(RemoteValueRules.noControlCharacters(String(repeating: "x", count: 200_000)) != nil)
+        #expect(RemoteValueRules.routePrefix("/" + String(repeating: "a", count: 5000) + "/") == "it is 5002 characters long; at most 256 are allowed")
+        #expect(RemoteValueRules.routePrefix("/api/customer/") == nil)
     }
 
     @Test func durationFormatterRoundTrips() {

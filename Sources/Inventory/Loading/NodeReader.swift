@@ -80,7 +80,7 @@ final class NodeReader {
     func duration(_ node: Node, _ path: String) -> Duration? {
         guard let text = string(node, path) else { return nil }
         guard let value = parseDuration(text) else {
-            error(at: node.mark, "`\(path)`: \(quoted(text)) is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined, `1m30s`)")
+            error(at: node.mark, "`\(path)`: \(quoted(text)) is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)")
             return nil
         }
         return value

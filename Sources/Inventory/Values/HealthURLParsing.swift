@@ -1,3 +1,5 @@
+import Foundation
+
 extension HealthURL {
     /// Parses `http://HOST:PORT/PATH`. HOST is an IPv4 address, a DNS name or a bracketed IPv6 address;
     /// PORT is required; PATH defaults to `/`. Throws the reason as a sentence fragment.
@@ -53,16 +55,37 @@ public struct HealthURLProblem: Error, Sendable, Equatable, CustomStringConverti
     init(_ description: String) { self.description = description }
 }
 
-/// An IPv4 address or DNS name: letters, digits, `-` and `.`, not starting with `-` or `.`, at most 253 characters.
+/// An IPv4 address in dotted-quad form, or a DNS name: labels of 1 to 63 letters, digits and `-` (not at
+/// either end of a label), at most 253 characters, whose last label is not all digits (so `256.1.1.1`
+/// or `1.2.3` is neither a name nor an address).
 func isValidHostName(_ text: String) -> Bool {
-    guard let first = text.unicodeScalars.first, text.count <= 253 else { return false }
-    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.".unicodeScalars)
-    return first != "-" && first != "." && text.unicodeScalars.allSatisfy(allowed.contains) && !text.contains("..")
+    if isIPv4(text) { return true }
+    guard !text.isEmpty, text.utf8.count <= 253 else { return false }
+    let labels = text.split(separator: ".", omittingEmptySubsequences: false)
+    for label in labels {
+        guard (1...63).contains(label.utf8.count), label.first != "-", label.last != "-",
+              label.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "-") }) else { return false }
+    }
+    return !(labels.last ?? "").allSatisfy(\.isNumber)
 }
 
-/// A host address as the inventory accepts it: a host name, an IPv4 address or an IPv6 address (unbracketed).
+/// Four decimal numbers 0-255, dot-separated, without leading zeros.
+func isIPv4(_ text: String) -> Bool {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    return parts.count == 4 && parts.allSatisfy { part in
+        (1...3).contains(part.count) && part.allSatisfy { $0.isASCII && $0.isNumber } && Int(part)! <= 255
+            && !(part.count > 1 && part.hasPrefix("0"))
+    }
+}
+
+/// An IPv6 address as `inet_pton` reads it (unbracketed, no zone).
+func isIPv6(_ text: String) -> Bool {
+    guard text.contains(":"), text.utf8.count <= 45 else { return false }
+    var address = in6_addr()
+    return inet_pton(AF_INET6, text, &address) == 1
+}
+
+/// A host address as the inventory accepts it: a DNS name, an IPv4 address or an IPv6 address (unbracketed).
 func isValidAddress(_ text: String) -> Bool {
-    if isValidHostName(text) { return true }
-    let ipv6 = text.contains(":") && text.count <= 45 && text.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
-    return ipv6
+    isValidHostName(text) || isIPv6(text)
 }

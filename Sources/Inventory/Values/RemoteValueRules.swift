@@ -39,15 +39,22 @@ enum RemoteValueRules {
         return text.hasPrefix("-") ? "it may not start with `-`" : nil
     }
 
-    /// Any text passed to a remote shell as one (quoted) argument.
+    /// Longest text passed to a remote shell as one argument (paths, compose file, `up_args` items).
+    static let maxArgumentBytes = 1024
+
+    /// Any text passed to a remote shell as one (quoted) argument: no control characters, bounded length.
     static func noControlCharacters(_ text: String) -> String? {
-        text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }
-            ? "it may not contain NUL, newlines or other control characters" : nil
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "it may not contain NUL, newlines or other control characters"
+        }
+        if text.utf8.count > maxArgumentBytes { return "it is \(text.utf8.count) bytes long; at most \(maxArgumentBytes) are allowed" }
+        return nil
     }
 
     /// A gateway route prefix; it is written into the nginx config, so only URL-path characters are allowed.
     static func routePrefix(_ text: String) -> String? {
         guard text.hasPrefix("/"), text.hasSuffix("/") else { return "it must start and end with `/`, e.g. `/api/customer/`" }
+        if text.utf8.count > 256 { return "it is \(text.utf8.count) characters long; at most 256 are allowed" }
         let allowed = lowercaseAndDigits.union(Set("ABCDEFGHIJKLMNOPQRSTUVWXYZ/-_.".unicodeScalars))
         return text.unicodeScalars.allSatisfy(allowed.contains) && !text.contains("//")
             ? nil : "only letters, digits, `-`, `_`, `.` and single `/` are allowed"

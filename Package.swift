@@ -2,8 +2,8 @@
 import PackageDescription
 
 let package = Package(
+    // Linux only: the SSH layer uses Glibc's poll/socket options and the tests run real sshd and podman.
     name: "openclaw-deploy",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "openclaw-deploy", targets: ["openclaw-deploy"]),
     ],

@@ -174,7 +174,7 @@ final class EventLog: RolloutEventSink, @unchecked Sendable {
 }
 
 enum Fixtures {
-    static func host(_ name: String, healthyAfter: Int = 2, timeout: Duration = .milliseconds(400),
+    static func host(_ name: String, healthyAfter: Int = 2, timeout: Duration = .seconds(2),
                      commandTimeout: Duration = .seconds(5)) -> ServiceHost {
         ServiceHost(name: name, address: "127.0.0.1",
              ssh: SSHSettings(user: "deploy", port: 22, identity: nil, knownHosts: "/dev/null", commandTimeout: commandTimeout),

@@ -70,7 +70,7 @@ struct ExecutorStopTests {
     }
 
     @Test func theLockIsRefreshedWhileTheRolloutWorks() async throws {
-        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", healthyAfter: 30, timeout: .seconds(2))]))
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", healthyAfter: 30, timeout: .seconds(30))]))
         let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], options: Fixtures.options(refresh: .milliseconds(50)))
 
         #expect(outcome.result == .succeeded)

@@ -186,7 +186,7 @@ struct ExecutorTests {
     }
 
     @Test func aHealthGateThatNeverPassesWithinItsTimeoutFailsTheHost() async throws {
-        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", timeout: .milliseconds(400))]))
         fleet.unhealthy(on: "h1", at: newSHA)
         let events = EventLog()
         let outcome = try await run(fleet, batches: [["h1"]], events: events)

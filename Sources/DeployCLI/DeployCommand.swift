@@ -14,6 +14,8 @@ public struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: ServiceSelectionOptions
 
+    @OptionGroup var policy: PolicyOverrideOptions
+
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
 
@@ -35,7 +37,7 @@ public struct DeployCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref))
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides)
         if dryRun {
             switch global.format {
             case .json: LineOutput.standardOutput.write(plan.jsonDocument)

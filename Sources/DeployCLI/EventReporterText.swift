@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 import Rollout
 
 /// Output for people: one line per host step with its time, health progress (rewritten in place on a
@@ -48,14 +49,14 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             let status = step.status == .ok ? palette.green("ok    ") : palette.red("FAILED")
             let name = (step.phase == .putBack ? "put back: " : "") + step.step
             return "\(who)  \(pad(name, 26)) \(status) \(pad(spokenDuration(step.elapsed), 7, right: true))"
-                + (step.detail.map { "  " + $0 } ?? "")
+                + (step.detail.map { "  " + VisibleText.escaped($0) } ?? "")
         case .hostSucceeded(let outcome):
             let what = outcome.result == .noChange
                 ? "no change: already on \(shortRevision(outcome.to)) and healthy"
                 : "succeeded: \(shortRevision(outcome.from)) → \(shortRevision(outcome.to))"
             return "\(who)  " + palette.green("✔ " + what) + palette.dim(" (\(spokenDuration(outcome.elapsed)))")
         case .hostFailed(let failure):
-            return "\(who)  " + palette.red("✘ failed at \(failure.step): \(failure.reason)")
+            return "\(who)  " + palette.red("✘ failed at \(failure.step): \(VisibleText.escaped(failure.reason))")
                 + (failure.changed ? palette.dim(" (putting it back)") : "")
         case .hostRolledBack(let outcome):
             return "\(who)  " + palette.yellow("↩ back on \(shortRevision(outcome.revision)), healthy")
@@ -113,7 +114,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         let header = [pad("HOST", hostWidth), pad("RESULT", 15), pad("FROM", 12), pad("TO", 12), pad("NOW ON", 12), "NOTE"]
         lines.append("  " + palette.dim(header.joined(separator: "  ")))
         for host in outcome.hosts {
-            let note = [host.failedStep.map { "failed at \($0)" }, host.reason].compactMap { $0 }.joined(separator: ": ")
+            let note = VisibleText.escaped([host.failedStep.map { "failed at \($0)" }, host.reason].compactMap { $0 }.joined(separator: ": "))
             let row = [pad(host.host, hostWidth), pad(host.result.rawValue, 15), pad(shortRevision(host.from), 12),
                        pad(shortRevision(host.to), 12), pad(shortRevision(host.revision), 12), note].joined(separator: "  ")
             lines.append("  " + String(row.reversed().drop(while: { $0 == " " }).reversed()))

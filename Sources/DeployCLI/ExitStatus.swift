@@ -60,7 +60,9 @@ extension ExitStatus {
         }
     }
 
+    /// Messages carry text from hosts (a command's last line): control characters are shown escaped, line by line.
     private static func printError(_ text: String) {
-        LineOutput.standardError.write(text + "\n")
+        let visible = text.split(separator: "\n", omittingEmptySubsequences: false).map { VisibleText.escaped(String($0)) }
+        LineOutput.standardError.write(visible.joined(separator: "\n") + "\n")
     }
 }

@@ -38,7 +38,7 @@ public struct HistoryCommand: AsyncParsableCommand {
             let palette = Palette(enabled: global.useColor)
             var rows = [["STARTED", "FINISHED", "HOST", "ACTION", "FROM", "TO", "RESULT", "OPERATOR", "ID"]]
             rows += records.map { r in
-                [r.startedAt, r.finishedAt, r.host, r.action, shortRevision(r.from), shortRevision(r.to), r.result, r.operator, r.id]
+                [r.startedAt, r.finishedAt ?? "-", r.host, r.action, shortRevision(r.from), shortRevision(r.to), r.result, r.operator, r.id]
             }
             LineOutput.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
         }
@@ -48,7 +48,7 @@ public struct HistoryCommand: AsyncParsableCommand {
     static func json(_ r: HistoryRecord) -> JSONValue {
         .object([("id", .string(r.id)), ("service", .string(r.service)), ("host", .string(r.host)), ("action", .string(r.action)),
                  ("from", .optional(r.from)), ("to", .string(r.to)), ("result", .string(r.result)),
-                 ("started_at", .string(r.startedAt)), ("finished_at", .string(r.finishedAt)), ("operator", .string(r.operator))])
+                 ("started_at", .string(r.startedAt)), ("finished_at", .optional(r.finishedAt)), ("operator", .string(r.operator))])
     }
 }
 

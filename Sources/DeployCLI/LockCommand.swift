@@ -42,8 +42,8 @@ struct LockStatusCommand: AsyncParsableCommand {
             var lines = [["HOST", "LOCK"]]
             for row in rows {
                 let lock = !row.reachable ? "unknown: \(row.error ?? "unreachable")"
-                    : row.lock.map { "held by \($0.operator) on \($0.machine) (pid \($0.pid)) since \($0.started), for \"\($0.target)\", "
-                        + "expires \($0.expires)\(row.lockStale ? " — STALE" : "")" } ?? "free"
+                    : row.lock.map { "held by \($0.description)" + ($0.expires.map { ", expires \($0)" } ?? "")
+                        + (row.lockStale.map { " — STALE: \($0)" } ?? "") } ?? "free"
                 lines.append([row.host, lock])
             }
             LineOutput.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor)))
@@ -83,7 +83,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
             ]).pretty)
         case .text:
             for r in results {
-                let holder = r.holder.map { " (held by \($0.operator) on \($0.machine) since \($0.started)\(r.stale ? ", stale" : ""))" } ?? ""
+                let holder = r.holder.map { " (held by \($0.description)\(r.stale.map { "; stale: \($0)" } ?? ""))" } ?? ""
                 let text: String
                 switch r.outcome {
                 case .released: text = "released" + holder
@@ -91,7 +91,7 @@ struct LockReleaseCommand: AsyncParsableCommand {
                 case .keptLive: text = "kept" + holder + ": not stale; use --force to remove it"
                 case .failed: text = "could not be read or removed: \(r.error ?? "")"
                 }
-                LineOutput.standardOutput.write("\(service.name) \(r.host): \(text)\n")
+                LineOutput.standardOutput.write("\(service.name) \(r.host): \(VisibleText.escaped(text))\n")
             }
         }
         // Each host's line says why it failed: the exit code only summarises it.

@@ -16,6 +16,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: ServiceSelectionOptions
 
+    @OptionGroup var policy: PolicyOverrideOptions
+
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
 
@@ -31,7 +33,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref))
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides)
         guard check else {
             switch global.format {
             case .json: plan.writeJSON { LineOutput.standardOutput.write(bytes: $0) }

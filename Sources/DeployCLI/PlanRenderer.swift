@@ -20,7 +20,7 @@ struct PlanRenderer {
     private func render(_ plan: ServicePlan, into out: inout String) {
         let service = plan.service
         out += style.bold(service.name) + "  " + headerFacts(service).joined(separator: " · ") + "\n"
-        if let description = service.description { out += "  \(description)\n" }
+        if let description = service.description { out += "  \(VisibleText.escaped(description))\n" }
         if !service.skills.isEmpty { out += "  skills: \(service.skills.joined(separator: ", "))\n" }
         if !service.channels.isEmpty { out += "  channels: \(service.channels.joined(separator: ", "))\n" }
         out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter))\n"

@@ -2,12 +2,14 @@ import ArgumentParser
 import Inventory
 import Rollout
 
-/// `rollback SERVICE [--to REV]`: put a service back on the revision before its last successful deploy.
+/// `rollback SERVICE [--to REV]`: put a service back on the revision before the newest deploy that changed a host.
 public struct RollbackCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rollback",
-        abstract: "Put a service back on the revision before its last successful deploy (from history), or on --to.",
-        discussion: "Runs like a deploy: the same locks, preflight, batches and health gates; a host that fails is put back where it was."
+        abstract: "Put a service back on the revision before the newest deploy that changed a host (from history), or on --to.",
+        discussion: "That deploy is the newest one that succeeded on a host or was interrupted after it started changing one; "
+            + "deploys that were rolled back, failed or changed nothing are skipped. Runs like a deploy: the same locks, "
+            + "preflight, batches and health gates; a host that fails is put back where it was."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -17,6 +19,11 @@ public struct RollbackCommand: AsyncParsableCommand {
     @Option(help: "Revision (commit, tag or branch) to go to instead of the one history names.")
     var to: String?
 
+    @OptionGroup var policy: PolicyOverrideOptions
+
+    @Flag(help: "Connect read-only, take no lock, read history, and show each host's revision and the target; change nothing.")
+    var dryRun = false
+
     @Flag(help: "Add an unknown host key to known_hosts (a changed key is always refused).")
     var acceptNewHostKeys = false
 
@@ -24,8 +31,25 @@ public struct RollbackCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = Planner.plan([try selection.select(from: inventory)], action: .rollback, ref: try parseRef(to))
+        let chosen = try selection.select(from: inventory)
+        let ref = try parseRef(to)
+        let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides)
         let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
-        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
+        guard dryRun else {
+            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
+            return
+        }
+        let report = await PlanCheck.run(plan, factory: factory)
+        switch global.format {
+        case .json:
+            // The plan document, with the target the hosts' history (or --to) names.
+            let resolved = report.services.first?.sha.flatMap(CommitID.init).map { [chosen.service.name: $0] } ?? [:]
+            LineOutput.standardOutput.write(Planner.plan([chosen], action: .rollback, ref: ref, resolved: resolved,
+                                                         overrides: policy.overrides).jsonDocument)
+        case .text:
+            LineOutput.standardOutput.write(PlanCheckRenderer(color: global.useColor).render(report))
+        }
+        if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }
+        if report.hasFailures { throw ReportedOutcome(category: .failed) }
     }
 }

@@ -6,7 +6,9 @@ import Rollout
 public struct StatusCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Per host: reachable, revision, compose state, health, lock holder. Changes nothing."
+        abstract: "Per host: reachable, revision, compose state, health, lock holder. Changes nothing.",
+        discussion: "Exits 0 when every host is reachable, healthy, has all its containers up and no interrupted rollout; "
+            + "1 when a reachable host is not; 4 when a host cannot be reached (4 wins)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -22,10 +24,11 @@ public struct StatusCommand: AsyncParsableCommand {
         let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false)).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
-        case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)))
+        case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)) + Self.notes(rows))
         }
-        // Every host is in the table, reasons included: the exit code only summarises it.
+        // Every host is in the output, reasons included: the exit code only summarises it.
         if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }
+        if rows.contains(where: { !$0.isSound }) { throw ReportedOutcome(category: .failed) }
     }
 
     static func document(_ rows: [HostStatus]) -> JSONValue {
@@ -41,6 +44,11 @@ public struct StatusCommand: AsyncParsableCommand {
                                ("error", .optional(row.healthError))])
                     : .null),
                 ("lock", row.lock.map { LockJSON.owner($0, stale: row.lockStale) } ?? .null),
+                ("interrupted", row.interrupted.map { record in
+                    .object([("id", .string(record.id)), ("action", .string(record.action)), ("to", .string(record.to)),
+                             ("started_at", .string(record.startedAt))])
+                } ?? .null),
+                ("ok", .bool(row.isSound)),
             ])
         }))])
     }
@@ -51,19 +59,36 @@ public struct StatusCommand: AsyncParsableCommand {
             let compose = row.containers.map { "\(row.containersUp ?? 0)/\($0) up" } ?? "-"
             let health = !row.reachable ? "-" : row.healthStatus.map { "\(row.healthy ? "healthy" : "UNHEALTHY") (HTTP \($0))" }
                 ?? "UNHEALTHY (no answer)"
-            let lock = row.lock.map { "\($0.operator)@\($0.machine) since \($0.started)\(row.lockStale ? " (STALE)" : "")" } ?? "-"
-            lines.append([row.service, row.host, row.reachable ? "yes" : "NO: \(row.error ?? "")",
-                          shortRevision(row.revision), compose, health, lock])
+            let lock = row.lock.map { $0.description + (row.lockStale == nil ? "" : " (STALE)") } ?? "-"
+            lines.append([row.service, row.host, row.reachable ? "yes" : "NO", shortRevision(row.revision), compose,
+                          health + (row.interrupted == nil ? "" : ", INTERRUPTED"), lock])
         }
         return TextTable.render(lines, palette: palette)
+    }
+
+    /// Below the table, one line per host that needs words: why it could not be reached, or which rollout
+    /// was interrupted on it.
+    static func notes(_ rows: [HostStatus]) -> String {
+        var notes: [String] = []
+        for row in rows {
+            if !row.reachable { notes.append("\(row.service) \(row.host): \(row.error ?? "could not connect")") }
+            if let record = row.interrupted {
+                notes.append("\(row.service) \(row.host): the \(record.action) \(record.id) to \(shortRevision(record.to)) started at "
+                    + "\(record.startedAt) was interrupted before it finished; see `openclaw-deploy history \(row.service)`, "
+                    + "and `openclaw-deploy rollback \(row.service) --dry-run` for where a rollback would go")
+            }
+        }
+        return notes.isEmpty ? "" : "\n" + notes.map { VisibleText.escaped($0) + "\n" }.joined()
     }
 }
 
 enum LockJSON {
-    static func owner(_ owner: LockOwner, stale: Bool) -> JSONValue {
-        .object([("operator", .string(owner.operator)), ("machine", .string(owner.machine)), ("pid", .int(Int64(owner.pid))),
-                 ("started", .string(owner.started)), ("target", .string(owner.target)), ("expires", .string(owner.expires)),
-                 ("stale", .bool(stale))])
+    /// The holder's fields (null where owner.json lacks one), whether the lock is stale and why.
+    static func owner(_ owner: LockHolder, stale: LockHolder.Staleness?) -> JSONValue {
+        .object([("operator", .optional(owner.operator)), ("machine", .optional(owner.machine)),
+                 ("pid", owner.pid.map { .int(Int64($0)) } ?? .null),
+                 ("started", .optional(owner.started)), ("target", .optional(owner.target)), ("expires", .optional(owner.expires)),
+                 ("stale", .bool(stale != nil)), ("stale_reason", .optional(stale?.description))])
     }
 }
 
@@ -72,6 +97,7 @@ enum TextTable {
     static func render(_ rows: [[String]], palette: Palette) -> String {
         guard let header = rows.first else { return "" }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let rows = rows.map { $0.map(VisibleText.escaped) }
         return rows.enumerated().map { index, row in
             let line = row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)

@@ -3,9 +3,10 @@ import Inventory
 
 public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// Another rollout holds the service lock on a host; nothing was changed (exit 3).
-    case lockHeld(service: String, host: String, holder: LockOwner?, stale: Bool)
-    /// A host could not be reached, authenticated or verified before anything changed (exit 4).
-    case unreachable(service: String, reason: String)
+    case lockHeld(service: String, host: String, holder: LockHolder?, stale: LockHolder.Staleness?)
+    /// A host could not be reached, authenticated or verified before anything changed (exit 4). For a
+    /// rollback, `hint` says how to roll back the hosts that can be reached.
+    case unreachable(service: String, reason: String, hint: String? = nil)
     /// A step failed on a host before anything on it changed (exit 1).
     case stepFailed(service: String, host: String, step: String, reason: String)
     /// A host failed its rollout; it and every host already updated were put back (exit 1).
@@ -17,7 +18,10 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// Some host is not known to be healthy on its previous revision (exit 2).
     case rollbackIncomplete(service: String, hosts: [String], cause: String)
     /// `lock release` without `--force` met a lock that is not stale (exit 3).
-    case lockLive(service: String, host: String, holder: LockOwner?)
+    case lockLive(service: String, host: String, holder: LockHolder?)
+    /// The rollout lost its lock (released by force, taken over, or not refreshable in time) and stopped at
+    /// once, putting nothing back. `changed` are the hosts it had changed (exit 2 when there are any, else 1).
+    case leaseLost(service: String, reason: String, changed: [String])
 
     public var category: ExitCategory {
         switch self {
@@ -25,21 +29,19 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .unreachable: return .unreachable
         case .stepFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
         case .rollbackIncomplete: return .needsAttention
+        case .leaseLost(_, _, let changed): return changed.isEmpty ? .failed : .needsAttention
         }
     }
 
     public var description: String {
         switch self {
         case .lockHeld(let service, let host, let holder, let stale):
-            let who = holder.map { "\($0.operator) on \($0.machine) (pid \($0.pid)) since \($0.started), for \(quoted($0.target))" }
-                ?? "an unknown holder (its owner.json is missing or unreadable)"
-            let next = stale
-                ? "The lock is stale: it expired at \(holder?.expires ?? "an unknown time") and its holder stopped refreshing it. "
-                    + "If that rollout is gone, run `openclaw-deploy lock release \(service) --force`."
-                : "Wait for that rollout to finish, or see `openclaw-deploy lock status \(service)`."
+            let who = holder?.description ?? "a holder whose owner.json is missing"
+            let next = stale.map { "The lock is stale: \($0). Run `openclaw-deploy lock release \(service)` to remove it." }
+                ?? "Wait for that rollout to finish, or see `openclaw-deploy lock status \(service)`."
             return "\(service): the lock on \(host) is held by \(who); nothing was changed. \(next)"
-        case .unreachable(let service, let reason):
-            return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts."
+        case .unreachable(let service, let reason, let hint):
+            return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts." + (hint.map { " \($0)" } ?? "")
         case .stepFailed(let service, let host, let step, let reason):
             return "\(service): \(step) failed on \(host): \(reason); no host was changed."
         case .hostFailed(let service, let host, let step, let reason):
@@ -52,12 +54,16 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
             return "\(service): \(cause); \(hosts.joined(separator: ", ")) \(hosts.count == 1 ? "is" : "are") not known to be healthy "
                 + "on the previous revision. Look at \(hosts.count == 1 ? "it" : "them") now (openclaw-deploy status \(service))."
         case .lockLive(let service, let host, let holder):
-            let who = holder.map { "\($0.operator) on \($0.machine) (pid \($0.pid)) since \($0.started), for \(quoted($0.target)), expiring \($0.expires)" }
-                ?? "an unknown holder"
+            let who = (holder?.description ?? "a holder whose owner.json is missing") + (holder?.expires.map { ", expiring \($0)" } ?? "")
             return "\(service): the lock on \(host) is held by \(who) and is not stale, so it was kept. "
                 + "If you are sure that rollout is gone, run `openclaw-deploy lock release \(service) --force`."
+        case .leaseLost(let service, let reason, let changed):
+            let state = changed.isEmpty
+                ? "no host had changed yet, so nothing is left half-done"
+                : "\(changed.joined(separator: ", ")) had changed and \(changed.count == 1 ? "was" : "were") left as \(changed.count == 1 ? "it was" : "they were"), "
+                    + "not verified and not put back; look at \(changed.count == 1 ? "it" : "them") (openclaw-deploy status \(service))"
+            return "\(service): the rollout lost its lock and stopped at once: \(reason); \(state)."
         }
     }
 }
 
-private func quoted(_ text: String) -> String { QuotedText.quoted(text) }

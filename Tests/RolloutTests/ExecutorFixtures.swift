@@ -38,12 +38,18 @@ final class FakeFleet: @unchecked Sendable {
     }
 
     /// Puts another rollout's lock on `host`.
-    func holdLock(_ host: String, expires: Date = Date().addingTimeInterval(100)) {
+    func holdLock(_ host: String, expires: Date = Date().addingTimeInterval(100), machine: String = "laptop", pid: Int32 = 42) {
         let formatter = ISO8601DateFormatter()
-        let owner = LockOwner(operator: "alice", machine: "laptop", pid: 42, started: "2026-01-01T10:00:00Z",
+        let owner = LockOwner(operator: "alice", machine: machine, pid: pid, started: "2026-01-01T10:00:00Z",
                               target: "deploy main", expires: formatter.string(from: expires), token: "other")
         locked { locks[host] = owner.jsonLine }
     }
+
+    /// Puts `json` as the lock's owner.json on `host`, as a hand-made or older lock would be.
+    func holdLock(_ host: String, ownerJSON json: String) { locked { locks[host] = json } }
+
+    /// What `lock release --force` does behind a rollout's back.
+    func removeLock(_ host: String) { locked { locks[host] = nil } }
 
     func addHistory(_ host: String, _ record: HistoryRecord) {
         locked { historyLines[host, default: []].append(record.jsonLine) }

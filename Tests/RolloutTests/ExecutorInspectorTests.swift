@@ -43,7 +43,7 @@ struct ExecutorInspectorTests {
         #expect(rows.map(\.host) == ["h1", "h2"])
         #expect(rows.allSatisfy { $0.reachable && $0.revision == oldSHA && $0.containers == 2 && $0.containersUp == 1 })
         #expect(rows[0].healthy && !rows[1].healthy && rows[1].healthStatus == 503)
-        #expect(rows[0].lock == nil && rows[1].lock?.operator == "alice" && rows[1].lockStale)
+        #expect(rows[0].lock == nil && rows[1].lock?.operator == "alice" && rows[1].lockStale != nil)
         // A read-only look: nothing but reads and probes ran.
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.lockHolder("h1") == nil)
     }

@@ -27,7 +27,9 @@ struct ExecutorTests {
         for host in ["h1", "h2"] {
             #expect(fleet.head(host) == newSHA)
             #expect(fleet.lockHolder(host) == nil)
-            let records = fleet.history(host)
+            // Written ahead: `started` before the host changed, then its final record.
+            #expect(fleet.history(host).map(\.result) == ["started", "succeeded"])
+            let records = HistoryLog.rows(fleet.history(host))
             #expect(records.count == 1)
             #expect(records.first?.from == oldSHA)
             #expect(records.first?.to == newSHA)
@@ -59,8 +61,10 @@ struct ExecutorTests {
             #expect(fleet.head(host) == oldSHA)
             #expect(fleet.lockHolder(host) == nil)
         }
-        #expect(fleet.history("h2").first?.result == "rolled_back")
-        #expect(fleet.history("h1").first?.result == "rolled_back")
+        #expect(fleet.history("h2").map(\.result) == ["started", "rolled_back"])
+        // h1 passed, then was put back when h2 failed: each change written ahead, the last record its final one.
+        #expect(fleet.history("h1").map(\.result) == ["started", "succeeded", "started", "rolled_back"])
+        #expect(HistoryLog.rows(fleet.history("h1")).map(\.result) == ["rolled_back"])
         #expect(fleet.history("h3").isEmpty)
     }
 
@@ -84,7 +88,7 @@ struct ExecutorTests {
             Issue.record("expected lockHeld, got \(String(describing: outcome.error))")
             return
         }
-        #expect(service == "app" && host == "h2" && !stale)
+        #expect(service == "app" && host == "h2" && stale == nil)
         #expect(holder?.operator == "alice" && holder?.machine == "laptop" && holder?.target == "deploy main")
         #expect(outcome.error?.category == .lockHeld)
         #expect(outcome.result == .rolledBack)
@@ -109,8 +113,11 @@ struct ExecutorTests {
             Issue.record("expected lockHeld, got \(String(describing: outcome.error))")
             return
         }
-        #expect(stale)
-        #expect(outcome.error?.description.contains("lock release app --force") == true)
+        guard case .expired? = stale else {
+            Issue.record("expected an expired lock, got \(String(describing: stale))")
+            return
+        }
+        #expect(outcome.error?.description.contains("The lock is stale: it expired at") == true)
     }
 
     @Test func aHostAlreadyOnTheTargetAndHealthyIsNoChange() async throws {

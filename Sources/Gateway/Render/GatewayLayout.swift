@@ -1,3 +1,4 @@
+import Foundation
 import Inventory
 
 /// What the gateway config says, decided from the inventory before any template is involved: one upstream per
@@ -33,7 +34,12 @@ public struct GatewayLayout: Sendable, Equatable {
 
     /// `drained` holds hosts to mark `down`, keyed by service name.
     public init(inventory: Inventory, drained: [String: Set<String>] = [:]) throws {
-        source = inventory.sourcePath.split(separator: "/").last.map(String.init) ?? inventory.sourcePath
+        // Only plain file-name characters reach the template: a name with a newline could otherwise write
+        // a line of nginx config of its own.
+        let name = inventory.sourcePath.split(separator: "/").last.map(String.init) ?? inventory.sourcePath
+        source = String(name.unicodeScalars.prefix(200).map { scalar -> Character in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar)) ? Character(scalar) : "_"
+        })
         upstreams = []
         unrouted = []
         var servicesByPrefix: [String: String] = [:]

@@ -42,16 +42,7 @@ extension NodeReader {
 
     /// `3`, `"25%"` or `all`.
     func batchSize(_ node: Node, _ path: String) -> BatchSize? {
-        if case .scalar(let scalar) = node {
-            let text = scalar.string
-            if text == "all" { return .all }
-            if text.hasSuffix("%"), let percent = Int(text.dropLast()), text.first != "+", (1...100).contains(percent) {
-                return .percent(percent)
-            }
-            if text.allSatisfy({ $0.isASCII && $0.isNumber }), text.count <= 6, let count = Int(text), count >= 1 {
-                return .count(count)
-            }
-        }
+        if case .scalar(let scalar) = node, let size = BatchSize(parsing: scalar.string) { return size }
         error(at: node.mark, "`\(path)` must be a number of hosts (at least 1), a percentage from `\"1%\"` to `\"100%\"`, or `all`; found \(describe(node))")
         return nil
     }

@@ -28,6 +28,19 @@ public enum BatchSize: Sendable, Equatable, CustomStringConvertible {
     case percent(Int)
     case all
 
+    /// `3`, `25%` or `all`, as the inventory's `batch` and `--batch` take it; nil for anything else.
+    public init?(parsing text: String) {
+        if text == "all" {
+            self = .all
+        } else if text.hasSuffix("%"), text.first != "+", let percent = Int(text.dropLast()), (1...100).contains(percent) {
+            self = .percent(percent)
+        } else if text.allSatisfy({ $0.isASCII && $0.isNumber }), (1...6).contains(text.count), let count = Int(text), count >= 1 {
+            self = .count(count)
+        } else {
+            return nil
+        }
+    }
+
     /// Hosts per batch for a service with `hostCount` hosts (at least 1).
     public func hostsPerBatch(of hostCount: Int) -> Int {
         switch self {

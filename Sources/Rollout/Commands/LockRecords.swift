@@ -40,7 +40,8 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
     public var to: String
     public var result: String
     public var startedAt: String
-    public var finishedAt: String
+    /// Nil on a `started` record, written before the host changes.
+    public var finishedAt: String?
     public var `operator`: String
 
     enum CodingKeys: String, CodingKey {
@@ -51,7 +52,7 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
     }
 
     public init(id: String, service: String, host: String, action: String, from: String?, to: String, result: String,
-                startedAt: String, finishedAt: String, operator: String) {
+                startedAt: String, finishedAt: String?, operator: String) {
         self.id = id
         self.service = service
         self.host = host
@@ -64,7 +65,10 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
         self.operator = `operator`
     }
 
-    /// `from` is written as `null` rather than left out, so every line has the same keys.
+    /// The result of the record written ahead, before the host changes.
+    public static let startedResult = "started"
+
+    /// `from` and `finished_at` are written as `null` rather than left out, so every line has the same keys.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)

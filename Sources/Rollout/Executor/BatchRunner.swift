@@ -7,6 +7,7 @@ struct BatchRunner {
     let context: RunContext
     /// Sessions in host-name order.
     let sessions: [HostSession]
+    let history: HistoryBook
 
     private var service: String { plan.service.name }
     /// Only a service with several hosts is drained: with one host there is nothing to send traffic to.
@@ -68,7 +69,8 @@ struct BatchRunner {
             }
         }
         if context.stop.isRequested && run.error == nil { run.stopped = true }
-        if run.error != nil || run.stopped {
+        // A lost lease puts nothing back: another rollout may own the hosts now.
+        if context.stop.leaseLost == nil && (run.error != nil || run.stopped) {
             for outcome in try await putBack(updated, from: target, previous: previous) {
                 let failure = run.outcomes[outcome.host]
                 run.outcomes[outcome.host] = outcome
@@ -79,6 +81,13 @@ struct BatchRunner {
     }
 
     private func session(_ host: String) -> HostSession? { sessions.first { $0.host.name == host } }
+
+    /// The host's final record, at once; a host left changed after the lease was lost keeps only its
+    /// `started` record, which `history` shows as interrupted.
+    private func finishHistory(_ session: HostSession, _ outcome: HostOutcome) async {
+        guard outcome.result != .interrupted else { return }
+        await history.finished(session, outcome, target: nil)
+    }
 
     /// Preflight and current revision on every host, in parallel; the first failure in host order wins.
     private func prepare() async throws -> [String: CommitID] {
@@ -148,7 +157,7 @@ struct BatchRunner {
                 throw RolloutError.stepFailed(service: service, host: session.host.name, step: failure.step, reason: failure.reason)
             }
         }
-        guard let revision = HistoryLog.revisionBeforeLastDeploy(records), let commit = CommitID(revision) else {
+        guard let revision = HistoryLog.revisionBeforeLastChange(records), let commit = CommitID(revision) else {
             throw RolloutError.noPreviousRevision(service: service)
         }
         return commit
@@ -159,10 +168,13 @@ struct BatchRunner {
                           fetched: String?) async throws -> [HostOutcome] {
         try await withThrowingTaskGroup(of: HostOutcome.self) { group in
             for host in batch {
-                let rollout = HostRollout(session: session(host.name)!, stop: context.stop, monitor: context.monitor, gateway: gateway)
+                let rollout = HostRollout(session: session(host.name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
+                                          history: history)
                 let from = previous[host.name]!
                 group.addTask {
-                    try await rollout.deploy(batch: index + 1, to: target, from: from, fetched: host.name == fetched)
+                    let outcome = try await rollout.deploy(batch: index + 1, to: target, from: from, fetched: host.name == fetched)
+                    await finishHistory(rollout.session, outcome)
+                    return outcome
                 }
             }
             var results: [HostOutcome] = []
@@ -198,9 +210,15 @@ struct BatchRunner {
             let chunk = order[start..<min(start + width, order.count)]
             results += try await withThrowingTaskGroup(of: HostOutcome.self) { group in
                 for name in chunk {
-                    let rollout = HostRollout(session: session(name)!, stop: context.stop, monitor: context.monitor, gateway: gateway)
+                    let rollout = HostRollout(session: session(name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
+                                              history: history)
                     let to = previous[name]!
-                    group.addTask { try await rollout.putBack(to: to, from: target) }
+                    group.addTask {
+                        await history.started(rollout.session, from: to.value, to: target.value)
+                        let outcome = try await rollout.putBack(to: to, from: target)
+                        await finishHistory(rollout.session, outcome)
+                        return outcome
+                    }
                 }
                 var chunkResults: [HostOutcome] = []
                 for try await result in group { chunkResults.append(result) }

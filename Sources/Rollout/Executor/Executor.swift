@@ -35,7 +35,7 @@ public struct Executor: Sendable {
                 guard next < services.count else { return }
                 let index = next
                 next += 1
-                let rollout = ServiceRollout(plan: services[index], context: context)
+                let rollout = ServiceRollout(plan: services[index], context: context.forService())
                 group.addTask { (index, await rollout.run()) }
             }
             for _ in 0..<width { addNext() }

@@ -1,6 +1,8 @@
 import Foundation
 
-/// Reading `<state>/history.jsonl` back: one JSON object per line, appended by every rollout.
+/// Reading `<state>/history.jsonl` back: one JSON object per line, appended by every rollout. A rollout
+/// writes a `started` record before a host changes and the final record (same `id`) when the host's part
+/// ends, so a rollout that was killed leaves its `started` record alone.
 public enum HistoryLog {
     /// Parses the lines a host printed. Lines that are not a record (a torn write, a hand edit) are
     /// skipped rather than failing the whole history.
@@ -11,19 +13,46 @@ public enum HistoryLog {
         }
     }
 
-    /// Records of several hosts as one list, newest first (by start, then end, then host name).
-    public static func merged(_ records: [HistoryRecord], limit: Int? = nil) -> [HistoryRecord] {
-        let sorted = records.sorted { a, b in
+    /// One row per rollout and host: its final record, else its `started` record shown as `in_progress`
+    /// (a live lock carries its id) or `interrupted` (none does). Newest first (by start, then end, then
+    /// host name); `limit` counts rollouts, not rows.
+    public static func rows(_ records: [HistoryRecord], liveRollouts: Set<String> = [], limit: Int? = nil) -> [HistoryRecord] {
+        var byKey: [String: HistoryRecord] = [:]
+        for record in records {
+            let key = record.id + "\u{0}" + record.host
+            if let seen = byKey[key], seen.result != HistoryRecord.startedResult, record.result == HistoryRecord.startedResult { continue }
+            byKey[key] = record
+        }
+        let rows = byKey.values.map { record -> HistoryRecord in
+            guard record.result == HistoryRecord.startedResult else { return record }
+            var row = record
+            row.result = liveRollouts.contains(record.id) ? inProgress : interrupted
+            return row
+        }.sorted { a, b in
             if a.startedAt != b.startedAt { return a.startedAt > b.startedAt }
-            if a.finishedAt != b.finishedAt { return a.finishedAt > b.finishedAt }
+            if (a.finishedAt ?? "") != (b.finishedAt ?? "") { return (a.finishedAt ?? "") > (b.finishedAt ?? "") }
             return a.host < b.host
         }
-        guard let limit else { return sorted }
-        return Array(sorted.prefix(max(0, limit)))
+        guard let limit else { return rows }
+        var kept: [String] = []
+        return rows.filter { row in
+            if kept.contains(row.id) { return true }
+            guard kept.count < max(0, limit) else { return false }
+            kept.append(row.id)
+            return true
+        }
     }
 
-    /// The revision a rollback goes to: the `from` of the newest successful deploy.
-    public static func revisionBeforeLastDeploy(_ records: [HistoryRecord]) -> String? {
-        merged(records).first { $0.action == RolloutAction.deploy.rawValue && $0.result == HostResult.succeeded.rawValue && $0.from != nil }?.from
+    public static let interrupted = "interrupted"
+    public static let inProgress = "in_progress"
+
+    /// The revision a rollback goes to: the `from` of the newest deploy that changed some host, i.e. one
+    /// that `succeeded` there or was `interrupted` (killed after it started changing it). Deploys that ended
+    /// `rolled_back`, `failed` or `no_change` left their hosts as they were and are skipped.
+    public static func revisionBeforeLastChange(_ records: [HistoryRecord], liveRollouts: Set<String> = []) -> String? {
+        rows(records, liveRollouts: liveRollouts).first { row in
+            row.action == RolloutAction.deploy.rawValue && row.from != nil
+                && (row.result == HostResult.succeeded.rawValue || row.result == interrupted)
+        }?.from
     }
 }

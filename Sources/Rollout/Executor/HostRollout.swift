@@ -10,6 +10,7 @@ struct HostRollout {
     let monitor: RolloutMonitor
     /// The API gateway, for services with more than one host: the host leaves rotation while it changes.
     let gateway: (any GatewayHook)?
+    let history: HistoryBook
 
     private var name: String { session.host.name }
     private var plan: HostPlan { session.plan }
@@ -25,7 +26,7 @@ struct HostRollout {
         }
         session.emit(.hostStarted(batch: batch, revision: previous.value))
         monitor.set(service: session.service, host: name, .untouched(revision: previous.value))
-        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
+        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
         do {
             if !fetched { try await session.run(try plan.required(.fetch)) }
             if previous == target, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.interval)).healthy {
@@ -38,7 +39,7 @@ struct HostRollout {
             session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
             return result
         }
-        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: "stopped by the operator") }
+        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
 
         do {
             try await drain()
@@ -46,10 +47,13 @@ struct HostRollout {
             session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
             return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
         }
+        if stop.leaseLost != nil { return outcome(.cancelled, revision: previous, reason: stopReason) }
+        await history.started(session, from: previous.value, to: target.value)
         monitor.set(service: session.service, host: name, .changing(from: previous.value, to: target.value))
         let failure: StepFailure
         do {
             try await session.run(try plan.required(.checkout), [.targetCommit: target.value], okDetail: { _ in "now at \(target.short)" })
+            try haltIfLeaseLost()
             try await session.run(try plan.required(.composeUp))
             switch try await gate.run(phase: .rollout) {
             case .passed:
@@ -59,10 +63,14 @@ struct HostRollout {
                 session.emit(.hostSucceeded(result))
                 return result
             case .failed(let reason): failure = StepFailure(step: "health_gate", reason: reason)
-            case .stopped: failure = StepFailure(step: "health_gate", reason: "stopped by the operator")
+            case .stopped: failure = StepFailure(step: "health_gate", reason: stopReason)
             }
         } catch let stepFailure as StepFailure {
             failure = stepFailure
+        }
+        if let lost = stop.leaseLost {
+            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
+            return leftChanged(from: previous, to: target, step: failure.step, lost: lost, elapsed: start.duration(to: clock.now))
         }
         session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
         var result = try await putBack(to: previous, from: target, startedAt: start)
@@ -81,9 +89,12 @@ struct HostRollout {
         do {
             // A host updated in an earlier batch is back in rotation: take it out again first. If that
             // fails the host is put back all the same; a stale upstream is better than a broken host.
+            try haltIfLeaseLost()
             try? await drain(phase: .putBack)
+            try haltIfLeaseLost()
             try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
                                   okDetail: { _ in "now at \(previous.short)" })
+            try haltIfLeaseLost()
             try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
                 problem = StepFailure(step: "health_gate", reason: reason)
@@ -92,6 +103,9 @@ struct HostRollout {
             problem = failure
         }
         let elapsed = start.duration(to: clock.now)
+        if let lost = stop.leaseLost {
+            return leftChanged(from: previous, to: current, step: problem.map { "put_back_" + $0.step }, lost: lost, elapsed: elapsed)
+        }
         if let problem {
             let why = "putting it back on \(previous.short) failed at \(problem.step): \(problem.reason)"
             monitor.set(service: session.service, host: name, .unknown(why))
@@ -109,6 +123,21 @@ struct HostRollout {
 }
 
 extension HostRollout {
+    private var stopReason: String { stop.leaseLost.map { "stopped: \($0)" } ?? "stopped by the operator" }
+
+    /// A lost lease means another rollout may own the host now: change nothing more on it.
+    private func haltIfLeaseLost() throws {
+        if let lost = stop.leaseLost { throw StepFailure(step: "lock_refresh", reason: lost) }
+    }
+
+    /// The host changed and is left as it is: the lease was lost, so it is neither verified nor put back.
+    private func leftChanged(from previous: CommitID, to target: CommitID, step: String?, lost: String, elapsed: Duration) -> HostOutcome {
+        let why = "left as it was, neither verified nor put back: \(lost)"
+        monitor.set(service: session.service, host: name, .unknown(why))
+        return HostOutcome(host: name, result: .interrupted, from: previous.value, to: target.value, revision: nil,
+                           failedStep: step, reason: why, elapsed: elapsed)
+    }
+
     /// Takes the host out of the gateway's rotation; a failure stops the host before it changes.
     func drain(phase: StepPhase = .rollout) async throws {
         guard let gateway else { return }

@@ -50,10 +50,10 @@ struct LockSet {
             return nil
         }
         if result.exitStatus == 3 {
-            let holder = try? JSONDecoder().decode(LockOwner.self, from: Data(result.stdout.utf8))
-            let stale = holder.flatMap { Timestamp.date($0.expires) }.map { $0 < Date() } ?? false
+            let holder = LockHolder.parse(result.stdout)
+            let stale = holder?.staleness(localMachine: options.machine)
             session.report("lock", .rollout, .failed, start.duration(to: clock.now),
-                           "held by \(holder.map { "\($0.operator)@\($0.machine)" } ?? "an unknown holder")\(stale ? " (stale)" : "")")
+                           "held by \(holder?.description ?? "a holder whose owner.json is missing")\(stale == nil ? "" : " (stale)")")
             return RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale)
         }
         let reason = HostSession.reason(of: result)
@@ -94,36 +94,71 @@ struct LockSet {
         return await work.value
     }
 
-    /// Pushes `expires` forward every refresh interval until cancelled.
-    func startRefreshing(_ taken: [HostSession]) -> Task<Void, Never> {
+    /// Pushes `expires` forward every refresh interval until cancelled. The lease is lost (recorded in
+    /// `lease`, which stops the service at once) when a refresh finds the lock gone or held under another
+    /// token, or when refreshes keep failing so long that the next one could come after `expires`.
+    func startRefreshing(_ taken: [HostSession], lease: Lease) -> Task<Void, Never> {
         let options = options
         var owner = owner
         return Task {
+            // Per host: until when the lock it holds is known to be ours.
+            var heldUntil = Dictionary(uniqueKeysWithValues: taken.map { ($0.host.name, Date().addingTimeInterval(options.lockLifetime.seconds)) })
             while !Task.isCancelled {
                 do { try await Task.sleep(for: options.lockRefreshInterval) } catch { return }
-                owner.expires = Timestamp.string(Date().addingTimeInterval(options.lockLifetime.seconds))
+                let expires = Date().addingTimeInterval(options.lockLifetime.seconds)
+                owner.expires = Timestamp.string(expires)
                 let fresh = owner
-                await withTaskGroup(of: Void.self) { group in
-                    for session in taken {
-                        group.addTask {
-                            let clock = ContinuousClock()
-                            let start = clock.now
-                            do {
-                                let result = try await session.runQuietly(session.plan.lockRefresh,
-                                                                          [.lockToken: fresh.token, .lockOwner: fresh.jsonLine],
-                                                                          timeout: options.bookkeepingTimeout)
-                                if !result.succeeded {
-                                    session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), HostSession.reason(of: result))
-                                }
-                            } catch {
-                                if !Task.isCancelled {
-                                    session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), String(describing: error))
-                                }
-                            }
+                let results = await withTaskGroup(of: (String, RefreshResult).self) { group in
+                    for session in taken where !lease.isLost(session.host.name) {
+                        group.addTask { (session.host.name, await Self.refresh(session, fresh, options: options)) }
+                    }
+                    return await group.reduce(into: [(String, RefreshResult)]()) { $0.append($1) }
+                }
+                if Task.isCancelled { return }
+                for (host, result) in results.sorted(by: { $0.0 < $1.0 }) {
+                    switch result {
+                    case .refreshed:
+                        heldUntil[host] = expires
+                    case .taken(let holder):
+                        lease.lose(host, "the lock on \(host) was removed or taken over (now \(holder)); someone ran "
+                            + "`lock release --force` or removed it by hand")
+                    case .failed(let reason):
+                        // Stop before the lock could expire unseen: the next try would come too late.
+                        let nextTryEnds = Date().addingTimeInterval(options.lockRefreshInterval.seconds + options.bookkeepingTimeout.seconds)
+                        if let until = heldUntil[host], nextTryEnds >= until {
+                            lease.lose(host, "the lock on \(host) could not be refreshed (\(reason)) and would expire at "
+                                + "\(Timestamp.string(until)) before the next try")
                         }
                     }
                 }
             }
+        }
+    }
+
+    private enum RefreshResult: Sendable {
+        case refreshed
+        /// The lock is gone or carries another token: its holder now, in words.
+        case taken(String)
+        case failed(String)
+    }
+
+    private static func refresh(_ session: HostSession, _ owner: LockOwner, options: ExecutorOptions) async -> RefreshResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let result = try await session.runQuietly(session.plan.lockRefresh, [.lockToken: owner.token, .lockOwner: owner.jsonLine],
+                                                      timeout: options.bookkeepingTimeout)
+            if result.succeeded { return .refreshed }
+            let reason = HostSession.reason(of: result)
+            session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), reason)
+            if result.exitStatus == HostCommands.lockHeldStatus {
+                return .taken(LockHolder.parse(result.stdout).map(\.description) ?? "no lock at all")
+            }
+            return .failed(reason)
+        } catch {
+            if Task.isCancelled { return .refreshed }
+            session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), String(describing: error))
+            return .failed(String(describing: error))
         }
     }
 
@@ -142,4 +177,20 @@ extension Duration {
     var seconds: TimeInterval {
         TimeInterval(components.seconds) + TimeInterval(components.attoseconds) / 1e18
     }
+}
+
+/// A service's hold on its locks: which hosts' locks it lost, and why. Losing one stops the service.
+final class Lease: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lost: [String: String] = [:]
+    private let stop: StopSignal
+
+    init(stop: StopSignal) { self.stop = stop }
+
+    func lose(_ host: String, _ reason: String) {
+        lock.withLock { if lost[host] == nil { lost[host] = reason } }
+        stop.loseLease(reason)
+    }
+
+    func isLost(_ host: String) -> Bool { lock.withLock { lost[host] != nil } }
 }

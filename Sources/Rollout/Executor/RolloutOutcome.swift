@@ -13,6 +13,9 @@ public enum HostResult: String, Sendable, Equatable {
     case cancelled
     /// Never started: an earlier host failed or the rollout was stopped.
     case notStarted = "not_started"
+    /// Changed, then left as it was because the rollout lost its lock: not verified, not put back (another
+    /// rollout may own the host now).
+    case interrupted
 }
 
 /// The result of a whole service's rollout, as `deploy_finished` carries it.

@@ -9,6 +9,12 @@ struct RunContext: Sendable {
     let monitor: RolloutMonitor
     let options: ExecutorOptions
     let gateway: (any GatewayHook)?
+
+    /// The context of one service: its own stop signal, which an operator's stop reaches and which the
+    /// loss of that service's lease trips without stopping the others.
+    func forService() -> RunContext {
+        RunContext(factory: factory, sink: sink, stop: StopSignal(parent: stop), monitor: monitor, options: options, gateway: gateway)
+    }
 }
 
 /// One service's rollout from connecting to releasing its locks: the SPEC's "One host's rollout",
@@ -44,7 +50,7 @@ struct ServiceRollout {
             await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let error as TransportError {
-            run.error = .unreachable(service: service, reason: error.description)
+            run.error = .unreachable(service: service, reason: error.description, hint: rollbackHint(without: error))
         } catch is CancellationError {
             run.aborted = true
         } catch {
@@ -53,12 +59,13 @@ struct ServiceRollout {
         return finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
     }
 
-    /// Locks, does the work, writes history, unlocks.
+    /// Locks, does the work (writing history ahead of each change), unlocks.
     private func runConnected(_ sessions: [HostSession], connector: HostConnector, deployID: String,
                               state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
-        let startedAt = Timestamp.string(Date())
+        let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options)
+        let lease = Lease(stop: context.stop)
         let taken: [HostSession]
         do {
             taken = try await locks.acquire()
@@ -75,9 +82,9 @@ struct ServiceRollout {
             HostSession(service: service, plan: session.plan, sink: context.sink,
                         transport: HostLink(host: session.host, connector: connector))
         }
-        let refresher = locks.startRefreshing(refreshSessions)
+        let refresher = locks.startRefreshing(refreshSessions, lease: lease)
         do {
-            try await BatchRunner(plan: plan, context: context, sessions: sessions).run(state: &run)
+            try await BatchRunner(plan: plan, context: context, sessions: sessions, history: history).run(state: &run)
         } catch {
             run.aborted = true
         }
@@ -85,24 +92,19 @@ struct ServiceRollout {
         await refresher.value
         for session in refreshSessions { await session.transport.close() }
         if !run.aborted {
-            await appendHistory(sessions, deployID: deployID, startedAt: startedAt, state: run)
+            await finishHistory(sessions, history, state: run)
         }
-        run.locksLeft = await locks.release(taken)
+        // A lock this rollout lost is someone else's now: only the ones it still holds are released.
+        run.locksLeft = await locks.release(taken.filter { !lease.isLost($0.host.name) })
     }
 
-    private func appendHistory(_ sessions: [HostSession], deployID: String, startedAt: String, state run: RunState) async {
-        let finishedAt = Timestamp.string(Date())
-        let timeout = context.options.bookkeepingTimeout
+    /// Final records of the hosts whose part ended without one (a failed preflight, a stop before they
+    /// started); hosts that never started and hosts left changed after the lease was lost get none.
+    private func finishHistory(_ sessions: [HostSession], _ history: HistoryBook, state run: RunState) async {
         await withTaskGroup(of: Void.self) { group in
-            for session in sessions {
-                guard let outcome = run.outcomes[session.host.name], outcome.result != .notStarted else { continue }
-                let record = HistoryRecord(
-                    id: deployID, service: service, host: session.host.name, action: action.rawValue,
-                    from: outcome.from, to: run.sha ?? outcome.to ?? run.ref ?? "", result: outcome.result.rawValue,
-                    startedAt: startedAt, finishedAt: finishedAt, operator: context.options.operatorName)
-                group.addTask {
-                    _ = try? await session.run(try session.plan.required(.history), [.historyRecord: record.jsonLine], timeout: timeout)
-                }
+            for session in sessions where !history.hasFinished(session.host.name) {
+                guard let outcome = run.outcomes[session.host.name], outcome.result != .notStarted, outcome.result != .interrupted else { continue }
+                group.addTask { await history.finished(session, outcome, target: run.sha ?? run.ref) }
             }
         }
     }
@@ -113,7 +115,12 @@ struct ServiceRollout {
             + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
         let result: DeployResult
         var error = run.error
-        if !attention.isEmpty {
+        if let lost = context.stop.leaseLost {
+            // Stopped at once, nothing put back: hosts that changed are not known to be where they were.
+            let changed = outcomes.filter { [.succeeded, .interrupted, .rollbackFailed].contains($0.result) }.map(\.host)
+            result = changed.isEmpty ? .rolledBack : .rollbackFailed
+            error = .leaseLost(service: service, reason: lost, changed: changed)
+        } else if !attention.isEmpty {
             result = .rollbackFailed
             error = .rollbackIncomplete(service: service, hosts: Array(Set(attention)).sorted(),
                                         cause: run.error?.description ?? (run.aborted ? "stopped at once by a second Ctrl-C" : "a host failed"))
@@ -130,6 +137,15 @@ struct ServiceRollout {
                                      locksLeft: run.locksLeft, aborted: run.aborted)
         emit(.deployFinished(outcome))
         return outcome
+    }
+
+    /// A rollback waits for no one: say how to roll back the hosts that can be reached.
+    private func rollbackHint(without error: TransportError) -> String? {
+        guard action == .rollback, case .connectFailed(let down, _) = error else { return nil }
+        let others = hosts.map(\.name).filter { $0 != down }
+        guard !others.isEmpty else { return nil }
+        return "To roll back the other hosts now: `openclaw-deploy rollback \(service) "
+            + others.map { "--host \($0)" }.joined(separator: " ") + "`."
     }
 
     private func emit(_ payload: RolloutEvent.Payload) {

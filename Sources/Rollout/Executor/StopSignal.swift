@@ -1,41 +1,60 @@
 import Foundation
 
-/// The operator's request to stop (Ctrl-C, SIGTERM), shared by every task of a rollout.
-/// The first request stops new hosts from starting and puts hosts in flight back; the second one
-/// makes the caller cancel the rollout's task at once.
+/// The operator's request to stop (Ctrl-C, SIGTERM), shared by every task of a rollout, and per service
+/// the loss of its lock lease.
+///
+/// The first request stops new hosts from starting and puts hosts in flight back; the second one makes
+/// the caller cancel the rollout's task at once. A lost lease stops the service at once without putting
+/// anything back: another rollout may own its hosts now.
 public final class StopSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var requests = 0
+    private var lostLease: String?
+    /// The run's signal, for a service's own: an operator's stop reaches every service.
+    private let parent: StopSignal?
 
-    public init() {}
+    public init() { parent = nil }
+
+    init(parent: StopSignal) { self.parent = parent }
 
     /// Records one request and returns how many there have been.
     @discardableResult
     public func request() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        requests += 1
-        return requests
+        lock.withLock {
+            requests += 1
+            return requests
+        }
     }
 
+    /// An operator asked to stop, or the lease was lost.
     public var isRequested: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return requests > 0
+        lock.withLock { requests > 0 || lostLease != nil } || (parent?.isRequested ?? false)
     }
 
-    /// Sleeps for `duration`, waking early when a stop is requested. Returns false if woken by a stop.
-    /// Throws `CancellationError` when the task is cancelled.
+    /// Why the service's lease was lost, once it was.
+    var leaseLost: String? { lock.withLock { lostLease } }
+
+    /// Records the loss of the lease (the first reason is kept).
+    func loseLease(_ reason: String) {
+        lock.withLock { if lostLease == nil { lostLease = reason } }
+    }
+
+    /// Sleeps for `duration`, waking early when a stop is requested (only if `interruptible`) or the lease
+    /// is lost (always). Returns false if woken early. Throws `CancellationError` when the task is cancelled.
     func sleep(for duration: Duration, interruptible: Bool) async throws -> Bool {
         let clock = ContinuousClock()
         let end = clock.now.advanced(by: duration)
         // Polling in short slices keeps this free of continuations and bounded by `duration`.
         let slice = Duration.milliseconds(50)
         while clock.now < end {
-            if interruptible && isRequested { return false }
+            if mustWake(interruptible) { return false }
             let left = clock.now.duration(to: end)
             try await Task.sleep(for: left < slice ? left : slice)
         }
-        return !(interruptible && isRequested)
+        return !mustWake(interruptible)
+    }
+
+    private func mustWake(_ interruptible: Bool) -> Bool {
+        leaseLost != nil || (interruptible && isRequested)
     }
 }

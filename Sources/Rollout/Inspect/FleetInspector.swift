@@ -16,10 +16,18 @@ public struct HostStatus: Sendable, Equatable {
     /// One GET of the health URL: its status, or why there was none.
     public var healthStatus: Int?
     public var healthError: String?
-    public var lock: LockOwner?
-    public var lockStale: Bool
+    public var lock: LockHolder?
+    /// Why the lock is stale (expired, or its holder's process on this machine is gone); nil when live.
+    public var lockStale: LockHolder.Staleness?
+    /// The host's newest history row is a rollout that was interrupted (killed after it started changing the host).
+    public var interrupted: HistoryRecord?
 
     public var healthy: Bool { healthStatus.map { (200..<300).contains($0) } ?? false }
+
+    /// Reachable, healthy, every container up, and not left by an interrupted rollout.
+    public var isSound: Bool {
+        reachable && healthy && interrupted == nil && containers.map { $0 > 0 && containersUp == $0 } ?? false
+    }
 }
 
 /// What happened to one host's lock on `lock release`.
@@ -34,8 +42,8 @@ public struct LockRelease: Sendable, Equatable {
 
     public var host: String
     public var outcome: Outcome
-    public var holder: LockOwner?
-    public var stale: Bool
+    public var holder: LockHolder?
+    public var stale: LockHolder.Staleness?
     public var error: String?
 }
 
@@ -43,21 +51,26 @@ public struct LockRelease: Sendable, Equatable {
 /// over the same connections, limits and commands as a rollout.
 public struct FleetInspector: Sendable {
     let connector: HostConnector
+    /// This machine's name, to tell a lock whose holder ran here and is gone.
+    let machine: String
 
     public init(factory: any TransportFactory, options: ExecutorOptions = ExecutorOptions()) {
         connector = HostConnector(factory: factory, options: options)
+        machine = options.machine
     }
 
     public func status(of targets: [(service: Service, host: ServiceHost)]) async -> [HostStatus] {
-        await forEach(targets) { service, host, transport, connectError in
+        let machine = machine
+        return await forEach(targets) { service, host, transport, connectError in
             var row = HostStatus(service: service.name, host: host.name, address: host.address, reachable: transport != nil,
-                                 error: connectError, lockStale: false)
+                                 error: connectError)
             guard let transport else { return row }
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
             async let revision = try? transport.run(commands.currentRevision().rendered, timeout: timeout)
             async let compose = try? transport.run(commands.composeStatus().rendered, timeout: timeout)
             async let lock = try? transport.run(commands.lockRead().rendered, timeout: timeout)
+            async let history = try? transport.run(commands.historyRead(limit: 20).rendered, timeout: timeout)
             async let health = probe(transport, host)
             if let result = await revision, result.succeeded { row.revision = result.stdout.firstLine }
             if let result = await compose, result.succeeded {
@@ -65,55 +78,70 @@ public struct FleetInspector: Sendable {
                 row.containers = counts.total
                 row.containersUp = counts.up
             }
-            if let result = await lock, result.succeeded, !result.stdout.isEmpty {
-                row.lock = try? JSONDecoder().decode(LockOwner.self, from: Data(result.stdout.utf8))
-                row.lockStale = row.lock.flatMap { Timestamp.date($0.expires) }.map { $0 < Date() } ?? false
+            if let result = await lock, result.succeeded {
+                row.lock = LockHolder.parse(result.stdout)
+                row.lockStale = row.lock?.staleness(localMachine: machine)
+            }
+            if let result = await history, result.succeeded {
+                let live: Set<String> = row.lockStale == nil ? Set([row.lock?.token].compactMap { $0 }) : []
+                let newest = HistoryLog.rows(HistoryLog.parse(result.stdout), liveRollouts: live).first
+                row.interrupted = newest?.result == HistoryLog.interrupted ? newest : nil
             }
             (row.healthStatus, row.healthError) = await health
             return row
         }
     }
 
-    /// Every history record of the service's hosts, newest first; and the hosts that could not be read.
+    /// The history of the service's hosts as rows (one per rollout and host, newest first, at most `limit`
+    /// rollouts), a `started` record without its final one shown as `in_progress` while a live lock carries
+    /// its id, else `interrupted`; and the hosts that could not be read.
     public func history(of service: Service, hosts: [ServiceHost], limit: Int?) async -> (records: [HistoryRecord], problems: [String]) {
-        let rows = await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError -> ([HistoryRecord], String?) in
-            guard let transport else { return ([], connectError) }
-            let command = HostCommands(service: service.name, host: host).historyRead(limit: limit).rendered
+        let machine = machine
+        let reads = await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError -> ([HistoryRecord], String?, String?) in
+            guard let transport else { return ([], nil, connectError) }
+            let commands = HostCommands(service: service.name, host: host)
+            let timeout = min(host.ssh.commandTimeout, .seconds(30))
             do {
-                let result = try await transport.run(command, timeout: min(host.ssh.commandTimeout, .seconds(30)))
-                guard result.succeeded else { return ([], "\(host.name): \(HostSession.reason(of: result))") }
-                return (HistoryLog.parse(result.stdout), nil)
+                async let lock = transport.run(commands.lockRead().rendered, timeout: timeout)
+                let result = try await transport.run(commands.historyRead(limit: nil).rendered, timeout: timeout)
+                let holder = (try? await lock).flatMap { LockHolder.parse($0.stdout) }
+                let live = holder.flatMap { $0.staleness(localMachine: machine) == nil ? $0.token : nil }
+                guard result.succeeded else { return ([], live, "\(host.name): \(HostSession.reason(of: result))") }
+                return (HistoryLog.parse(result.stdout), live, nil)
             } catch {
-                return ([], String(describing: error))
+                return ([], nil, String(describing: error))
             }
         }
-        return (HistoryLog.merged(rows.flatMap(\.0), limit: limit), rows.compactMap(\.1))
+        let live = Set(reads.compactMap(\.1))
+        return (HistoryLog.rows(reads.flatMap(\.0), liveRollouts: live, limit: limit), reads.compactMap(\.2))
     }
 
     /// Removes the service's lock on each host: a stale one always, a live one only with `force`.
     public func releaseLocks(of service: Service, hosts: [ServiceHost], force: Bool) async -> [LockRelease] {
-        await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError in
+        let machine = machine
+        return await forEach(hosts.map { (service, $0) }) { service, host, transport, connectError in
             guard let transport else {
-                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: connectError)
+                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: nil, error: connectError)
             }
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
             do {
                 let read = try await transport.run(commands.lockRead().rendered, timeout: timeout)
                 guard read.succeeded else {
-                    return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: HostSession.reason(of: read))
+                    return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: nil, error: HostSession.reason(of: read))
                 }
-                if read.stdout.isEmpty { return LockRelease(host: host.name, outcome: .notLocked, holder: nil, stale: false) }
-                let holder = try? JSONDecoder().decode(LockOwner.self, from: Data(read.stdout.utf8))
-                let stale = holder.flatMap { Timestamp.date($0.expires) }.map { $0 < Date() } ?? false
-                guard force || stale else { return LockRelease(host: host.name, outcome: .keptLive, holder: holder, stale: false) }
+                guard let holder = LockHolder.parse(read.stdout) else {
+                    return LockRelease(host: host.name, outcome: .notLocked, holder: nil, stale: nil)
+                }
+                let stale = holder.staleness(localMachine: machine)
+                guard force || stale != nil else { return LockRelease(host: host.name, outcome: .keptLive, holder: holder, stale: nil) }
                 let removed = try await transport.run(commands.lockForceRelease().rendered, timeout: timeout)
                 guard removed.succeeded else {
                     return LockRelease(host: host.name, outcome: .failed, holder: holder, stale: stale, error: HostSession.reason(of: removed))
                 }
                 return LockRelease(host: host.name, outcome: .released, holder: holder, stale: stale)
             } catch {
-                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: false, error: String(describing: error))
+                return LockRelease(host: host.name, outcome: .failed, holder: nil, stale: nil, error: String(describing: error))
             }
         }
     }

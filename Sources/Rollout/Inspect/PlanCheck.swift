@@ -1,7 +1,9 @@
 import Inventory
 
-/// `plan --check`: each targeted host's current revision against the target, read over the
-/// hosts' connections. Changes nothing on a host except its remote-tracking refs (`git fetch`).
+/// `plan --check` and `rollback --dry-run`: each targeted host's current revision and health against the
+/// target, read over the hosts' connections. Changes nothing on a host except its remote-tracking refs
+/// (`git fetch`). A host on the target that does not answer its health URL with 2xx will change: a
+/// deploy runs compose up and the gate on it.
 public struct PlanCheckReport: Sendable {
     public enum HostStatus: String, Sendable {
         /// Already on the target commit.
@@ -18,7 +20,7 @@ public struct PlanCheckReport: Sendable {
         public var host: ServiceHost
         public var current: String?
         public var status: HostStatus
-        /// Why the host is unreachable or failed.
+        /// Why the host is unreachable, failed, or will change although it is on the target.
         public var detail: String?
     }
 
@@ -73,9 +75,13 @@ public enum PlanCheck {
         return PlanCheckReport(services: states)
     }
 
-    /// What one host told us: its HEAD, and (the first host) what it resolved the target to.
+    /// What one host told us: its HEAD, its health, its history (rollback from history), and (the first
+    /// host) what it resolved the target to.
     private struct HostRead: Sendable {
         var current: String?
+        var health: String?
+        var healthy = false
+        var records: [HistoryRecord] = []
         var resolved: String?
         var resolveProblem: String?
         var unreachable: String?
@@ -104,15 +110,23 @@ public enum PlanCheck {
             } else {
                 result.failure = "git rev-parse HEAD failed on the host"
             }
-            if resolves && service.target.commit == nil {
+            do {
+                let answer = try await transport.httpGet(hostPlan.gate.url, timeout: .seconds(5))
+                result.healthy = (200..<300).contains(answer.status)
+                result.health = "HTTP \(answer.status)"
+            } catch {
+                result.health = "no answer (\(error))"
+            }
+            if case .history = service.target.source, let read = try await run(.readHistory), read.succeeded {
+                result.records = HistoryLog.parse(read.stdout)
+            }
+            if resolves && service.target.commit == nil, service.target.ref != nil {
                 if let fetch = try await run(.fetch), !fetch.succeeded {
                     result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
                 } else if let resolve = try await run(.resolve) {
                     if resolve.succeeded, let sha = CommitID(resolve.stdout.trimmingWhitespace) { result.resolved = sha.value } else {
                         result.resolveProblem = firstLine(resolve.stderr, or: "could not resolve the target")
                     }
-                } else {
-                    result.resolveProblem = "the target is only known once history has been read"
                 }
             }
         } catch {
@@ -125,10 +139,18 @@ public enum PlanCheck {
     /// The target is the commit the first host (by name) resolved, as a deploy would take it.
     private static func assess(_ service: ServicePlan, _ reads: [HostRead]) -> PlanCheckReport.ServiceState {
         let first = reads.first
-        let sha = service.target.commit?.value ?? first?.resolved
         let firstName = service.hosts.first?.host.name ?? "the first host"
-        let problem = sha == nil
-            ? (first?.resolveProblem ?? "\(firstName), which resolves the target for every host, could not be reached") : nil
+        let sha: String?
+        let problem: String?
+        if case .history = service.target.source, service.target.commit == nil {
+            // Every host's history counts, as in a rollback; unreachable hosts' is not known.
+            sha = HistoryLog.revisionBeforeLastChange(reads.flatMap(\.records))
+            problem = sha == nil ? "the history of the reachable hosts has no deploy that changed a host; give the revision with --to REV" : nil
+        } else {
+            sha = service.target.commit?.value ?? first?.resolved
+            problem = sha == nil
+                ? (first?.resolveProblem ?? "\(firstName), which resolves the target for every host, could not be reached") : nil
+        }
         let hosts = zip(service.hosts, reads).map { hostPlan, read -> PlanCheckReport.HostState in
             if let reason = read.unreachable {
                 return .init(host: hostPlan.host, current: nil, status: .unreachable, detail: reason)
@@ -136,9 +158,13 @@ public enum PlanCheck {
             if let failure = read.failure {
                 return .init(host: hostPlan.host, current: read.current, status: .failed, detail: failure)
             }
-            let status: PlanCheckReport.HostStatus = read.current == sha ? .upToDate : .willChange
-            return .init(host: hostPlan.host, current: read.current, status: sha == nil ? .failed : status,
-                         detail: sha == nil ? problem : nil)
+            guard sha != nil else { return .init(host: hostPlan.host, current: read.current, status: .failed, detail: problem) }
+            if read.current != sha { return .init(host: hostPlan.host, current: read.current, status: .willChange, detail: nil) }
+            if !read.healthy {
+                return .init(host: hostPlan.host, current: read.current, status: .willChange,
+                             detail: "on the target but not healthy (\(read.health ?? "no answer")): compose up and the health gate would run")
+            }
+            return .init(host: hostPlan.host, current: read.current, status: .upToDate, detail: nil)
         }
         return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, hosts: hosts)
     }

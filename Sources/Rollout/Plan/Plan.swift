@@ -94,8 +94,8 @@ public struct GatePolicy: Sendable, Equatable {
 /// nowhere else.
 public struct HostPlan: Sendable {
     public var host: ServiceHost
-    /// Forward steps, in order: lock, preflight, current revision, (history), fetch, (resolve), checkout,
-    /// compose up, health gate, history, unlock.
+    /// Forward steps, in order: lock, preflight, current revision, (read history), fetch, (resolve), history
+    /// started, checkout, compose up, health gate, history, unlock.
     public var steps: [PlannedStep]
     /// Run periodically while the rollout holds the lock.
     public var lockRefresh: PlannedStep
@@ -140,6 +140,8 @@ public enum StepKind: String, Sendable, CaseIterable {
     case fetch, resolve, checkout
     case composeUp = "compose_up"
     case healthGate = "health_gate"
+    /// The `started` history record, written before the host changes.
+    case historyStarted = "history_started"
     case history, unlock
     case lockRefresh = "lock_refresh"
 }

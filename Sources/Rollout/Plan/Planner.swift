@@ -79,13 +79,16 @@ public enum Planner {
                                          summary: "check the revision from history is a commit here"))
             }
         }
+        let record = commands.historyAppend(recordJSON: .late(.historyRecord, label: "history record"))
         steps += [
+            PlannedStep(kind: .historyStarted, command: record,
+                        summary: "write ahead a `started` record to \(host.stateDir)/history.jsonl, so a rollout killed from here on is seen"),
             PlannedStep(kind: .checkout, command: commands.checkout(commit: commit),
                         summary: "check out \(target.commit?.value ?? "the target commit") (skipped when already there and healthy)"),
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision"),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText + "; on failure, put back (below)"),
-            PlannedStep(kind: .history, command: commands.historyAppend(recordJSON: .late(.historyRecord, label: "history record")),
-                        summary: "append the result to \(host.stateDir)/history.jsonl"),
+            PlannedStep(kind: .history, command: record,
+                        summary: "append the host's result as soon as its part ends (again after a later put back)"),
             PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .late(.lockToken, label: "token")),
                         summary: "release the lock"),
         ]

@@ -1,0 +1,48 @@
+import Foundation
+
+/// Writes one rollout's history on its hosts, ahead of change: a `started` record before a host changes,
+/// and the host's final record as soon as its part ends (not when the whole service ends), so a rollout
+/// killed half-way still says which hosts it had started to change.
+final class HistoryBook: @unchecked Sendable {
+    let deployID: String
+    private let service: String
+    private let action: RolloutAction
+    private let startedAt: String
+    private let operatorName: String
+    private let timeout: Duration
+    private let lock = NSLock()
+    /// Hosts whose final record was written.
+    private var finished: Set<String> = []
+
+    init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions) {
+        self.deployID = deployID
+        self.service = service
+        self.action = action
+        self.startedAt = Timestamp.string(Date())
+        self.operatorName = options.operatorName
+        self.timeout = options.bookkeepingTimeout
+    }
+
+    /// Before `session`'s host changes from `from` to `to`.
+    func started(_ session: HostSession, from: String?, to: String) async {
+        await append(session, .historyStarted, HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
+                                            from: from, to: to, result: HistoryRecord.startedResult, startedAt: startedAt,
+                                            finishedAt: nil, operator: operatorName))
+    }
+
+    /// The host's part ended with `outcome` (a later final record of the same host, after a put back, replaces it).
+    func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
+        lock.withLock { _ = finished.insert(session.host.name) }
+        await append(session, .history, HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
+                                            from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
+                                            startedAt: startedAt, finishedAt: Timestamp.string(Date()), operator: operatorName))
+    }
+
+    func hasFinished(_ host: String) -> Bool { lock.withLock { finished.contains(host) } }
+
+    /// History is bookkeeping: a host that cannot take its record does not change the rollout's result.
+    private func append(_ session: HostSession, _ kind: StepKind, _ record: HistoryRecord) async {
+        guard let step = session.plan.step(kind) else { return }
+        _ = try? await session.run(step, [.historyRecord: record.jsonLine], timeout: timeout)
+    }
+}

@@ -31,7 +31,7 @@ struct PlanCheckRenderer {
         let current = state.current.map { String($0.prefix(12)) } ?? "?"
         switch state.status {
         case .upToDate: return "\(current)  up to date"
-        case .willChange: return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change"
+        case .willChange: return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change" + (state.detail.map { ": \($0)" } ?? "")
         case .unreachable: return "unreachable: \(state.detail ?? "")"
         case .failed: return "failed: \(state.detail ?? "")"
         }

@@ -32,6 +32,21 @@ struct GatewayCLITests {
         #expect(try String(contentsOfFile: output, encoding: .utf8) == result.stdout)
     }
 
+    @Test func anInventoryFileNameCannotWriteIntoTheRenderedConfig() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gw-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let text = try String(contentsOfFile: Self.reference, encoding: .utf8)
+            .replacingOccurrences(of: "template: ../templates/", with: "template: \(Sandbox.root.path)/templates/")
+        let hostile = dir.appendingPathComponent("x\nserver { listen 8099; }\n.yaml").path
+        try text.write(toFile: hostile, atomically: true, encoding: .utf8)
+
+        let result = try Command.run(try Sandbox.binary, ["gateway", "render", "-i", hostile])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("listen 8099;"), "the file name wrote a server block")
+        #expect(result.stdout.contains("from x_server___listen_8099____.yaml for"))
+    }
+
     @Test func anInventoryWithoutAGatewaySectionExits65SayingWhatToAdd() throws {
         let result = try Command.run(try Sandbox.binary, ["gateway", "render", "-i", Sandbox.inventory])
         #expect(result.status == 65)

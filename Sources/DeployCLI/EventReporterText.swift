@@ -30,7 +30,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     }
 
     func finish(_ report: RolloutReport) {
-        for problem in report.gatewayProblems { print(palette.yellow("gateway: \(problem)")) }
+        for problem in report.gatewayProblems { print(palette.yellow("gateway: \(VisibleText.escaped(problem))")) }
     }
 
     private func line(for event: RolloutEvent) -> String? {
@@ -38,7 +38,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         switch event.payload {
         case .deployStarted(let started):
             let batches = started.batches.map { "[" + $0.joined(separator: " ") + "]" }.joined(separator: " ")
-            let target = started.ref.map { "to \($0)" } ?? "to the revision before its last successful deploy"
+            let target = started.ref.map { "to \($0)" } ?? "to the revision before the newest deploy that changed a host"
             return palette.bold("\(started.action.rawValue) \(event.service) \(target)")
                 + palette.dim("  tier \(started.tier): batches \(batches)"
                     + (started.canary ? ", canary then \(started.bakeSeconds)s bake" : "")
@@ -68,7 +68,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     }
 
     private func progress(_ event: RolloutEvent, _ probe: HealthProbeReport) {
-        let answer = probe.status.map { "HTTP \($0)" } ?? "no answer (\(probe.error ?? "?"))"
+        let answer = probe.status.map { "HTTP \($0)" } ?? "no answer (\(VisibleText.escaped(probe.error ?? "?")))"
         let text = "\(pad(event.service, serviceWidth))  \(pad(event.host ?? "", hostWidth))  "
             + palette.dim("health: attempt \(probe.attempt), \(answer), \(probe.consecutive)/\(probe.needed) in a row, "
                 + "\(spokenDuration(probe.timeLeft)) left")

@@ -1,3 +1,4 @@
+import Inventory
 import Rollout
 
 /// The text form of `plan --check`: per service the target, per host its revision against it.
@@ -11,7 +12,7 @@ struct PlanCheckRenderer {
         for (index, service) in report.services.enumerated() {
             if index > 0 { out += "\n" }
             let ref = service.ref?.value ?? "the revision from history"
-            let target = service.sha.map { "\(ref) = \($0)" } ?? "\(ref) (not resolved: \(service.problem ?? "unknown"))"
+            let target = service.sha.map { "\(ref) = \($0)" } ?? "\(ref) (not resolved: \(VisibleText.escaped(service.problem ?? "unknown")))"
             out += style.bold(service.service.name) + "  target \(target)\n"
             let width = service.hosts.map(\.host.name.count).max() ?? 0
             for state in service.hosts {
@@ -31,9 +32,10 @@ struct PlanCheckRenderer {
         let current = state.current.map { String($0.prefix(12)) } ?? "?"
         switch state.status {
         case .upToDate: return "\(current)  up to date"
-        case .willChange: return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change" + (state.detail.map { ": \($0)" } ?? "")
-        case .unreachable: return "unreachable: \(state.detail ?? "")"
-        case .failed: return "failed: \(state.detail ?? "")"
+        case .willChange:
+            return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
+        case .unreachable: return "unreachable: \(VisibleText.escaped(state.detail ?? ""))"
+        case .failed: return "failed: \(VisibleText.escaped(state.detail ?? ""))"
         }
     }
 }

@@ -49,7 +49,7 @@ public struct RollbackCommand: AsyncParsableCommand {
         case .text:
             LineOutput.standardOutput.write(PlanCheckRenderer(color: global.useColor).render(report))
         }
+        // A dry run reports; it fails only when a host cannot be reached (SPEC: exit 0).
         if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }
-        if report.hasFailures { throw ReportedOutcome(category: .failed) }
     }
 }

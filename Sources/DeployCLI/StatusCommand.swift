@@ -95,9 +95,10 @@ enum LockJSON {
 /// Columns padded to their widest cell; the first row is the header.
 enum TextTable {
     static func render(_ rows: [[String]], palette: Palette) -> String {
+        // Escaped first, so widths are those of what is printed.
+        let rows = rows.map { $0.map(VisibleText.escaped) }
         guard let header = rows.first else { return "" }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        let rows = rows.map { $0.map(VisibleText.escaped) }
         return rows.enumerated().map { index, row in
             let line = row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)

@@ -37,7 +37,15 @@ public final class ChildProcess: @unchecked Sendable {
             env.forEach { free($0) }
         }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, nil, argv, env)
+        var rc = posix_spawn(&pid, executable, &actions, nil, argv, env)
+        // A script just written can be "busy" for a moment: a child another thread forked meanwhile may still
+        // hold its write descriptor until that child execs. Try again briefly, as Go's os/exec does.
+        var tries = 0
+        while rc == ETXTBSY && tries < 100 {
+            usleep(10_000)
+            tries += 1
+            rc = posix_spawn(&pid, executable, &actions, nil, argv, env)
+        }
         guard rc == 0 else { throw TestCommand.Failed(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
         return ChildProcess(pid: pid)
     }

@@ -214,7 +214,8 @@ struct BatchRunner {
                                               history: history)
                     let to = previous[name]!
                     group.addTask {
-                        await history.started(rollout.session, from: to.value, to: target.value)
+                        // Putting a host back matters more than its record: it goes back even if the record fails.
+                        try? await history.started(rollout.session, from: to.value, to: target.value)
                         let outcome = try await rollout.putBack(to: to, from: target)
                         await finishHistory(rollout.session, outcome)
                         return outcome

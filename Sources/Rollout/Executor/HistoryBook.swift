@@ -10,11 +10,14 @@ final class HistoryBook: @unchecked Sendable {
     private let startedAt: String
     private let operatorName: String
     private let timeout: Duration
+    /// Hosts whose lock was lost are someone else's now: nothing more is written there.
+    private let lease: Lease
     private let lock = NSLock()
     /// Hosts whose final record was written.
     private var finished: Set<String> = []
 
-    init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions) {
+    init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions, lease: Lease) {
+        self.lease = lease
         self.deployID = deployID
         self.service = service
         self.action = action
@@ -23,16 +26,20 @@ final class HistoryBook: @unchecked Sendable {
         self.timeout = options.bookkeepingTimeout
     }
 
-    /// Before `session`'s host changes from `from` to `to`.
-    func started(_ session: HostSession, from: String?, to: String) async {
-        await append(session, .historyStarted, HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
+    /// Before `session`'s host changes from `from` to `to`. Throws when the record could not be written:
+    /// the host must then not change, or a rollout killed later would leave no trace there.
+    func started(_ session: HostSession, from: String?, to: String) async throws {
+        guard !lease.isLost(session.host.name) else { throw StepFailure(step: "history_started", reason: "the lock was lost") }
+        let step = try session.plan.required(.historyStarted)
+        try await session.run(step, [.historyRecord: HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
                                             from: from, to: to, result: HistoryRecord.startedResult, startedAt: startedAt,
-                                            finishedAt: nil, operator: operatorName))
+                                            finishedAt: nil, operator: operatorName).jsonLine], timeout: timeout)
     }
 
     /// The host's part ended with `outcome` (a later final record of the same host, after a put back, replaces it).
     func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
         lock.withLock { _ = finished.insert(session.host.name) }
+        guard !lease.isLost(session.host.name) else { return }
         await append(session, .history, HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
                                             from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
                                             startedAt: startedAt, finishedAt: Timestamp.string(Date()), operator: operatorName))
@@ -40,7 +47,7 @@ final class HistoryBook: @unchecked Sendable {
 
     func hasFinished(_ host: String) -> Bool { lock.withLock { finished.contains(host) } }
 
-    /// History is bookkeeping: a host that cannot take its record does not change the rollout's result.
+    /// A final record is bookkeeping: a host that cannot take it does not change the rollout's result.
     private func append(_ session: HostSession, _ kind: StepKind, _ record: HistoryRecord) async {
         guard let step = session.plan.step(kind) else { return }
         _ = try? await session.run(step, [.historyRecord: record.jsonLine], timeout: timeout)

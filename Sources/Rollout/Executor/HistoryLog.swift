@@ -17,12 +17,10 @@ public enum HistoryLog {
     /// (a live lock carries its id) or `interrupted` (none does). Newest first (by start, then end, then
     /// host name); `limit` counts rollouts, not rows.
     public static func rows(_ records: [HistoryRecord], liveRollouts: Set<String> = [], limit: Int? = nil) -> [HistoryRecord] {
+        // Per host, records are in file order and a final record always follows its own `started`: the last
+        // one of a rollout says where it got to (a `started` after a final one is a put back under way).
         var byKey: [String: HistoryRecord] = [:]
-        for record in records {
-            let key = record.id + "\u{0}" + record.host
-            if let seen = byKey[key], seen.result != HistoryRecord.startedResult, record.result == HistoryRecord.startedResult { continue }
-            byKey[key] = record
-        }
+        for record in records { byKey[record.id + "\u{0}" + record.host] = record }
         let rows = byKey.values.map { record -> HistoryRecord in
             guard record.result == HistoryRecord.startedResult else { return record }
             var row = record
@@ -47,12 +45,13 @@ public enum HistoryLog {
     public static let inProgress = "in_progress"
 
     /// The revision a rollback goes to: the `from` of the newest deploy that changed some host, i.e. one
-    /// that `succeeded` there or was `interrupted` (killed after it started changing it). Deploys that ended
+    /// that `succeeded` there, could not be put back (`rollback_failed`) or was `interrupted` (killed after
+    /// it started changing it). Deploys that ended
     /// `rolled_back`, `failed` or `no_change` left their hosts as they were and are skipped.
     public static func revisionBeforeLastChange(_ records: [HistoryRecord], liveRollouts: Set<String> = []) -> String? {
         rows(records, liveRollouts: liveRollouts).first { row in
             row.action == RolloutAction.deploy.rawValue && row.from != nil
-                && (row.result == HostResult.succeeded.rawValue || row.result == interrupted)
+                && [HostResult.succeeded.rawValue, HostResult.rollbackFailed.rawValue, interrupted].contains(row.result)
         }?.from
     }
 }

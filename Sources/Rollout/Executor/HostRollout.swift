@@ -47,8 +47,14 @@ struct HostRollout {
             session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
             return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
         }
+        do {
+            // Written ahead: a host whose `started` record cannot be written is not changed.
+            try await history.started(session, from: previous.value, to: target.value)
+        } catch let failure as StepFailure {
+            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
+            return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
+        }
         if stop.leaseLost != nil { return outcome(.cancelled, revision: previous, reason: stopReason) }
-        await history.started(session, from: previous.value, to: target.value)
         monitor.set(service: session.service, host: name, .changing(from: previous.value, to: target.value))
         let failure: StepFailure
         do {
@@ -103,8 +109,8 @@ struct HostRollout {
             problem = failure
         }
         let elapsed = start.duration(to: clock.now)
-        if let lost = stop.leaseLost {
-            return leftChanged(from: previous, to: current, step: problem.map { "put_back_" + $0.step }, lost: lost, elapsed: elapsed)
+        if let lost = stop.leaseLost, let problem {
+            return leftChanged(from: previous, to: current, step: "put_back_" + problem.step, lost: lost, elapsed: elapsed)
         }
         if let problem {
             let why = "putting it back on \(previous.short) failed at \(problem.step): \(problem.reason)"

@@ -101,8 +101,9 @@ struct LockSet {
         let options = options
         var owner = owner
         return Task {
-            // Per host: until when the lock it holds is known to be ours.
-            var heldUntil = Dictionary(uniqueKeysWithValues: taken.map { ($0.host.name, Date().addingTimeInterval(options.lockLifetime.seconds)) })
+            // Per host: until when the lock it holds is known to be ours (at first, the expiry it was taken with).
+            let initial = Timestamp.date(owner.expires) ?? Date()
+            var heldUntil = Dictionary(uniqueKeysWithValues: taken.map { ($0.host.name, initial) })
             while !Task.isCancelled {
                 do { try await Task.sleep(for: options.lockRefreshInterval) } catch { return }
                 let expires = Date().addingTimeInterval(options.lockLifetime.seconds)
@@ -121,13 +122,13 @@ struct LockSet {
                         heldUntil[host] = expires
                     case .taken(let holder):
                         lease.lose(host, "the lock on \(host) was removed or taken over (now \(holder)); someone ran "
-                            + "`lock release --force` or removed it by hand")
+                            + "`lock release --force` or removed it by hand", takenOver: true)
                     case .failed(let reason):
                         // Stop before the lock could expire unseen: the next try would come too late.
                         let nextTryEnds = Date().addingTimeInterval(options.lockRefreshInterval.seconds + options.bookkeepingTimeout.seconds)
                         if let until = heldUntil[host], nextTryEnds >= until {
                             lease.lose(host, "the lock on \(host) could not be refreshed (\(reason)) and would expire at "
-                                + "\(Timestamp.string(until)) before the next try")
+                                + "\(Timestamp.string(until)) before the next try", takenOver: false)
                         }
                     }
                 }
@@ -179,18 +180,22 @@ extension Duration {
     }
 }
 
-/// A service's hold on its locks: which hosts' locks it lost, and why. Losing one stops the service.
+/// A service's hold on its locks: which hosts' locks it lost, and whether someone else took them over.
+/// Losing one stops the service.
 final class Lease: @unchecked Sendable {
     private let lock = NSLock()
-    private var lost: [String: String] = [:]
+    /// Host → taken over (true) or only not refreshable (false).
+    private var lost: [String: Bool] = [:]
     private let stop: StopSignal
 
     init(stop: StopSignal) { self.stop = stop }
 
-    func lose(_ host: String, _ reason: String) {
-        lock.withLock { if lost[host] == nil { lost[host] = reason } }
+    func lose(_ host: String, _ reason: String, takenOver: Bool) {
+        lock.withLock { lost[host] = (lost[host] ?? false) || takenOver }
         stop.loseLease(reason)
     }
 
     func isLost(_ host: String) -> Bool { lock.withLock { lost[host] != nil } }
+
+    func isTakenOver(_ host: String) -> Bool { lock.withLock { lost[host] == true } }
 }

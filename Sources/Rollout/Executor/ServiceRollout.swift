@@ -64,8 +64,8 @@ struct ServiceRollout {
                               state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
-        let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options)
         let lease = Lease(stop: context.stop)
+        let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options, lease: lease)
         let taken: [HostSession]
         do {
             taken = try await locks.acquire()
@@ -94,8 +94,9 @@ struct ServiceRollout {
         if !run.aborted {
             await finishHistory(sessions, history, state: run)
         }
-        // A lock this rollout lost is someone else's now: only the ones it still holds are released.
-        run.locksLeft = await locks.release(taken.filter { !lease.isLost($0.host.name) })
+        // A lock taken over is someone else's now; one that only could not be refreshed is still ours and is
+        // released like the others (unlock acts only while our token holds it).
+        run.locksLeft = await locks.release(taken.filter { !lease.isTakenOver($0.host.name) })
     }
 
     /// Final records of the hosts whose part ended without one (a failed preflight, a stop before they

@@ -117,8 +117,10 @@ public enum PlanCheck {
             } catch {
                 result.health = "no answer (\(error))"
             }
-            if case .history = service.target.source, let read = try await run(.readHistory), read.succeeded {
-                result.records = HistoryLog.parse(read.stdout)
+            if case .history = service.target.source, let read = try await run(.readHistory) {
+                if read.succeeded { result.records = HistoryLog.parse(read.stdout) } else {
+                    result.failure = "its history could not be read: \(firstLine(read.stderr, or: "exit \(read.exitStatus)"))"
+                }
             }
             if resolves && service.target.commit == nil, service.target.ref != nil {
                 if let fetch = try await run(.fetch), !fetch.succeeded {

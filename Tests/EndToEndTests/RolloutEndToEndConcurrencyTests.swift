@@ -7,14 +7,8 @@ extension RolloutEndToEndTests {
     /// Ctrl-C, SIGTERM, and SIGHUP (a closed terminal) are handled alike.
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
     func ctrlCDuringTheHealthGatePutsTheHostBackAndReleasesLocks(signal: Int32) throws {
-        let running = try Command.Running(try Sandbox.binary,
-                                          ["deploy", "customer-service", "--ref", "broken", "--format", "json", "-i", Sandbox.inventory],
-                                          environment: [:])
-        // Wait for the first probe of cs-1's gate (404s until the 30 s timeout), then interrupt.
-        let deadline = Date().addingTimeInterval(120)
-        while !running.stdout.contains("\"health_probe\"") && running.isRunning && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        // Interrupt at the first probe of cs-1's gate (404s until the 30 s timeout).
+        let running = try brokenDeployInCs1Gate()
         running.signal(signal)
         let result = try running.wait(timeout: 120)
 

@@ -55,7 +55,7 @@ public final class SSHDServer: @unchecked Sendable {
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let log = directory + "/sshd.log"
             let process = try launch(config: config, home: home, log: log)
-            if waitListening(port: port, process: process) {
+            if waitListening(port: port, process: process, log: log) {
                 return SSHDServer(directory: directory, port: port, home: home, hostKey: hostKey, userKey: userKey,
                                   authorized: authorized, log: log, process: process)
             }
@@ -133,10 +133,13 @@ public final class SSHDServer: @unchecked Sendable {
         return try ChildProcess.spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], stderr: .file(log))
     }
 
-    private static func waitListening(port: Int, process: ChildProcess) -> Bool {
+    /// Waits until this sshd says it listens on `port`. A connection that succeeds is not proof enough: the
+    /// port was free when chosen, and another test's server may have taken it while this sshd failed to bind.
+    private static func waitListening(port: Int, process: ChildProcess, log: String) -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
+        let listening = "Server listening on 127.0.0.1 port \(port)."
         while ContinuousClock.now < deadline, process.isRunning {
-            if LoopbackPort.accepts(port) { return true }
+            if (try? String(contentsOfFile: log, encoding: .utf8))?.contains(listening) == true, process.isRunning { return true }
             usleep(10_000)
         }
         return false

@@ -40,7 +40,7 @@ struct HealthGate {
             return result
         }
         while true {
-            if (interruptible && stop.isRequested) || stop.leaseLost != nil { return finish(.stopped) }
+            if stop.shouldStop(interruptible: interruptible) { return finish(.stopped) }
             try Task.checkCancellation()
             attempt += 1
             let answer = await probe(timeout: Self.probeTimeout(left: clock.now.duration(to: deadline)))

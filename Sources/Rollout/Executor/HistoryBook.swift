@@ -30,26 +30,24 @@ final class HistoryBook: @unchecked Sendable {
     /// the host must then not change, or a rollout killed later would leave no trace there.
     func started(_ session: HostSession, from: String?, to: String) async throws {
         guard !lease.isLost(session.host.name) else { throw StepFailure(step: "history_started", reason: "the lock was lost") }
-        let step = try session.plan.required(.historyStarted)
-        try await session.run(step, [.historyRecord: HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
-                                            from: from, to: to, result: HistoryRecord.startedResult, startedAt: startedAt,
-                                            finishedAt: nil, operator: operatorName).jsonLine], timeout: timeout)
+        let record = self.record(session, from: from, to: to, result: HistoryRecord.startedResult, finishedAt: nil)
+        try await session.run(try session.plan.required(.historyStarted), [.historyRecord: record.jsonLine], timeout: timeout)
     }
 
     /// The host's part ended with `outcome` (a later final record of the same host, after a put back, replaces it).
     func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
         lock.withLock { _ = finished.insert(session.host.name) }
         guard !lease.isLost(session.host.name) else { return }
-        await append(session, .history, HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue,
-                                            from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
-                                            startedAt: startedAt, finishedAt: Timestamp.string(Date()), operator: operatorName))
+        let record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
+                                 finishedAt: Timestamp.string(Date()))
+        // A final record is bookkeeping: a host that cannot take it does not change the rollout's result.
+        _ = try? await session.run(try session.plan.required(.history), [.historyRecord: record.jsonLine], timeout: timeout)
     }
 
     func hasFinished(_ host: String) -> Bool { lock.withLock { finished.contains(host) } }
 
-    /// A final record is bookkeeping: a host that cannot take it does not change the rollout's result.
-    private func append(_ session: HostSession, _ kind: StepKind, _ record: HistoryRecord) async {
-        guard let step = session.plan.step(kind) else { return }
-        _ = try? await session.run(step, [.historyRecord: record.jsonLine], timeout: timeout)
+    private func record(_ session: HostSession, from: String?, to: String, result: String, finishedAt: String?) -> HistoryRecord {
+        HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue, from: from, to: to,
+                      result: result, startedAt: startedAt, finishedAt: finishedAt, operator: operatorName)
     }
 }

@@ -49,7 +49,7 @@ struct LockSet {
             session.report("lock", .rollout, .ok, start.duration(to: clock.now), "taken until \(owner.expires)")
             return nil
         }
-        if result.exitStatus == 3 {
+        if result.exitStatus == HostCommands.lockHeldStatus {
             let holder = LockHolder.parse(result.stdout)
             let stale = holder?.staleness(localMachine: options.machine)
             session.report("lock", .rollout, .failed, start.duration(to: clock.now),

@@ -47,14 +47,16 @@ public final class StopSignal: @unchecked Sendable {
         // Polling in short slices keeps this free of continuations and bounded by `duration`.
         let slice = Duration.milliseconds(50)
         while clock.now < end {
-            if mustWake(interruptible) { return false }
+            if shouldStop(interruptible: interruptible) { return false }
             let left = clock.now.duration(to: end)
             try await Task.sleep(for: left < slice ? left : slice)
         }
-        return !mustWake(interruptible)
+        return !shouldStop(interruptible: interruptible)
     }
 
-    private func mustWake(_ interruptible: Bool) -> Bool {
+    /// Whether waiting must end now: the lease was lost (always), or a stop was requested (only where the
+    /// wait is `interruptible`, i.e. not while putting a host back).
+    func shouldStop(interruptible: Bool) -> Bool {
         leaseLost != nil || (interruptible && isRequested)
     }
 }

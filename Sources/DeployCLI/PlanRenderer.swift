@@ -31,6 +31,12 @@ struct PlanRenderer {
             let canary = number == 0 && plan.policy.canary ? "  (canary, then bake \(formatDuration(plan.policy.bake)))" : ""
             out += "    \(number + 1). " + batch.map { "\($0.name) \($0.address):\($0.ssh.port)" }.joined(separator: ", ") + canary + "\n"
         }
+        if let before = service.hooks.before {
+            out += "  hook before (local, after locks and preflight, before any host changes): \(VisibleText.escaped(before.joined(separator: " ")))\n"
+        }
+        if let after = service.hooks.after {
+            out += "  hook after (local, when the rollout ends, with OPENCLAW_RESULT): \(VisibleText.escaped(after.joined(separator: " ")))\n"
+        }
         for hostPlan in plan.hosts {
             let host = hostPlan.host
             out += "  " + style.bold("\(host.name)") + " (\(host.ssh.user)@\(host.address):\(host.ssh.port))\n"
@@ -44,8 +50,11 @@ struct PlanRenderer {
     }
 
     private func render(_ step: PlannedStep, _ mark: String, into out: inout String) {
-        out += "    \(mark) \(step.kind.rawValue): \(step.summary)\n"
-        if let command = step.command { out += "       " + style.dim("$ " + command.rendered) + "\n" }
+        out += "    \(mark) \(step.kind.rawValue): \(VisibleText.escaped(step.summary))\n"
+        if let command = step.command {
+            let stdin = step.input == .envFile ? "  < (the env above, secrets included)" : ""
+            out += "       " + style.dim("$ " + VisibleText.escaped(command.rendered) + stdin) + "\n"
+        }
     }
 
     private func headerFacts(_ service: Service) -> [String] {

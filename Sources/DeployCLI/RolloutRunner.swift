@@ -15,13 +15,17 @@ struct RolloutRunner {
     /// Runs the rollout and throws the most serious failure (mapped to its exit code in one place),
     /// or returns when every service succeeded or needed no change.
     func run() async throws {
+        // Every secret is read before any host is contacted: a missing one is exit 65 with nothing touched.
+        let secrets = try await SecretResolver.resolve(SecretResolver.sources(of: plan.services.flatMap { $0.hosts.map(\.host) }),
+                                                       directory: inventory.directory)
         let stop = StopSignal()
         let monitor = RolloutMonitor()
         let reporter = makeReporter()
         var options = ExecutorOptions()
         options.parallelServices = parallel
         let gateway: (any GatewayHook)? = inventory.gateway == nil ? nil : try GatewayDrainer(inventory: inventory, factory: factory)
-        let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway)
+        let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway,
+                                secrets: secrets, hookDirectory: inventory.directory)
 
         let interrupts = InterruptHandling(stop: stop, monitor: monitor)
         let plan = plan

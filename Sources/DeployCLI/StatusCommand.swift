@@ -48,6 +48,7 @@ public struct StatusCommand: AsyncParsableCommand {
                     .object([("id", .string(record.id)), ("action", .string(record.action)), ("to", .string(record.to)),
                              ("started_at", .string(record.startedAt))])
                 } ?? .null),
+                ("size_warning", .optional(row.sizeWarning)),
                 ("ok", .bool(row.isSound)),
             ])
         }))])
@@ -72,6 +73,7 @@ public struct StatusCommand: AsyncParsableCommand {
         var notes: [String] = []
         for row in rows {
             if !row.reachable { notes.append("\(row.service) \(row.host): \(row.error ?? "could not connect")") }
+            if let warning = row.sizeWarning { notes.append("\(row.service) \(row.host): warning: \(warning)") }
             if let record = row.interrupted {
                 notes.append("\(row.service) \(row.host): the \(record.action) \(record.id) to \(shortRevision(record.to)) started at "
                     + "\(record.startedAt) was interrupted before it finished; see `openclaw-deploy history \(row.service)`, "

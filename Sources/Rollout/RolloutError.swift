@@ -9,6 +9,8 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     case unreachable(service: String, reason: String, hint: String? = nil)
     /// A step failed on a host before anything on it changed (exit 1).
     case stepFailed(service: String, host: String, step: String, reason: String)
+    /// The local `before` hook failed: no host was changed.
+    case hookFailed(service: String, hook: String, reason: String)
     /// A host failed its rollout; it and every host already updated were put back (exit 1).
     case hostFailed(service: String, host: String, step: String, reason: String)
     /// A rollback without `--to` found no successful deploy in the hosts' history (exit 1).
@@ -27,7 +29,7 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         switch self {
         case .lockHeld, .lockLive: return .lockHeld
         case .unreachable: return .unreachable
-        case .stepFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
+        case .stepFailed, .hookFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
         case .rollbackIncomplete: return .needsAttention
         case .leaseLost(_, _, let changed): return changed.isEmpty ? .failed : .needsAttention
         }
@@ -44,6 +46,8 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
             return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts." + (hint.map { " \($0)" } ?? "")
         case .stepFailed(let service, let host, let step, let reason):
             return "\(service): \(step) failed on \(host): \(reason); no host was changed."
+        case .hookFailed(let service, let hook, let reason):
+            return "\(service): the \(hook) hook failed: \(reason); no host was changed."
         case .hostFailed(let service, let host, let step, let reason):
             return "\(service): \(host) failed at \(step): \(reason); every host that was changed is back on its previous revision."
         case .noPreviousRevision(let service):

@@ -77,13 +77,13 @@ public final class SSHConnection: @unchecked Sendable {
     /// False once closed, or dropped after a command deadline or a broken connection.
     public var isUsable: Bool { lock.withLock { usable } }
 
-    /// Runs `command` through the remote user's shell as `sh -c`, with stdin empty, under `timeout` on the
-    /// host. At the deadline the command is stopped on the host, this call throws `commandTimedOut`, and
-    /// the connection is dropped (`isUsable` becomes false).
-    public func run(_ command: String, timeout: Duration, outputLimit: Int? = nil) async throws -> SSHCommandResult {
+    /// Runs `command` through the remote user's shell as `sh -c`, with `input` on its stdin (empty by
+    /// default), under `timeout` on the host. At the deadline the command is stopped on the host, this call
+    /// throws `commandTimedOut`, and the connection is dropped (`isUsable` becomes false).
+    public func run(_ command: String, input: [UInt8] = [], timeout: Duration, outputLimit: Int? = nil) async throws -> SSHCommandResult {
         let limit = outputLimit ?? configuration.outputLimit
         return try await onQueue { [self] in
-            try CommandRunner(core: usableCore()).run(command, timeout: timeout, outputLimit: limit)
+            try CommandRunner(core: usableCore()).run(command, input: input, timeout: timeout, outputLimit: limit)
         }
     }
 

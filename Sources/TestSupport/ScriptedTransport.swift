@@ -13,6 +13,8 @@ public struct ScriptedCall: Sendable, Equatable {
 
     public var host: String
     public var kind: Kind
+    /// What the command received on stdin, for `run` calls that sent any.
+    public var input: String? = nil
 
     /// The command line, for `run` calls.
     public var command: String? {
@@ -86,9 +88,9 @@ public final class ScriptedTransportFactory: TransportFactory, @unchecked Sendab
         return ScriptedTransport(host: host.name, factory: self)
     }
 
-    fileprivate func run(host: String, command: String, timeout: Duration) async throws -> CommandResult {
+    fileprivate func run(host: String, command: String, input: String?, timeout: Duration) async throws -> CommandResult {
         let handler: CommandHandler? = locked {
-            log.append(ScriptedCall(host: host, kind: .run(command)))
+            log.append(ScriptedCall(host: host, kind: .run(command), input: input))
             return commandRules.last { ($0.host == nil || $0.host == host) && command.contains($0.pattern) }?.handler
         }
         guard let handler else { return CommandResult(exitStatus: 0) }
@@ -146,11 +148,11 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
         self.factory = factory
     }
 
-    func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+    func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
         try checkUsable()
         await turns.acquire()
         do {
-            let result = try await factory.run(host: host, command: command, timeout: timeout)
+            let result = try await factory.run(host: host, command: command, input: input, timeout: timeout)
             await turns.release()
             return result
         } catch let error as TransportError {

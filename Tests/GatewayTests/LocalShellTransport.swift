@@ -17,7 +17,9 @@ final class LocalShellTransport: Transport, TransportFactory, @unchecked Sendabl
 
     func connect(to host: Endpoint) async throws -> any Transport { self }
 
-    func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+    /// The gateway's commands take no input.
+    func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
+        precondition(input == nil, "gateway commands take no stdin")
         lock.withLock { commands.append(command) }
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = path + ":" + (environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin")

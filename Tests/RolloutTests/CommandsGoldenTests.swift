@@ -33,9 +33,9 @@ struct CommandsGoldenTests {
 
     @Test("preflight")
     func preflight() {
-        #expect(plain.preflight().rendered == #"cd /opt/openclaw/customer 2>/dev/null || { echo 'preflight: the repository directory /opt/openclaw/customer does not exist on the host' >&2; exit 1; }; git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo 'preflight: /opt/openclaw/customer is not a git checkout' >&2; exit 1; }; changes=$(git status --porcelain --untracked-files=normal) || { echo 'preflight: git status failed in /opt/openclaw/customer' >&2; exit 1; }; [ -z "$changes" ] || { printf '%s' 'preflight: /opt/openclaw/customer has local changes (nothing was touched; commit or remove them): ' >&2; printf '%s\n' "$changes" | head -n 3 | tr '\n' ' ' >&2; echo >&2; exit 1; }; docker compose version >/dev/null 2>&1 || { echo 'preflight: the compose command "docker compose" does not work on the host' >&2; exit 1; }"#)
+        #expect(plain.preflight().rendered == #"cd /opt/openclaw/customer 2>/dev/null || { echo 'preflight: the repository directory /opt/openclaw/customer does not exist on the host' >&2; exit 1; }; git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo 'preflight: /opt/openclaw/customer is not a git checkout' >&2; exit 1; }; changes=$(git status --porcelain --untracked-files=normal) || { echo 'preflight: git status failed in /opt/openclaw/customer' >&2; exit 1; }; [ -z "$changes" ] || { printf '%s' 'preflight: /opt/openclaw/customer has local changes (nothing was touched; commit or remove them): ' >&2; printf '%s\n' "$changes" | head -n 3 | tr '\n' ' ' >&2; echo >&2; exit 1; }; docker compose version >/dev/null 2>&1 || { echo 'preflight: the compose command "docker compose" does not work on the host' >&2; exit 1; } ; printf 'cpus=%s memory_kib=%s\n' "$(nproc 2>/dev/null)" "$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)""#)
         #expect(odd.preflight().rendered.hasPrefix(#"cd "$HOME"/'apps/it'\''s my app' 2>/dev/null || { echo 'preflight: the repository directory ~/apps/it'\''s my app does not exist on the host' >&2; exit 1; };"#))
-        #expect(odd.preflight().rendered.hasSuffix(#"podman-compose version >/dev/null 2>&1 || { echo 'preflight: the compose command "podman-compose" does not work on the host' >&2; exit 1; }"#))
+        #expect(odd.preflight().rendered.contains(#"podman-compose version >/dev/null 2>&1 || { echo 'preflight: the compose command "podman-compose" does not work on the host' >&2; exit 1; } ;"#))
     }
 
     @Test("git commands")
@@ -51,8 +51,8 @@ struct CommandsGoldenTests {
 
     @Test("compose commands")
     func compose() {
-        #expect(plain.composeUp().rendered == "cd /opt/openclaw/customer && docker compose -f docker-compose.yml -p openclaw-customer up -d")
-        #expect(odd.composeUp().rendered == #"cd "$HOME"/'apps/it'\''s my app' && podman-compose -f 'deploy/compose file.yml' up -d --build --force-recreate --scale web=2"#)
+        #expect(plain.composeUp().rendered == #"cd /opt/openclaw/customer && { [ ! -f "$HOME"/.openclaw-deploy/customer-service/env ] || { set -a && . "$HOME"/.openclaw-deploy/customer-service/env && set +a; }; } && docker compose -f docker-compose.yml -p openclaw-customer up -d"#)
+        #expect(odd.composeUp().rendered == #"cd "$HOME"/'apps/it'\''s my app' && { [ ! -f '/var/lib/open claw/"svc"/env' ] || { set -a && . '/var/lib/open claw/"svc"/env' && set +a; }; } && podman-compose -f 'deploy/compose file.yml' up -d --build --force-recreate --scale web=2"#)
         #expect(plain.composeStatus().rendered == "cd /opt/openclaw/customer && docker compose -f docker-compose.yml -p openclaw-customer ps")
     }
 

@@ -88,7 +88,11 @@ struct CommandsShellTests {
         let setUp = "mkdir -p \"$HOME\"/apps && git init -q \(ShellQuote.quotePath(Self.repoPath)) && cd \(ShellQuote.quotePath(Self.repoPath))"
             + " && echo '*.log' > .gitignore && git add .gitignore && git commit -q -m one"
         #expect(try shell.run(shell: setUp).exitStatus == 0)
-        #expect(try shell.run(c.preflight()) == CommandResult(exitStatus: 0))
+        let passed = try shell.run(c.preflight())
+        #expect(passed.exitStatus == 0 && passed.stderr.isEmpty)
+        // It says what the host has, for the declared-size check.
+        let resources = try #require(HostResources.parse(passed.stdout))
+        #expect((resources.cpus ?? 0) >= 1 && (resources.memoryBytes ?? 0) > 0)
 
         try "x".write(to: repo.appendingPathComponent("debug.log"), atomically: true, encoding: .utf8)
         #expect(try shell.run(c.preflight()).exitStatus == 0)

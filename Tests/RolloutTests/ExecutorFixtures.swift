@@ -16,6 +16,9 @@ final class FakeFleet: @unchecked Sendable {
     private var heads: [String: String] = [:]
     private var locks: [String: String] = [:]
     private var historyLines: [String: [String]] = [:]
+    /// Each host's `<state>/env`, and the one it replaced (what the put back restores).
+    private var envs: [String: String] = [:]
+    private var envsBefore: [String: String] = [:]
     private var unhealthy: Set<[String]> = []
     private var resolveAnswers: [String]
     private(set) var resolveCount = 0
@@ -28,6 +31,15 @@ final class FakeFleet: @unchecked Sendable {
     }
 
     func head(_ host: String) -> String? { locked { heads[host] } }
+    func env(_ host: String) -> String? { locked { envs[host] } }
+
+    /// Gives each host of `plan` the environment its plan renders for `target`, as an earlier deploy would have.
+    func seedEnvironment(_ plan: Plan, target: String, secrets: Secrets = Secrets()) throws {
+        for hostPlan in plan.services[0].hosts {
+            let text = try hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: target])
+            locked { envs[hostPlan.host.name] = text }
+        }
+    }
     func setHead(_ host: String, _ sha: String) { locked { heads[host] = sha } }
     func lockHolder(_ host: String) -> String? { locked { locks[host] } }
     func history(_ host: String) -> [HistoryRecord] { HistoryLog.parse(locked { historyLines[host] ?? [] }.joined(separator: "\n")) }
@@ -104,6 +116,21 @@ final class FakeFleet: @unchecked Sendable {
         scripted.on("checkout --quiet --detach") { [self] host, command in
             setHead(host, String(command.split(separator: " ").last ?? ""))
             return CommandResult(exitStatus: 0)
+        }
+        scripted.on("cat > .env.new") { [self] host, command in
+            let input = scripted.calls.last { $0.host == host && $0.command == command }?.input ?? ""
+            locked {
+                envsBefore[host] = envs[host]
+                envs[host] = input
+            }
+            return CommandResult(exitStatus: 0)
+        }
+        scripted.on("if [ -f env.before ]") { [self] host, _ in
+            locked { envs[host] = envsBefore[host] }
+            return CommandResult(exitStatus: 0)
+        }
+        scripted.on("sha256sum <") { [self] host, _ in
+            CommandResult(exitStatus: 0, stdout: env(host).map { EnvFile.digest(ofRendered: $0) + "  -\n" } ?? "")
         }
         scripted.on("history.jsonl") { [self] host, command in
             if command.contains(">>") {

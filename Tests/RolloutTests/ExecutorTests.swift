@@ -122,6 +122,7 @@ struct ExecutorTests {
 
     @Test func aHostAlreadyOnTheTargetAndHealthyIsNoChange() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA)
+        try fleet.seedEnvironment(try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]]), target: newSHA)
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
 
         #expect(outcome.result == .noChange)

@@ -85,8 +85,10 @@ struct PlannerTests {
     func stepOrder() throws {
         let plan = try F.plan(inventory, services: ["trading"], all: false, ref: nil, hosts: [])
         let kinds = plan.services[0].hosts.map { $0.steps.map(\.kind) }
-        #expect(kinds[0] == [.lock, .preflight, .currentRevision, .fetch, .resolve, .historyStarted, .checkout, .composeUp, .healthGate, .history, .unlock])
-        #expect(kinds[1] == [.lock, .preflight, .currentRevision, .fetch, .historyStarted, .checkout, .composeUp, .healthGate, .history, .unlock])
+        #expect(kinds[0] == [.lock, .preflight, .currentRevision, .fetch, .resolve, .envDigest, .historyStarted, .checkout, .env, .composeUp,
+                             .healthGate, .history, .unlock])
+        #expect(kinds[1] == [.lock, .preflight, .currentRevision, .fetch, .envDigest, .historyStarted, .checkout, .env, .composeUp,
+                             .healthGate, .history, .unlock])
         let gate = try #require(plan.services[0].hosts[0].steps.first { $0.kind == .healthGate })
         #expect(gate.command == nil)
         #expect(gate.commandLine.hasPrefix("# health gate: GET http://127.0.0.1:8080/health through the SSH connection: 3 consecutive 2xx within 1m, every 2s"))
@@ -119,7 +121,7 @@ struct PlannerTests {
         #expect(firstHost["port"] as? Int == 2222)
         let steps = try #require(trading["steps"] as? [[String: Any]])
         #expect(steps.map { $0["host"] as? String } == ["lighthouse-b", "lighthouse-c"])
-        #expect((steps[0]["commands"] as? [String])?.count == 11)
+        #expect((steps[0]["commands"] as? [String])?.count == 13)
         // The SPEC's field order, which a hand-written document keeps.
         let keys = ["\"name\"", "\"tier\"", "\"target\"", "\"policy\"", "\"batches\"", "\"steps\""]
         let positions = keys.compactMap { text.range(of: $0)?.lowerBound }

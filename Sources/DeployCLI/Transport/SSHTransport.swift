@@ -56,10 +56,10 @@ public actor SSHTransport: Transport {
         _ = try await usableConnection()
     }
 
-    public func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+    public func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
         let connection = try await usableConnection()
         do {
-            let result = try await connection.run(command, timeout: timeout)
+            let result = try await connection.run(command, input: Array((input ?? "").utf8), timeout: timeout)
             return CommandResult(exitStatus: result.exitStatus, signal: result.signal, stdout: result.stdout, stderr: result.stderr)
         } catch let error as SSHError {
             throw translate(error, operation: command, timeout: timeout)

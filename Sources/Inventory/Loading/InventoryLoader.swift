@@ -72,7 +72,7 @@ public enum InventoryLoader {
         }
         var defaults = SettingsLayer()
         if let node = fields["defaults"],
-           let defaultFields = reader.mapping(node, "defaults", allowed: ["ssh", "compose", "repo", "health", "state_dir"]) {
+           let defaultFields = reader.mapping(node, "defaults", allowed: ["ssh", "compose", "repo", "health", "state_dir", "env", "hooks"]) {
             defaults = reader.settingsLayer(defaultFields, localPaths: localPaths)
         }
         let tiers = reader.tiers(fields["tiers"])

@@ -11,8 +11,8 @@ struct ServiceContext {
 
 extension NodeReader {
     static let serviceKeys = ["description", "tier", "size", "skills", "channels", "repo", "compose", "health",
-                              "route", "ssh", "state_dir", "hosts"]
-    static let hostKeys = ["name", "address", "ssh", "repo", "compose", "health", "state_dir"]
+                              "route", "ssh", "state_dir", "env", "hooks", "hosts"]
+    static let hostKeys = ["name", "address", "ssh", "repo", "compose", "health", "state_dir", "env"]
 
     /// Every valid service, sorted by name; route prefixes must not be shared.
     func services(_ node: Node, context: ServiceContext) -> [Service] {
@@ -70,9 +70,9 @@ extension NodeReader {
 
         let hosts = self.hosts(fields, service: name, layer: layer, healthyAfter: policy?.healthyAfter ?? 1,
                                localPaths: context.localPaths)
-        guard valid, let tierName, let policy, let hosts else { return nil }
+        guard valid, let tierName, let policy, let hosts, let hooks = layer.hooks.resolved else { return nil }
         return Service(name: name, description: description, tier: tierName, policy: policy, size: size,
-                       skills: skills, channels: channels, route: route, hosts: hosts)
+                       skills: skills, channels: channels, route: route, hosts: hosts, hooks: hooks)
     }
 
     private func tierPolicy(_ name: String, _ node: Node, _ path: String, _ context: ServiceContext) -> TierPolicy? {

@@ -88,11 +88,15 @@ struct SettingsLayer {
     var compose = ComposeLayer()
     var health = HealthLayer()
     var stateDir: Setting<String> = .unset
+    var env = EnvLayer()
+    /// Read under `defaults` and a service only.
+    var hooks = HooksLayer()
 
     func overridden(by lower: SettingsLayer) -> SettingsLayer {
         SettingsLayer(ssh: ssh.overridden(by: lower.ssh), repo: repo.overridden(by: lower.repo),
                       compose: compose.overridden(by: lower.compose), health: health.overridden(by: lower.health),
-                      stateDir: stateDir.overridden(by: lower.stateDir))
+                      stateDir: stateDir.overridden(by: lower.stateDir), env: env.overridden(by: lower.env),
+                      hooks: hooks.overridden(by: lower.hooks))
     }
 }
 
@@ -107,6 +111,8 @@ extension NodeReader {
         if let node = fields["state_dir"] {
             layer.stateDir = Setting(string(node, fields.path("state_dir"), rule: { RemoteValueRules.remotePath($0) }))
         }
+        if let node = fields["env"] { layer.env = envLayer(node, fields.path("env"), localPaths: localPaths) }
+        if let node = fields["hooks"] { layer.hooks = hooksLayer(node, fields.path("hooks")) }
         return layer
     }
 

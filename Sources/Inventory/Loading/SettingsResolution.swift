@@ -9,11 +9,12 @@ extension SettingsLayer {
         let composeSettings = compose.resolved()
         let healthSettings = health.resolved(tierHealthyAfter: tierHealthyAfter, missing: &missing)
         let stateDirectory = stateDir.resolved(default: "~/.openclaw-deploy/\(serviceName)")
-        guard let sshSettings, let repoSettings, let composeSettings, let healthSettings, let stateDirectory else {
+        guard let sshSettings, let repoSettings, let composeSettings, let healthSettings, let stateDirectory,
+              let variables = env.resolved else {
             return nil
         }
         return ServiceHost(name: name, address: address, ssh: sshSettings, repo: repoSettings, compose: composeSettings,
-                    health: healthSettings, stateDir: stateDirectory)
+                           health: healthSettings, stateDir: stateDirectory, env: variables)
     }
 }
 

@@ -18,6 +18,10 @@ public struct Inventory: Sendable, Equatable {
         self.gateway = gateway
     }
 
+    /// The inventory file's directory, absolute: where local hooks and `from_command` run, and what relative
+    /// local paths are resolved against.
+    public var directory: String { LocalPaths(inventoryPath: sourcePath, environment: [:]).baseDirectory }
+
     public func service(named name: String) -> Service? {
         services.first { $0.name == name }
     }
@@ -35,9 +39,10 @@ public struct Service: Sendable, Equatable {
     public var route: Route?
     /// Hosts sorted by name, each with the service's settings merged in.
     public var hosts: [ServiceHost]
+    public var hooks: Hooks
 
     public init(name: String, description: String?, tier: String, policy: TierPolicy, size: ResourceSize?,
-                skills: [String], channels: [String], route: Route?, hosts: [ServiceHost]) {
+                skills: [String], channels: [String], route: Route?, hosts: [ServiceHost], hooks: Hooks = Hooks()) {
         self.name = name
         self.description = description
         self.tier = tier
@@ -47,6 +52,7 @@ public struct Service: Sendable, Equatable {
         self.channels = channels
         self.route = route
         self.hosts = hosts
+        self.hooks = hooks
     }
 }
 
@@ -62,9 +68,12 @@ public struct ServiceHost: Sendable, Equatable {
     /// Directory on the host holding the lock and `history.jsonl`. May start with `~/`, meaning the
     /// remote user's home. Default `~/.openclaw-deploy/<service>`.
     public var stateDir: String
+    /// The inventory's variables for this host (defaults, service and host merged key by key), sorted by name.
+    /// The built-in `OPENCLAW_*` variables are added when the rollout is planned.
+    public var env: [EnvVariable]
 
     public init(name: String, address: String, ssh: SSHSettings, repo: RepoSettings, compose: ComposeSettings,
-                health: HealthSettings, stateDir: String) {
+                health: HealthSettings, stateDir: String, env: [EnvVariable] = []) {
         self.name = name
         self.address = address
         self.ssh = ssh
@@ -72,6 +81,7 @@ public struct ServiceHost: Sendable, Equatable {
         self.compose = compose
         self.health = health
         self.stateDir = stateDir
+        self.env = env
     }
 
     /// Where to connect to reach this host.

@@ -96,7 +96,15 @@ public struct HostCommands: Sendable {
                .arg("preflight: \(repoPath) has local changes (nothing was touched; commit or remove them): "),
                .raw(">&2; printf '%s\\n' \"$changes\" | head -n 3 | tr '\\n' ' ' >&2; echo >&2; exit 1; };")]
             + host.compose.command.map(RemoteCommand.Token.arg) + [.raw("version >/dev/null 2>&1 ||")]
-            + fail("preflight: the compose command \"\(compose)\" does not work on the host", last: true))
+            + fail("preflight: the compose command \"\(compose)\" does not work on the host", last: true)
+            + [.raw(";")] + resourcesLine)
+    }
+
+    /// Prints the host's CPU count and memory (`HostResources`); never fails.
+    public func resources() -> RemoteCommand { RemoteCommand(resourcesLine) }
+
+    private var resourcesLine: [RemoteCommand.Token] {
+        [.raw("printf 'cpus=%s memory_kib=%s\\n' \"$(nproc 2>/dev/null)\" \"$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)\"")]
     }
 
     /// Prints the commit checked out now.
@@ -138,13 +146,40 @@ public struct HostCommands: Sendable {
         RemoteCommand(git + [.arg("checkout"), .arg("--quiet"), .arg("--detach"), commit])
     }
 
+    // MARK: environment
+
+    /// Prints the SHA-256 of `<state>/env` (what the host runs with); nothing when there is none.
+    public func envDigest() -> RemoteCommand {
+        RemoteCommand([.raw("[ ! -f"), .path(envFile), .raw("] ||"), .raw("sha256sum <"), .path(envFile)])
+    }
+
+    /// Writes stdin to `<state>/env` atomically, mode 0600, keeping the file it replaces as `env.before` (a
+    /// hard link, so the old content survives the rename) for `envRestore`.
+    public func envWrite() -> RemoteCommand {
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&&"), .raw("cd"), .path(state),
+                       .raw("&& umask 077 && rm -f .env.new && cat > .env.new && chmod 600 .env.new"),
+                       .raw("&& rm -f env.before && { [ ! -f env ] || ln env env.before; } && mv -f .env.new env")])
+    }
+
+    /// Puts back the environment `envWrite` replaced (none, if there was none).
+    public func envRestore() -> RemoteCommand {
+        RemoteCommand([.raw("cd"), .path(state),
+                       .raw("&& if [ -f env.before ]; then mv -f env.before env; else rm -f env; fi")])
+    }
+
+    /// The operator's `before_up` command, in the checkout, with the service's environment exported.
+    public func beforeUp(_ command: String) -> RemoteCommand {
+        RemoteCommand([.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment + [.raw("sh"), .arg("-c"), .arg(command)])
+    }
+
     // MARK: compose
 
-    /// `compose up -d`, with `--build` when the inventory asks for it, then its `up_args`.
+    /// `compose up -d`, with `--build` when the inventory asks for it, then its `up_args`, with the service's
+    /// environment exported (so `${VAR}` in the compose file and `environment: [VAR]` both see it).
     public func composeUp() -> RemoteCommand {
         var args: [String] = ["up", "-d"]
         if host.compose.build { args.append("--build") }
-        return RemoteCommand(compose(args + host.compose.upArgs))
+        return RemoteCommand(compose(args + host.compose.upArgs, withEnvironment: true))
     }
 
     public func composeStatus() -> RemoteCommand {
@@ -179,6 +214,13 @@ public struct HostCommands: Sendable {
 
     private var git: [RemoteCommand.Token] { [.raw("git"), .arg("-C"), .path(host.repo.path)] }
 
+    private var envFile: String { state + "/env" }
+
+    /// Exports every variable of `<state>/env` when it exists, then `&&`.
+    private var withEnvironment: [RemoteCommand.Token] {
+        [.raw("{ [ ! -f"), .path(envFile), .raw("] || { set -a && ."), .path(envFile), .raw("&& set +a; }; } &&")]
+    }
+
     private var inStateDir: [RemoteCommand.Token] { [.raw("cd"), .path(state), .raw("2>/dev/null")] }
 
     /// Enters the state directory, or ends with exit 0 when there is no lock to act on.
@@ -186,8 +228,9 @@ public struct HostCommands: Sendable {
         inStateDir + [.raw("|| exit 0;"), .raw("[ -e lock ] || exit 0;")]
     }
 
-    private func compose(_ args: [String]) -> [RemoteCommand.Token] {
+    private func compose(_ args: [String], withEnvironment exported: Bool = false) -> [RemoteCommand.Token] {
         var tokens: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")]
+        if exported { tokens += withEnvironment }
         tokens += host.compose.command.map(RemoteCommand.Token.arg)
         tokens += [.arg("-f"), .path(host.compose.file)]
         if let project = host.compose.project { tokens += [.arg("-p"), .arg(project)] }

@@ -44,6 +44,11 @@ struct BatchRunner {
         }
         run.sha = target.value
 
+        if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
+            run.error = .hookFailed(service: service, hook: "before", reason: failure.reason)
+            return
+        }
+
         var updated: [String] = []
         for (index, batch) in plan.batches.enumerated() {
             if context.stop.isRequested { run.stopped = true; break }
@@ -95,7 +100,10 @@ struct BatchRunner {
             for session in sessions {
                 group.addTask {
                     do {
-                        try await session.run(try session.plan.required(.preflight))
+                        // A host below its declared size is a warning on the step line, never silent.
+                        try await session.run(try session.plan.required(.preflight), okDetail: {
+                            HostResources.parse($0.stdout)?.shortfall(against: plan.service.size).map { "warning: \($0)" }
+                        })
                         let output = try await session.run(try session.plan.required(.currentRevision),
                                                            okDetail: { "at \($0.stdout.firstLine.shortSHA)" }).stdout.firstLine
                         guard let revision = CommitID(output) else {
@@ -169,7 +177,7 @@ struct BatchRunner {
         try await withThrowingTaskGroup(of: HostOutcome.self) { group in
             for host in batch {
                 let rollout = HostRollout(session: session(host.name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
-                                          history: history)
+                                          history: history, secrets: context.secrets)
                 let from = previous[host.name]!
                 group.addTask {
                     let outcome = try await rollout.deploy(batch: index + 1, to: target, from: from, fetched: host.name == fetched)
@@ -211,12 +219,13 @@ struct BatchRunner {
             results += try await withThrowingTaskGroup(of: HostOutcome.self) { group in
                 for name in chunk {
                     let rollout = HostRollout(session: session(name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
-                                              history: history)
+                                              history: history, secrets: context.secrets)
                     let to = previous[name]!
                     group.addTask {
                         // Putting a host back matters more than its record: it goes back even if the record fails.
                         try? await history.started(rollout.session, from: to.value, to: target.value)
-                        let outcome = try await rollout.putBack(to: to, from: target)
+                        // A host that succeeded ran its env step: its environment goes back too.
+                        let outcome = try await rollout.putBack(to: to, from: target, restoringEnvironment: true)
                         await finishHistory(rollout.session, outcome)
                         return outcome
                     }

@@ -11,11 +11,17 @@ public struct Executor: Sendable {
     public let options: ExecutorOptions
     /// The API gateway's rotation, when the inventory has a gateway.
     public let gateway: (any GatewayHook)?
+    /// The secret values the plan's environments name, resolved before any host was contacted.
+    public let secrets: Secrets
+    /// Where local hooks run: the inventory's directory.
+    public let hookDirectory: String?
 
     public init(factory: any TransportFactory, sink: any RolloutEventSink, stop: StopSignal = StopSignal(),
                 monitor: RolloutMonitor = RolloutMonitor(), options: ExecutorOptions = ExecutorOptions(),
-                gateway: (any GatewayHook)? = nil) {
+                gateway: (any GatewayHook)? = nil, secrets: Secrets = Secrets(), hookDirectory: String? = nil) {
         self.gateway = gateway
+        self.secrets = secrets
+        self.hookDirectory = hookDirectory
         self.factory = factory
         self.sink = sink
         self.stop = stop
@@ -26,7 +32,8 @@ public struct Executor: Sendable {
     /// Rolls out every service of the plan and reports each one's outcome, in plan order.
     /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
     public func run(_ plan: Plan) async -> RolloutReport {
-        let context = RunContext(factory: factory, sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway)
+        let context = RunContext(factory: factory, sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway,
+                                 secrets: secrets, hookDirectory: hookDirectory)
         let services = plan.services
         let width = max(1, options.parallelServices)
         let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in

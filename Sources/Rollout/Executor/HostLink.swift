@@ -17,10 +17,10 @@ actor HostLink: Transport {
         self.current = connection
     }
 
-    func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+    func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
         let (connection, made) = try await usable()
         do {
-            return try await connection.run(command, timeout: timeout)
+            return try await connection.run(command, input: input, timeout: timeout)
         } catch let error as TransportError {
             switch error {
             case .timedOut, .lost: await drop(made)

@@ -11,6 +11,7 @@ struct HostRollout {
     /// The API gateway, for services with more than one host: the host leaves rotation while it changes.
     let gateway: (any GatewayHook)?
     let history: HistoryBook
+    let secrets: Secrets
 
     private var name: String { session.host.name }
     private var plan: HostPlan { session.plan }
@@ -27,13 +28,20 @@ struct HostRollout {
         session.emit(.hostStarted(batch: batch, revision: previous.value))
         monitor.set(service: session.service, host: name, .untouched(revision: previous.value))
         if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
+        let environment: String
         do {
+            environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
             if !fetched { try await session.run(try plan.required(.fetch)) }
-            if previous == target, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.interval)).healthy {
+            if previous == target, try await runsEnvironment(environment),
+               await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.interval)).healthy {
                 let result = outcome(.noChange, revision: previous)
                 session.emit(.hostSucceeded(result))
                 return result
             }
+        } catch let incomplete as EnvFileIncomplete {
+            let result = outcome(.failed, revision: previous, step: "env", reason: incomplete.description)
+            session.emit(.hostFailed(HostFailure(step: "env", reason: incomplete.description, changed: false)))
+            return result
         } catch let failure as StepFailure {
             let result = outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
             session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
@@ -57,9 +65,19 @@ struct HostRollout {
         if stop.leaseLost != nil { return outcome(.cancelled, revision: previous, reason: stopReason) }
         monitor.set(service: session.service, host: name, .changing(from: previous.value, to: target.value))
         let failure: StepFailure
+        // The environment before this rollout is put back only once the env step replaced it.
+        var environmentWritten = false
         do {
             try await session.run(try plan.required(.checkout), [.targetCommit: target.value], okDetail: { _ in "now at \(target.short)" })
             try haltIfLeaseLost()
+            try await session.run(try plan.required(.env), input: environment,
+                                  okDetail: { _ in "\(plan.env.entries.count) variables, \(plan.env.secretNames.count) secret" })
+            environmentWritten = true
+            try haltIfLeaseLost()
+            if let beforeUp = plan.step(.beforeUp) {
+                try await session.run(beforeUp)
+                try haltIfLeaseLost()
+            }
             try await session.run(try plan.required(.composeUp))
             switch try await gate.run(phase: .rollout) {
             case .passed:
@@ -79,15 +97,17 @@ struct HostRollout {
             return leftChanged(from: previous, to: target, step: failure.step, lost: lost, elapsed: start.duration(to: clock.now))
         }
         session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
-        var result = try await putBack(to: previous, from: target, startedAt: start)
+        var result = try await putBack(to: previous, from: target, restoringEnvironment: environmentWritten, startedAt: start)
         result.failedStep = failure.step
         result.reason = failure.reason
         return result
     }
 
-    /// The plan's put-back branch: checks out `previous`, runs compose up and the health gate again. Ends
-    /// as `rolled_back` when the host is healthy there, `rollback_failed` otherwise.
-    func putBack(to previous: CommitID, from current: CommitID, startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
+    /// The plan's put-back branch: checks out `previous`, puts back the environment in force before (when
+    /// this rollout replaced it), runs compose up and the health gate again. Ends as `rolled_back` when the
+    /// host is healthy there, `rollback_failed` otherwise.
+    func putBack(to previous: CommitID, from current: CommitID, restoringEnvironment: Bool,
+                 startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
         let clock = ContinuousClock()
         let start = startedAt ?? clock.now
         monitor.set(service: session.service, host: name, .puttingBack(to: previous.value))
@@ -101,6 +121,10 @@ struct HostRollout {
             try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
                                   okDetail: { _ in "now at \(previous.short)" })
             try haltIfLeaseLost()
+            if restoringEnvironment {
+                try await session.run(try plan.requiredPutBack(.envRestore), phase: .putBack)
+                try haltIfLeaseLost()
+            }
             try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
                 problem = StepFailure(step: "health_gate", reason: reason)
@@ -130,6 +154,17 @@ struct HostRollout {
 
 extension HostRollout {
     private var stopReason: String { stop.leaseLost.map { "stopped: \($0)" } ?? "stopped by the operator" }
+
+    /// Whether the host's `<state>/env` is `environment` (compared by SHA-256 on the host).
+    private func runsEnvironment(_ environment: String) async throws -> Bool {
+        let expected = EnvFile.digest(ofRendered: environment)
+        var same = false
+        try await session.run(try plan.required(.envDigest), okDetail: { result in
+            same = result.stdout.split(separator: " ").first.map(String.init) == expected
+            return same ? "same environment" : "the environment differs: it changes"
+        })
+        return same
+    }
 
     /// A lost lease means another rollout may own the host now: change nothing more on it.
     private func haltIfLeaseLost() throws {

@@ -23,17 +23,18 @@ struct HostSession: Sendable {
         self.sink = sink
     }
 
-    /// Runs the plan's `step` under the host's command timeout (or `timeout`), and reports it.
+    /// Runs the plan's `step` under the host's command timeout (or `timeout`), and reports it. `input` is the
+    /// step's stdin, for a step whose plan says it reads one.
     /// A non-zero exit, a timeout or a lost connection throws `StepFailure`; task cancellation is rethrown.
     @discardableResult
-    func run(_ step: PlannedStep, _ values: [LateValue: String] = [:], phase: StepPhase = .rollout, timeout: Duration? = nil,
-             okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
+    func run(_ step: PlannedStep, _ values: [LateValue: String] = [:], input: String? = nil, phase: StepPhase = .rollout,
+             timeout: Duration? = nil, okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
         let name = step.kind.rawValue
         let clock = ContinuousClock()
         let start = clock.now
         let result: CommandResult
         do {
-            result = try await transport.run(try Self.line(step, values), timeout: timeout ?? host.ssh.commandTimeout)
+            result = try await transport.run(try Self.line(step, values), input: input, timeout: timeout ?? host.ssh.commandTimeout)
         } catch is CancellationError {
             throw CancellationError()
         } catch {

@@ -9,11 +9,14 @@ struct RunContext: Sendable {
     let monitor: RolloutMonitor
     let options: ExecutorOptions
     let gateway: (any GatewayHook)?
+    let secrets: Secrets
+    let hookDirectory: String?
 
     /// The context of one service: its own stop signal, which an operator's stop reaches and which the
     /// loss of that service's lease trips without stopping the others.
     func forService() -> RunContext {
-        RunContext(factory: factory, sink: sink, stop: StopSignal(parent: stop), monitor: monitor, options: options, gateway: gateway)
+        RunContext(factory: factory, sink: sink, stop: StopSignal(parent: stop), monitor: monitor, options: options, gateway: gateway,
+                   secrets: secrets, hookDirectory: hookDirectory)
     }
 }
 
@@ -56,7 +59,7 @@ struct ServiceRollout {
         } catch {
             run.error = .unreachable(service: service, reason: String(describing: error))
         }
-        return finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
+        return await finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
     }
 
     /// Locks, does the work (writing history ahead of each change), unlocks.
@@ -110,7 +113,7 @@ struct ServiceRollout {
         }
     }
 
-    private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) -> ServiceOutcome {
+    private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) async -> ServiceOutcome {
         let outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
         let attention = outcomes.filter { $0.result == .rollbackFailed }.map(\.host)
             + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
@@ -132,6 +135,11 @@ struct ServiceRollout {
             result = .noChange
         } else {
             result = .succeeded
+        }
+        // The `after` hook sees the result; its own failure is reported as its step and changes nothing. A second
+        // Ctrl-C wants out at once, so it is skipped then.
+        if !run.aborted {
+            _ = await LocalHooks(plan: plan, context: context, deployID: deployID).run(.after, ref: run.ref, sha: run.sha, result: result)
         }
         let outcome = ServiceOutcome(service: service, action: action, deployID: deployID, ref: run.ref, sha: run.sha,
                                      result: result, error: error, hosts: outcomes, elapsed: elapsed,

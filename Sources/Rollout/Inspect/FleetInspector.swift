@@ -21,6 +21,8 @@ public struct HostStatus: Sendable, Equatable {
     public var lockStale: LockHolder.Staleness?
     /// The host's newest history row is a rollout that was interrupted (killed after it started changing the host).
     public var interrupted: HistoryRecord?
+    /// Why the host is below the inventory's declared `size`; nil when it is not (or nothing is declared).
+    public var sizeWarning: String?
 
     public var healthy: Bool { healthStatus.map { (200..<300).contains($0) } ?? false }
 
@@ -71,7 +73,11 @@ public struct FleetInspector: Sendable {
             async let compose = try? transport.run(commands.composeStatus().rendered, timeout: timeout)
             async let lock = try? transport.run(commands.lockRead().rendered, timeout: timeout)
             async let history = try? transport.run(commands.historyRead(limit: 20).rendered, timeout: timeout)
+            async let resources = try? transport.run(commands.resources().rendered, timeout: timeout)
             async let health = probe(transport, host)
+            if let result = await resources, result.succeeded {
+                row.sizeWarning = HostResources.parse(result.stdout)?.shortfall(against: service.size)
+            }
             if let result = await revision, result.succeeded { row.revision = result.stdout.firstLine }
             if let result = await compose, result.succeeded {
                 let counts = Self.containerCounts(result.stdout)

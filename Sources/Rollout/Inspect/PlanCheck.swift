@@ -222,6 +222,13 @@ extension PlanCheckReport {
 }
 
 extension JSONWriter {
+    mutating func optionalStrings(_ values: [String]?) {
+        guard let values else { return null() }
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
     mutating func optional(_ value: String?) {
         if let value { string(value) } else { null() }
     }

@@ -102,13 +102,17 @@ public struct HostPlan: Sendable {
     /// Run on a host that failed after it changed (or that must be undone): back to `<previous>`.
     public var putBack: [PlannedStep]
     public var gate: GatePolicy
+    /// What `<state>/env` holds after this host changes: the `env` step's input.
+    public var env: EnvFile
 
-    public init(host: ServiceHost, steps: [PlannedStep], lockRefresh: PlannedStep, putBack: [PlannedStep], gate: GatePolicy) {
+    public init(host: ServiceHost, steps: [PlannedStep], lockRefresh: PlannedStep, putBack: [PlannedStep], gate: GatePolicy,
+                env: EnvFile) {
         self.host = host
         self.steps = steps
         self.lockRefresh = lockRefresh
         self.putBack = putBack
         self.gate = gate
+        self.env = env
     }
 
     /// The forward step of `kind`; nil when this host's plan has none (only the first host resolves).
@@ -125,12 +129,21 @@ public struct PlannedStep: Sendable {
     public var command: RemoteCommand?
     /// One line for people: what the step does and why.
     public var summary: String
+    /// What the command reads on stdin; nil: nothing.
+    public var input: StepInput?
 
-    public init(kind: StepKind, command: RemoteCommand?, summary: String) {
+    public init(kind: StepKind, command: RemoteCommand?, summary: String, input: StepInput? = nil) {
         self.kind = kind
         self.command = command
         self.summary = summary
+        self.input = input
     }
+}
+
+/// A step's stdin: how secrets reach a host without appearing on a command line.
+public enum StepInput: String, Sendable {
+    /// The host's `EnvFile`, rendered with the secrets' values when the step runs.
+    case envFile = "env_file"
 }
 
 public enum StepKind: String, Sendable, CaseIterable {
@@ -138,6 +151,12 @@ public enum StepKind: String, Sendable, CaseIterable {
     case currentRevision = "current_revision"
     case readHistory = "read_history"
     case fetch, resolve, checkout
+    /// The digest of the environment the host runs with, read when it is already on the target.
+    case envDigest = "env_digest"
+    /// Writes `<state>/env`; in the put-back branch `envRestore` puts the one before back.
+    case env
+    case envRestore = "env_restore"
+    case beforeUp = "before_up"
     case composeUp = "compose_up"
     case healthGate = "health_gate"
     /// The `started` history record, written before the host changes.

@@ -92,11 +92,24 @@ extension ServicePlan {
             json.endObject()
         }
         json.endArray()
+        json.key("hooks")
+        json.beginObject()
+        json.key("before"); json.optionalStrings(service.hooks.before)
+        json.key("after"); json.optionalStrings(service.hooks.after)
+        json.key("before_up"); json.optional(service.hooks.beforeUp)
+        json.endObject()
         json.key("steps")
         json.beginArray()
         for hostPlan in hosts {
             json.beginObject()
             json.key("host"); json.string(hostPlan.host.name)
+            // The env step's stdin: names, plain values, `(secret)` and `<target>`; never a secret's value.
+            json.key("env")
+            json.beginObject()
+            for (entry, line) in zip(hostPlan.env.entries, hostPlan.env.shownLines) {
+                json.key(entry.name); json.string(String(line.dropFirst(entry.name.count + 1)))
+            }
+            json.endObject()
             json.key("commands")
             json.beginArray()
             for step in hostPlan.steps { json.string(step.commandLine) }

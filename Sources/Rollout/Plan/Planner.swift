@@ -80,12 +80,24 @@ public enum Planner {
             }
         }
         let record = commands.historyAppend(recordJSON: .late(.historyRecord, label: "history record"))
+        let env = EnvFile.of(service, on: host, revision: target.commit.map { .plain($0.value) } ?? .late(.targetCommit, label: "target"))
         steps += [
+            PlannedStep(kind: .envDigest, command: commands.envDigest(),
+                        summary: "when already on the target: compare the environment in force with the one below"),
             PlannedStep(kind: .historyStarted, command: record,
                         summary: "write ahead a `started` record to \(host.stateDir)/history.jsonl, so a rollout killed from here on is seen"),
             PlannedStep(kind: .checkout, command: commands.checkout(commit: commit),
-                        summary: "check out \(target.commit?.value ?? "the target commit") (skipped when already there and healthy)"),
-            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision"),
+                        summary: "check out \(target.commit?.value ?? "the target commit") (skipped when already there, healthy and on the same environment)"),
+            PlannedStep(kind: .env, command: commands.envWrite(),
+                        summary: "write \(host.stateDir)/env (mode 0600) from stdin: " + env.shownLines.joined(separator: " "),
+                        input: .envFile),
+        ]
+        if let beforeUp = service.hooks.beforeUp {
+            steps.append(PlannedStep(kind: .beforeUp, command: commands.beforeUp(beforeUp),
+                                     summary: "the before_up hook, in the checkout with the environment; a failure puts the host back"))
+        }
+        steps += [
+            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision with the environment"),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText + "; on failure, put back (below)"),
             PlannedStep(kind: .history, command: record,
                         summary: "append the host's result as soon as its part ends (again after a later put back)"),
@@ -98,10 +110,12 @@ public enum Planner {
                                   summary: "push the lock's expiry forward while the rollout works")
         let putBack = [
             PlannedStep(kind: .checkout, command: commands.checkout(commit: previous), summary: "check out the revision recorded before"),
+            PlannedStep(kind: .envRestore, command: commands.envRestore(),
+                        summary: "put back the environment in force before (only when the env step ran)"),
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start it again"),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText),
         ]
-        return HostPlan(host: host, steps: steps, lockRefresh: refresh, putBack: putBack, gate: gate)
+        return HostPlan(host: host, steps: steps, lockRefresh: refresh, putBack: putBack, gate: gate, env: env)
     }
 
     private static func targetLabel(_ target: PlanTarget, _ host: ServiceHost) -> String {

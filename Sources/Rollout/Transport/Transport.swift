@@ -3,9 +3,10 @@ import Inventory
 /// One host's connection, as the rollout engine sees it. The SSH-backed implementation lives in the
 /// CLI layer; tests of pure rollout logic use a scripted one.
 public protocol Transport: Sendable {
-    /// Runs one shell command line on the host. The command must be stopped on the host (not just
-    /// abandoned) when `timeout` expires, and the call then throws `TransportError.timedOut`.
-    func run(_ command: String, timeout: Duration) async throws -> CommandResult
+    /// Runs one shell command line on the host, with `input` on its stdin (nil: empty). The command must be
+    /// stopped on the host (not just abandoned) when `timeout` expires, and the call then throws
+    /// `TransportError.timedOut`. Secrets travel in `input`, never in `command`.
+    func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult
 
     /// HTTP GET of `url` as seen from the remote host (through the connection).
     func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse
@@ -45,6 +46,13 @@ public struct HTTPResponse: Sendable, Equatable {
     public static func == (a: HTTPResponse, b: HTTPResponse) -> Bool {
         a.status == b.status && a.body == b.body
             && a.headers.map { "\($0.name): \($0.value)" } == b.headers.map { "\($0.name): \($0.value)" }
+    }
+}
+
+extension Transport {
+    /// A command with an empty stdin.
+    public func run(_ command: String, timeout: Duration) async throws -> CommandResult {
+        try await run(command, input: nil, timeout: timeout)
     }
 }
 

@@ -15,10 +15,10 @@ struct CommandRunner {
         return "timeout -k \(killGraceSeconds) \(seconds) sh -c \(quote(command))"
     }
 
-    func run(_ command: String, timeout: Duration, outputLimit: Int) throws -> SSHCommandResult {
+    func run(_ command: String, input: [UInt8], timeout: Duration, outputLimit: Int) throws -> SSHCommandResult {
         let deadline = Deadline(after: timeout)
         do {
-            return try runChannel(command, timeout: timeout, deadline: deadline, outputLimit: outputLimit)
+            return try runChannel(command, input: input, timeout: timeout, deadline: deadline, outputLimit: outputLimit)
         } catch is DeadlineReached {
             // The channel is mid-flight; the session cannot be trusted for another command.
             core.discard()
@@ -26,7 +26,7 @@ struct CommandRunner {
         }
     }
 
-    private func runChannel(_ command: String, timeout: Duration, deadline: Deadline, outputLimit: Int) throws -> SSHCommandResult {
+    private func runChannel(_ command: String, input: [UInt8], timeout: Duration, deadline: Deadline, outputLimit: Int) throws -> SSHCommandResult {
         let channel: OpaquePointer
         switch try core.openChannel(until: deadline, { openclaw_channel_open_session(core.session) }) {
         case .success(let opened): channel = opened
@@ -38,7 +38,9 @@ struct CommandRunner {
             try? core.free(channel: channel, until: deadline)
             throw SSHError.channelFailed(endpoint: core.endpoint, reason: "the server refused to run a command: \(core.lastError.message)")
         }
-        // Commands get an empty stdin rather than one that never ends.
+        // stdin is `input` (secrets travel here, never on the command line), then its end: a command never
+        // waits for more.
+        try write(input, to: channel, deadline: deadline)
         _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) }
 
         var stdout = OutputBuffer(limit: outputLimit)
@@ -76,6 +78,24 @@ struct CommandRunner {
             // Reading one stream can queue packets of the other inside libssh2, unseen by poll.
             if libssh2_poll_channel_read(channel, 0) != 0 || libssh2_poll_channel_read(channel, 1) != 0 { continue }
             try core.waitSocket(until: deadline)
+        }
+    }
+
+    private func write(_ input: [UInt8], to channel: OpaquePointer, deadline: Deadline) throws {
+        var offset = 0
+        while offset < input.count {
+            let written = input.withUnsafeBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                    openclaw_channel_write(channel, $0 + offset, bytes.count - offset)
+                }
+            }
+            if written == Int(LIBSSH2_ERROR_EAGAIN) {
+                try core.waitSocket(until: deadline)
+            } else if written < 0 {
+                throw lost("writing the command's input: \(core.lastError.message)")
+            } else {
+                offset += written
+            }
         }
     }
 

@@ -1,0 +1,48 @@
+import Foundation
+import Inventory
+
+/// The service's local hooks (`before`, `after`): argv run on the operator's machine in the inventory's
+/// directory, under the command timeout, with the rollout's `OPENCLAW_*` variables. Each is reported as a
+/// service-wide step.
+struct LocalHooks {
+    let plan: ServicePlan
+    let context: RunContext
+    let deployID: String
+
+    enum Kind: String {
+        case before, after
+    }
+
+    /// Runs the hook of `kind` if the service has one. Returns the failure, if any.
+    func run(_ kind: Kind, ref: String?, sha: String?, result: DeployResult? = nil) async -> StepFailure? {
+        let hooks = plan.service.hooks
+        guard let argv = kind == .before ? hooks.before : hooks.after, let executable = argv.first else { return nil }
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENCLAW_SERVICE"] = plan.service.name
+        environment["OPENCLAW_ACTION"] = plan.action.rawValue
+        environment["OPENCLAW_REF"] = ref ?? ""
+        environment["OPENCLAW_SHA"] = sha ?? ""
+        environment["OPENCLAW_HOSTS"] = plan.hosts.map(\.host.name).joined(separator: ",")
+        environment["OPENCLAW_DEPLOY_ID"] = deployID
+        environment["OPENCLAW_OPERATOR"] = context.options.operatorName
+        if let result { environment["OPENCLAW_RESULT"] = result.rawValue }
+        let timeout = plan.hosts.first?.host.ssh.commandTimeout ?? .seconds(600)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let failure: String?
+        var detail: String?
+        do {
+            let output = try await ChildProcess.capture(executable, Array(argv.dropFirst()), directory: context.hookDirectory,
+                                                        environment: environment, timeout: timeout)
+            detail = [output.stdout, output.stderr].compactMap { $0.split(whereSeparator: \.isNewline).last.map(String.init) }.last
+            failure = output.status == 0 ? nil : "exit status \(output.status)" + (detail.map { ": \($0)" } ?? "")
+        } catch {
+            failure = String(describing: error)
+        }
+        let elapsed = start.duration(to: clock.now)
+        let step = StepReport(step: "hook_" + kind.rawValue, status: failure == nil ? .ok : .failed, elapsed: elapsed,
+                              detail: failure ?? detail)
+        context.sink.emit(RolloutEvent(service: plan.service.name, payload: .step(step)))
+        return failure.map { StepFailure(step: "hook_" + kind.rawValue, reason: $0) }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Inventory
+import Rollout
+import Testing
+import TestSupport
+
+/// SPEC "Environment and secrets" and "Hooks", over a scripted fleet: what each host receives, and when.
+@Suite("Environment, secrets and hooks in a rollout")
+struct EnvironmentExecutorTests {
+    static let secretValue = "s3cr3t-'quoted'-value"
+    static let source = SecretSource(kind: .environment("APP_TOKEN"), keyPath: "services.app.env.TOKEN", position: "inv.yaml:9:7")
+
+    static func service(hooks: Hooks = Hooks()) -> Service {
+        var hosts = Fixtures.hosts("h1", "h2")
+        for index in hosts.indices {
+            hosts[index].env = [EnvVariable(name: "LOG_LEVEL", value: .plain("info")), EnvVariable(name: "TOKEN", value: .secret(source))]
+        }
+        var service = Fixtures.service(hosts: hosts)
+        service.hooks = hooks
+        service.skills = ["faq", "returns"]
+        return service
+    }
+
+    static let secrets = Secrets([source.kind: secretValue])
+
+    func run(_ fleet: FakeFleet, events: EventLog = EventLog(), hookDirectory: String? = nil) async throws -> ServiceOutcome {
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let executor = Executor(factory: fleet.scripted, sink: events, options: Fixtures.options(), secrets: Self.secrets,
+                                hookDirectory: hookDirectory)
+        return try #require(await executor.run(plan).services.first)
+    }
+
+    @Test("the environment travels on stdin; no command line carries a secret, and the plan shows `(secret)`")
+    func secretOnStdinOnly() async throws {
+        let fleet = FakeFleet(service: Self.service())
+        let outcome = try await run(fleet)
+        #expect(outcome.result == .succeeded)
+        let env = try #require(fleet.env("h1"))
+        #expect(env.contains("TOKEN='s3cr3t-'\\''quoted'\\''-value'\n"))
+        #expect(env.contains("OPENCLAW_REVISION=\(newSHA)\n") && env.contains("OPENCLAW_HOST=h1\n") && env.contains("OPENCLAW_SKILLS=faq,returns\n"))
+        for call in fleet.scripted.calls {
+            #expect(call.command?.contains("s3cr3t") != true, "a command line carries the secret: \(call.command ?? "")")
+        }
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        #expect(plan.jsonDocument.contains("\"TOKEN\": \"(secret)\""))
+        #expect(!plan.jsonDocument.contains("s3cr3t"))
+        #expect(plan.services[0].hosts[0].env.shownLines.contains("OPENCLAW_REVISION=<target>"))
+        // A printed Secrets shows no value either.
+        #expect(!"\(Self.secrets)".contains("s3cr3t") && !String(reflecting: Self.secrets).contains("s3cr3t"))
+    }
+
+    @Test("on the target with the same environment and healthy: no change; with another environment: compose up and the gate")
+    func environmentDecidesChange() async throws {
+        let fleet = FakeFleet(service: Self.service(), head: newSHA)
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        try fleet.seedEnvironment(plan, target: newSHA, secrets: Self.secrets)
+        #expect(try await run(fleet).result == .noChange)
+        #expect(fleet.commands(on: "h1", containing: " up -d").isEmpty)
+
+        // Only the secret changes: every host is brought up again on the same commit.
+        try fleet.seedEnvironment(plan, target: newSHA, secrets: Secrets([Self.source.kind: "the old value"]))
+        let outcome = try await run(fleet)
+        #expect(outcome.result == .succeeded)
+        #expect(outcome.hosts.map(\.result) == [.succeeded, .succeeded])
+        #expect(fleet.commands(on: "h1", containing: " up -d").count == 1)
+        #expect(fleet.env("h1")?.contains("s3cr3t") == true)
+    }
+
+    @Test("a failed gate after an environment change puts the environment in force before back, with the revision")
+    func putBackRestoresEnvironment() async throws {
+        let fleet = FakeFleet(service: Self.service())
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        try fleet.seedEnvironment(plan, target: oldSHA, secrets: Secrets([Self.source.kind: "old"]))
+        let before = try #require(fleet.env("h2"))
+        fleet.unhealthy(on: "h2", at: newSHA)
+        let outcome = try await run(fleet)
+        #expect(outcome.result == .rolledBack)
+        #expect(fleet.env("h2") == before)
+        #expect(fleet.env("h1") == before.replacingOccurrences(of: "OPENCLAW_HOST=h2", with: "OPENCLAW_HOST=h1"))
+        #expect(fleet.head("h1") == oldSHA && fleet.head("h2") == oldSHA)
+    }
+
+    @Test("before_up runs after the env step and before compose up; when it fails the host is put back")
+    func beforeUp() async throws {
+        let fleet = FakeFleet(service: Self.service(hooks: Hooks(beforeUp: "./migrate --check")))
+        fleet.scripted.on("./migrate", host: "h1", reply: CommandResult(exitStatus: 5, stderr: "migration 42 failed\n"))
+        let events = EventLog()
+        let outcome = try await run(fleet, events: events)
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts.first?.failedStep == "before_up")
+        #expect(fleet.head("h1") == oldSHA)
+        #expect(fleet.commands(on: "h1", containing: " up -d").count == 1, "only the put back's compose up runs")
+        let h1 = fleet.scripted.commands(on: "h1")
+        let order = ["cat > .env.new", "./migrate", "if [ -f env.before ]"].map { step in h1.firstIndex { $0.contains(step) } ?? -1 }
+        #expect(order == order.sorted() && !order.contains(-1))
+        #expect(fleet.scripted.commands(on: "h2").isEmpty == false && fleet.checkouts(on: "h2").isEmpty)
+    }
+
+    @Test("a failing before hook changes nothing; after runs whatever the result and receives it")
+    func localHooks() async throws {
+        let directory = NSTemporaryDirectory() + "hooks-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let record = "echo \"$OPENCLAW_SERVICE $OPENCLAW_ACTION $OPENCLAW_SHA $OPENCLAW_HOSTS ${OPENCLAW_RESULT:-none}\" >> hooks.log"
+
+        let failing = FakeFleet(service: Self.service(hooks: Hooks(before: ["/bin/sh", "-c", record + "; echo refused >&2; exit 3"],
+                                                                   after: ["/bin/sh", "-c", record])))
+        let outcome = try await run(failing, hookDirectory: directory)
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.error?.category == .failed)
+        #expect(outcome.error?.description.contains("the before hook failed: exit status 3: refused") == true)
+        #expect(failing.checkouts(on: "h1").isEmpty && failing.checkouts(on: "h2").isEmpty)
+        #expect(failing.commands(on: "h1", containing: "cat > .env.new").isEmpty)
+        let log = try String(contentsOfFile: directory + "/hooks.log", encoding: .utf8)
+        #expect(log == "app deploy \(newSHA) h1,h2 none\napp deploy \(newSHA) h1,h2 rolled_back\n")
+
+        let good = FakeFleet(service: Self.service(hooks: Hooks(after: ["/bin/sh", "-c", record])))
+        #expect(try await run(good, hookDirectory: directory).result == .succeeded)
+        let after = try String(contentsOfFile: directory + "/hooks.log", encoding: .utf8)
+        #expect(after.hasSuffix("app deploy \(newSHA) h1,h2 succeeded\n"))
+    }
+
+    @Test("secrets are read before anything: a missing one names its key and source")
+    func resolution() async throws {
+        let directory = NSTemporaryDirectory() + "secrets-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "from-file\n".write(toFile: directory + "/key", atomically: true, encoding: .utf8)
+        let file = SecretSource(kind: .file(directory + "/key"), keyPath: "services.app.env.KEY", position: "inv.yaml:10:7")
+        let command = SecretSource(kind: .command(["/bin/sh", "-c", "printf 'from-%s\\n' command"]), keyPath: "services.app.env.CMD",
+                                   position: "inv.yaml:11:7")
+        let secrets = try await SecretResolver.resolve([Self.source, file, command], environment: ["APP_TOKEN": "from-env"],
+                                                       directory: directory)
+        #expect(secrets.count == 3)
+        let env = EnvFile(entries: [EnvFile.Entry(name: "A", value: .secret(Self.source)), EnvFile.Entry(name: "B", value: .secret(file)),
+                                    EnvFile.Entry(name: "C", value: .secret(command))])
+        #expect(try env.rendered(secrets: secrets, values: [:]) == "A=from-env\nB=from-file\nC=from-command\n")
+
+        let missing = SecretSource(kind: .file(directory + "/nope"), keyPath: "services.app.env.GONE", position: "inv.yaml:12:7")
+        let failing = SecretSource(kind: .command(["/bin/sh", "-c", "printf 'half%s\\n' -a-secret; echo 'vault sealed' >&2; exit 2"]),
+                                   keyPath: "services.app.env.SEALED", position: "inv.yaml:13:7")
+        await #expect(throws: SecretError.self) {
+            _ = try await SecretResolver.resolve([Self.source], environment: [:], directory: directory)
+        }
+        do {
+            _ = try await SecretResolver.resolve([Self.source, missing, failing], environment: [:], directory: directory)
+            Issue.record("missing secrets were not reported")
+        } catch let error as SecretError {
+            #expect(error.category == .invalidInventory)
+            #expect(error.problems == [
+                "inv.yaml:9:7: `services.app.env.TOKEN` (from_env: APP_TOKEN): the variable APP_TOKEN is not set in this environment; export it before running",
+                "inv.yaml:12:7: `services.app.env.GONE` (from_file: \(directory)/nope): no such file \(directory)/nope",
+                "inv.yaml:13:7: `services.app.env.SEALED` (from_command: [/bin/sh, -c, printf 'half%s\\n' -a-secret; echo 'vault sealed' >&2; exit 2]): the command exited with status 2: vault sealed",
+            ])
+            #expect(!error.description.contains("half-a-secret"))
+        }
+    }
+
+    @Test("SHA-256 matches the standard's test vectors")
+    func sha256() {
+        #expect(EnvFile.digest(ofRendered: "") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(EnvFile.digest(ofRendered: "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(EnvFile.digest(ofRendered: "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(EnvFile.digest(ofRendered: String(repeating: "a", count: 1000)).count == 64)
+    }
+}

@@ -41,7 +41,9 @@ struct PlanCommand: AsyncParsableCommand {
             }
             return
         }
-        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: false))
+        // The environment a deploy would write is compared too, so the secrets are read first (exit 65 if one is missing).
+        let secrets = try await plan.resolveSecrets(directory: inventory.directory)
+        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: false), secrets: secrets)
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.

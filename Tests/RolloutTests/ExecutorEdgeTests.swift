@@ -167,7 +167,9 @@ struct ExecutorEdgeTests {
     @Test func planCheckCountsAnUnhealthyHostOnTheTargetAsAChange() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA)
         fleet.unhealthy(on: "h2", at: newSHA)
-        let report = await PlanCheck.run(try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]]), factory: fleet.scripted)
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        try fleet.seedEnvironment(plan, target: newSHA)
+        let report = await PlanCheck.run(plan, factory: fleet.scripted)
         let hosts = try #require(report.services.first?.hosts)
         #expect(hosts.map(\.status) == [.upToDate, .willChange])
         #expect(hosts[1].detail?.contains("on the target but not healthy (HTTP 503)") == true)

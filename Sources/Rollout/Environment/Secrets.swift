@@ -111,3 +111,13 @@ public enum SecretResolver {
         return String(scalars)
     }
 }
+
+extension Plan {
+    /// The secrets the plan's hosts' environments name, each once.
+    public var secretSources: [SecretSource] { SecretResolver.sources(of: services.flatMap { $0.hosts.map(\.host) }) }
+
+    /// Reads them on this machine (in `directory`, the inventory's), before any host is contacted.
+    public func resolveSecrets(directory: String) async throws -> Secrets {
+        try await SecretResolver.resolve(secretSources, directory: directory)
+    }
+}

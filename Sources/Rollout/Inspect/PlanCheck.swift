@@ -48,7 +48,9 @@ public enum PlanCheck {
     /// Connects to every targeted host (at most `parallel` at once) and runs the plan's read-only steps:
     /// the current revision on every host; fetch and resolve on the first host, which decides the target
     /// for every host, as in a deploy.
-    public static func run(_ plan: Plan, factory: any TransportFactory, parallel: Int = 8) async -> PlanCheckReport {
+    /// With `secrets`, a host on the target whose environment differs from the one the plan would write will
+    /// change too (compared by digest, as a deploy does).
+    public static func run(_ plan: Plan, factory: any TransportFactory, secrets: Secrets = Secrets(), parallel: Int = 8) async -> PlanCheckReport {
         let hosts = plan.services.flatMap { service in service.hosts.enumerated().map { (service: service, host: $0.element, first: $0.offset == 0) } }
         var reads: [Int: HostRead] = [:]
         await withTaskGroup(of: (Int, HostRead).self) { group in
@@ -70,7 +72,7 @@ public enum PlanCheck {
         for service in plan.services {
             let serviceReads = (0..<service.hosts.count).map { reads[offset + $0]! }
             offset += service.hosts.count
-            states.append(assess(service, serviceReads))
+            states.append(assess(service, serviceReads, secrets: secrets))
         }
         return PlanCheckReport(services: states)
     }
@@ -84,6 +86,8 @@ public enum PlanCheck {
         var records: [HistoryRecord] = []
         var resolved: String?
         var resolveProblem: String?
+        /// SHA-256 of the host's `<state>/env`; nil when it has none.
+        var envDigest: String?
         var unreachable: String?
         var failure: String?
     }
@@ -109,6 +113,9 @@ public enum PlanCheck {
                 result.current = sha.value
             } else {
                 result.failure = "git rev-parse HEAD failed on the host"
+            }
+            if let digest = try await run(.envDigest), digest.succeeded {
+                result.envDigest = digest.stdout.split(separator: " ").first.map(String.init)
             }
             do {
                 let answer = try await transport.httpGet(hostPlan.gate.url, timeout: .seconds(5))
@@ -139,7 +146,7 @@ public enum PlanCheck {
     }
 
     /// The target is the commit the first host (by name) resolved, as a deploy would take it.
-    private static func assess(_ service: ServicePlan, _ reads: [HostRead]) -> PlanCheckReport.ServiceState {
+    private static func assess(_ service: ServicePlan, _ reads: [HostRead], secrets: Secrets) -> PlanCheckReport.ServiceState {
         let first = reads.first
         let firstName = service.hosts.first?.host.name ?? "the first host"
         let sha: String?
@@ -162,6 +169,11 @@ public enum PlanCheck {
             }
             guard sha != nil else { return .init(host: hostPlan.host, current: read.current, status: .failed, detail: problem) }
             if read.current != sha { return .init(host: hostPlan.host, current: read.current, status: .willChange, detail: nil) }
+            if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha]),
+               read.envDigest != EnvFile.digest(ofRendered: expected) {
+                return .init(host: hostPlan.host, current: read.current, status: .willChange,
+                             detail: "on the target but its environment differs: the environment is written, compose up and the health gate would run")
+            }
             if !read.healthy {
                 return .init(host: hostPlan.host, current: read.current, status: .willChange,
                              detail: "on the target but not healthy (\(read.health ?? "no answer")): compose up and the health gate would run")

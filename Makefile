@@ -20,12 +20,14 @@ test: build
 	$(SWIFT) test --skip EndToEndTests
 	$(SWIFT) test --filter EndToEndTests
 
-# The sandbox hosts start (or are put back) on release v1, so the deploy has v2 to roll out.
+# The sandbox hosts start (or are put back) on release v1, so the deploy has v2 to roll out. The last
+# step shows what each app was started with: customer-service's key digest matches the demo key's.
 demo: build
 	scripts/sandbox up
 	scripts/sandbox reset
 	$(BIN) customer-service -i inventory/sandbox.yaml
 	$(BIN) status customer-service -i inventory/sandbox.yaml
+	scripts/sandbox config
 
 bench-plan: build
 	scripts/bench-plan

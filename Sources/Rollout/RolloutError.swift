@@ -35,6 +35,18 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         }
     }
 
+    /// What went wrong, without what it left behind: the cause a longer message (a put back that failed too)
+    /// builds on, so the two never contradict each other.
+    public var whatFailed: String {
+        switch self {
+        case .stepFailed(_, let host, let step, let reason), .hostFailed(_, let host, let step, let reason):
+            return "\(host) failed at \(step): \(reason)"
+        case .hookFailed(_, let hook, let reason): return "the \(hook) hook failed: \(reason)"
+        case .stoppedByOperator: return "stopped by the operator"
+        default: return description
+        }
+    }
+
     public var description: String {
         switch self {
         case .lockHeld(let service, let host, let holder, let stale):

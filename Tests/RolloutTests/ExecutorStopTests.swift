@@ -66,6 +66,11 @@ struct ExecutorStopTests {
         #expect(outcome.result == .rollbackFailed)
         let states = monitor.snapshot().map(\.state)
         #expect(states == [.changing(from: oldSHA, to: newSHA), .untouched(revision: oldSHA)])
+        // The summary agrees with the monitor: the changed host is `interrupted`, not `not_started`.
+        #expect(outcome.hosts.map(\.result) == [.interrupted, .notStarted])
+        #expect(outcome.hosts[0].from == oldSHA && outcome.hosts[0].to == newSHA && outcome.hosts[0].revision == nil)
+        #expect(outcome.hosts[0].reason?.hasPrefix("stopped at once by a second Ctrl-C") == true)
+        #expect(outcome.error?.description.contains("h1 is not known to be healthy") == true)
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
     }
 

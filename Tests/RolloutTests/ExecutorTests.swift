@@ -219,6 +219,10 @@ struct ExecutorTests {
         #expect(outcome.hosts[0].result == .rollbackFailed)
         #expect(outcome.error?.category == .needsAttention)
         #expect(fleet.lockHolder("h1") == nil)
+        // The message names the cause and the host to look at, and never claims the hosts are back.
+        let message = try #require(outcome.error?.description)
+        #expect(message.contains("h1 failed at health_gate") && message.contains("h1 is not known to be healthy"), "\(message)")
+        #expect(!message.contains("is back") && !message.contains("are back"), "\(message)")
     }
 
     @Test func aDirtyWorkingTreeOnAnyHostRefusesBeforeAnyHostChanges() async throws {

@@ -13,8 +13,8 @@ public enum HostResult: String, Sendable, Equatable {
     case cancelled
     /// Never started: an earlier host failed or the rollout was stopped.
     case notStarted = "not_started"
-    /// Changed, then left as it was because the rollout lost its lock: not verified, not put back (another
-    /// rollout may own the host now).
+    /// Changed, then left as it was: the rollout lost its lock (another rollout may own the host now), or a
+    /// second Ctrl-C stopped it at once. Not verified, not put back.
     case interrupted
 }
 

@@ -114,7 +114,8 @@ struct ServiceRollout {
     }
 
     private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) async -> ServiceOutcome {
-        let outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
+        var outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
+        if run.aborted { outcomes = outcomes.map { hostAfterAbort($0, sha: run.sha) } }
         let attention = outcomes.filter { $0.result == .rollbackFailed }.map(\.host)
             + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
         let result: DeployResult
@@ -127,7 +128,7 @@ struct ServiceRollout {
         } else if !attention.isEmpty {
             result = .rollbackFailed
             error = .rollbackIncomplete(service: service, hosts: Array(Set(attention)).sorted(),
-                                        cause: run.error?.description ?? (run.aborted ? "stopped at once by a second Ctrl-C" : "a host failed"))
+                                        cause: run.error?.whatFailed ?? (run.aborted ? "stopped at once by a second Ctrl-C" : "a host failed"))
         } else if run.error != nil || run.aborted || run.stopped {
             result = .rolledBack
             if error == nil { error = .stoppedByOperator(service: service) }
@@ -145,6 +146,35 @@ struct ServiceRollout {
                                      result: result, error: error, hosts: outcomes, elapsed: elapsed,
                                      locksLeft: run.locksLeft, aborted: run.aborted)
         emit(.deployFinished(outcome))
+        return outcome
+    }
+
+    /// A second Ctrl-C cancels the batch in flight before its hosts report: what the monitor last saw of a host
+    /// decides its row, so a host that was changing is never shown as `not_started`.
+    private func hostAfterAbort(_ outcome: HostOutcome, sha: String?) -> HostOutcome {
+        guard outcome.result == .notStarted || outcome.result == .cancelled,
+              let state = context.monitor.snapshot().first(where: { $0.service == service && $0.host == outcome.host })?.state else {
+            return outcome
+        }
+        var outcome = outcome
+        let stopped = "stopped at once by a second Ctrl-C"
+        switch state {
+        case .waiting, .untouched: break
+        case .onTarget(let revision):
+            outcome.result = .succeeded
+            outcome.revision = revision
+        case .onPrevious(let revision):
+            outcome.result = .rolledBack
+            outcome.revision = revision
+        case .changing(let from, let to):
+            outcome = HostOutcome(host: outcome.host, result: .interrupted, from: from, to: to, revision: nil,
+                                  reason: "\(stopped); \(state.description)")
+        case .puttingBack, .unknown:
+            outcome.result = .interrupted
+            outcome.to = outcome.to ?? sha
+            outcome.revision = nil
+            outcome.reason = "\(stopped); \(state.description)"
+        }
         return outcome
     }
 

@@ -169,14 +169,16 @@ public enum PlanCheck {
             }
             guard sha != nil else { return .init(host: hostPlan.host, current: read.current, status: .failed, detail: problem) }
             if read.current != sha { return .init(host: hostPlan.host, current: read.current, status: .willChange, detail: nil) }
+            // On the target, a deploy still changes a host that is unhealthy or runs another environment.
+            var reasons: [String] = []
+            if !read.healthy { reasons.append("not healthy (\(read.health ?? "no answer"))") }
             if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha]),
                read.envDigest != EnvFile.digest(ofRendered: expected) {
-                return .init(host: hostPlan.host, current: read.current, status: .willChange,
-                             detail: "on the target but its environment differs: the environment is written, compose up and the health gate would run")
+                reasons.append("its environment differs")
             }
-            if !read.healthy {
+            guard reasons.isEmpty else {
                 return .init(host: hostPlan.host, current: read.current, status: .willChange,
-                             detail: "on the target but not healthy (\(read.health ?? "no answer")): compose up and the health gate would run")
+                             detail: "on the target but \(reasons.joined(separator: " and ")): compose up and the health gate would run")
             }
             return .init(host: hostPlan.host, current: read.current, status: .upToDate, detail: nil)
         }

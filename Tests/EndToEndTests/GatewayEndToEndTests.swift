@@ -58,6 +58,39 @@ extension RolloutEndToEndTests {
     }
 }
 
+extension RolloutEndToEndTests {
+    /// Two operators roll out two services through one gateway at the same time: each rollout renders the
+    /// gateway's config from the shared drained set, so neither puts the other's drained host back in rotation.
+    @Test func twoRolloutsThroughOneGatewayKeepEachOthersDrainedHostDown() throws {
+        let gateway = try GatewayHostFixture()
+        defer { gateway.stop() }
+        try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory).checked()
+
+        // content is tier 95 (all hosts at once, so never drained); one host at a time makes it drain.
+        let customer = try Command.Running(try Sandbox.binary, ["deploy", "customer-service", "-i", gateway.inventory], environment: [:])
+        let content = try Command.Running(try Sandbox.binary, ["deploy", "content", "--batch", "1", "-i", gateway.inventory], environment: [:])
+        var snapshots: [Set<String>] = []
+        let deadline = Date().addingTimeInterval(240)
+        while (customer.isRunning || content.isRunning) && Date() < deadline {
+            let config = (try? String(contentsOfFile: gateway.configPath, encoding: .utf8)) ?? ""
+            snapshots.append(Set(["cs-1", "cs-2", "content-1", "content-2"].filter { config.contains(" down;  # \($0)\n") }))
+            usleep(10_000)
+        }
+        let customerResult = try customer.wait(timeout: 30), contentResult = try content.wait(timeout: 30)
+        #expect(customerResult.status == 0, "\(customerResult.stderr)\(customerResult.stdout)")
+        #expect(contentResult.status == 0, "\(contentResult.stderr)\(contentResult.stdout)")
+        #expect(snapshots.reduce(Set<String>()) { $0.union($1) } == ["cs-1", "cs-2", "content-1", "content-2"], "every host was drained")
+        // With each rollout rendering only its own drains, a host of one service and a host of the other are never
+        // down in the same config.
+        #expect(snapshots.contains { $0.contains { $0.hasPrefix("cs-") } && $0.contains { $0.hasPrefix("content-") } },
+                "the two rollouts' drains were in force together: \(Set(snapshots).sorted { $0.count > $1.count }.prefix(5))")
+        let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
+        #expect(!config.contains(" down;"), "every host is back in rotation")
+        let shared = GatewayHostFixture.drainedFile(configPath: gateway.configPath)
+        #expect((try? String(contentsOfFile: shared, encoding: .utf8)) == "")
+    }
+}
+
 /// nginx plus the sshd that plays its host, and an inventory (sandbox.yaml plus a `gateway:` section) in a temp dir.
 struct GatewayHostFixture {
     static let address = "127.0.0.10"
@@ -98,6 +131,12 @@ struct GatewayHostFixture {
         nginx.stop()
         try? FileManager.default.removeItem(atPath: sshd.directory)
         try? FileManager.default.removeItem(atPath: nginx.directory)
+    }
+
+    /// Where the gateway host keeps the drained set every rollout shares (beside the config, hidden).
+    static func drainedFile(configPath: String) -> String {
+        let url = URL(fileURLWithPath: configPath)
+        return url.deletingLastPathComponent().appendingPathComponent("." + url.lastPathComponent + ".drained").path
     }
 
     static func get(_ path: String) throws -> LoopbackHTTP.Response {

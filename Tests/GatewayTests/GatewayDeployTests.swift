@@ -151,6 +151,56 @@ struct GatewayDeployTests {
                 "draining never replaces the copy kept for `gateway rollback`")
     }
 
+    @Test("two rollouts through one gateway share its drained set: neither puts the other's drained host back")
+    func sharedDrains() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        // Two runs, as two operators' processes would be: separate drainers, one gateway host.
+        let first = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 1)
+        let second = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 1)
+        let down = "max_fails=3 fail_timeout=10s down;  # "
+        let commands = GatewayCommands(configPath: gateway.configPath)
+
+        _ = try await first.drain(service: "customer-service", host: "lighthouse-a")
+        _ = try await second.drain(service: "trading", host: "trade-b")
+        #expect(gateway.onDisk()?.contains(down + "lighthouse-a\n") == true && gateway.onDisk()?.contains(down + "trade-b") == true)
+        #expect(gateway.onDisk(commands.drainedPath) == "customer-service lighthouse-a\ntrading trade-b\n")
+
+        // The first run's restore keeps the second run's host down, and the other way round.
+        _ = try await first.restore(service: "customer-service", host: "lighthouse-a")
+        #expect(gateway.onDisk()?.contains(down + "lighthouse-a") == false && gateway.onDisk()?.contains(down + "trade-b") == true)
+        _ = try await first.drain(service: "customer-service", host: "lighthouse-a2")
+        #expect(await second.finish() == [])
+        #expect(gateway.onDisk()?.contains(down + "trade-b") == false && gateway.onDisk()?.contains(down + "lighthouse-a2") == true)
+        #expect(await first.finish() == [])
+        #expect(gateway.onDisk()?.contains(" down;") == false)
+        #expect(gateway.onDisk(commands.drainedPath) == "")
+        #expect(!FileManager.default.fileExists(atPath: commands.drainLockPath), "every change released the drain lock")
+    }
+
+    @Test("the drain lock: one holder at a time, a stale one is taken over, only the holder's token releases it")
+    func drainLock() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        let commands = GatewayCommands(configPath: gateway.configPath)
+        let shell = gateway.transport
+        #expect(try await shell.run(commands.takeDrainLock(token: "aa").rendered, timeout: .seconds(5)).exitStatus == 0)
+        #expect(try await shell.run(commands.takeDrainLock(token: "bb").rendered, timeout: .seconds(5)).exitStatus == 3)
+        _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        #expect(FileManager.default.fileExists(atPath: commands.drainLockPath), "another token does not release it")
+        // Left by a run that died three minutes ago: stale, taken over.
+        _ = try await shell.run("touch -d '3 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
+        #expect(try await shell.run(commands.takeDrainLock(token: "bb").rendered, timeout: .seconds(5)).exitStatus == 0)
+        _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        #expect(!FileManager.default.fileExists(atPath: commands.drainLockPath))
+
+        // A drainer waits for the holder, boundedly, and says why it gave up.
+        #expect(try await shell.run(commands.takeDrainLock(token: "cc").rendered, timeout: .seconds(5)).exitStatus == 0)
+        let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 1, lockWait: .milliseconds(500))
+        await #expect(throws: GatewayError.self) { _ = try await drainer.drain(service: "trading", host: "trade-a") }
+        #expect(await drainer.drainedHosts == [:])
+    }
+
     @Test("a drain the gateway refuses fails, and the host stays in rotation")
     func refusedDrain() async throws {
         let gateway = try Gateway()

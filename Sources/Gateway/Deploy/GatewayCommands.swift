@@ -1,3 +1,4 @@
+import Inventory
 import Rollout
 
 /// The remote commands that put a config in force on the gateway host, as data (golden-tested). The new file is
@@ -12,6 +13,11 @@ public struct GatewayCommands: Sendable, Equatable {
     public let backupPath: String
     /// The config in force before the last `gateway deploy`, for `gateway rollback`.
     public let previousPath: String
+    /// The hosts drained by every rollout through this gateway, one `service host` per line: the shared truth
+    /// each rollout renders from, so two rollouts never undo each other's drains.
+    public let drainedPath: String
+    /// A directory held (atomic `mkdir`) while a rollout reads the drained set, renders and installs.
+    public let drainLockPath: String
 
     /// Bytes of config per upload command: one shell argument may hold 128 KiB, quoting may grow it.
     static let chunkBytes = 32 * 1024
@@ -24,6 +30,57 @@ public struct GatewayCommands: Sendable, Equatable {
         incomingPath = directory + "." + name + ".new"
         backupPath = directory + "." + name + ".backup"
         previousPath = directory + "." + name + ".previous"
+        drainedPath = directory + "." + name + ".drained"
+        drainLockPath = directory + "." + name + ".drain-lock"
+    }
+
+    /// Exit status of `takeDrainLock` while another rollout holds the lock.
+    public static let drainLockHeld: Int32 = 3
+    /// A drain lock older than this was left by a rollout that died holding it (a change takes seconds).
+    public static let drainLockStaleMinutes = 2
+
+    /// Takes the drain lock for `token`: exit 0 when taken, 3 while another holds it. A lock older than
+    /// `drainLockStaleMinutes` is removed first.
+    public func takeDrainLock(token: String) -> RemoteCommand {
+        let lock = RemoteCommand.Token.path(drainLockPath)
+        let owner = RemoteCommand.Token.path(drainLockPath + "/owner")
+        let take: [RemoteCommand.Token] = [.raw("mkdir"), lock, .raw("2>/dev/null && { printf '%s\\n'"), .arg(token), .raw(">"), owner,
+                                           .raw("; exit 0; };")]
+        return RemoteCommand(take + [.raw("[ -z \"$(find"), lock, .raw("-maxdepth 0 -mmin +\(Self.drainLockStaleMinutes) 2>/dev/null)\" ] || rm -rf"), lock,
+                                     .raw(";")] + take + [.raw("exit 3")])
+    }
+
+    /// Releases the drain lock if `token` holds it; exit 0 either way.
+    public func releaseDrainLock(token: String) -> RemoteCommand {
+        RemoteCommand([.raw("! grep -qxF -e"), .arg(token), .path(drainLockPath + "/owner"), .raw("2>/dev/null || rm -rf"),
+                       .path(drainLockPath), .raw("; exit 0")])
+    }
+
+    /// Prints the shared drained set (nothing when there is none).
+    public func readDrained() -> RemoteCommand {
+        RemoteCommand([.raw("[ ! -f"), .path(drainedPath), .raw("] || cat"), .path(drainedPath)])
+    }
+
+    /// Replaces the shared drained set atomically.
+    public func writeDrained(_ drained: [String: Set<String>]) -> RemoteCommand {
+        RemoteCommand([.raw("umask 022 && printf %s"), .arg(Self.drainedText(drained)), .raw(">"), .path(drainedPath + ".new"),
+                       .raw("&& mv -f"), .path(drainedPath + ".new"), .path(drainedPath)])
+    }
+
+    /// `service host` lines, sorted.
+    static func drainedText(_ drained: [String: Set<String>]) -> String {
+        drained.keys.sorted().flatMap { service in drained[service]!.sorted().map { "\(service) \($0)\n" } }.joined()
+    }
+
+    /// The drained set as `drainedText` wrote it; lines that are not two names are skipped (a hand edit).
+    static func parseDrained(_ text: String) -> [String: Set<String>] {
+        var drained: [String: Set<String>] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: " ").map(String.init)
+            guard fields.count == 2, fields.allSatisfy({ RemoteValueRules.name($0) == nil }) else { continue }
+            drained[fields[0], default: []].insert(fields[1])
+        }
+        return drained
     }
 
     /// Prints the config in force; exit 3 when there is none.

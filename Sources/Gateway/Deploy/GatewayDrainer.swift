@@ -2,8 +2,12 @@ import Inventory
 import Rollout
 
 /// Drains hosts from the gateway during a rollout by rendering the config with them marked `down` and putting it
-/// in force the safe way (upload, swap, `nginx -t`, reload). One actor per run serializes the gateway changes of
-/// services rolled out in parallel; the drained set is the whole truth of what the gateway should have down.
+/// in force the safe way (upload, swap, `nginx -t`, reload).
+///
+/// The drained set lives on the gateway host (`GatewayCommands.drainedPath`), shared by every rollout through
+/// it: each change takes the gateway's drain lock, reads the set, changes only its own host, renders from the
+/// whole set and installs, so a rollout of one service never puts another rollout's drained host back. One actor
+/// per run serializes the changes of services rolled out in parallel by this process.
 ///
 /// A host is drained only when another host of its service stays in rotation: draining the last one would turn
 /// a short restart into an outage, so a service rolled out all at once (or on a single host) is not drained.
@@ -13,59 +17,63 @@ public actor GatewayDrainer: GatewayHook {
     let factory: any TransportFactory
     /// Bound on waiting for old nginx workers to finish their requests after a drain.
     let settleSeconds: Int
+    /// How long to wait for another rollout's change to the gateway (it holds the lock for seconds).
+    let lockWait: Duration
+    /// The hosts this run drained (what `finish` puts back).
     private var drained: [String: Set<String>] = [:]
     private var deployer: GatewayDeployer?
+    private let token = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
 
     /// Fails at once (before any host changes) when the inventory has no gateway or its template does not render.
-    public init(inventory: Inventory, factory: any TransportFactory, settleSeconds: Int = GatewayDeployer.settleSeconds) throws {
+    public init(inventory: Inventory, factory: any TransportFactory, settleSeconds: Int = GatewayDeployer.settleSeconds,
+                lockWait: Duration = .seconds(60)) throws {
         guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
         _ = try GatewayRenderer.render(inventory: inventory)
         self.inventory = inventory
         self.gateway = gateway
         self.factory = factory
         self.settleSeconds = settleSeconds
+        self.lockWait = lockWait
     }
 
-    /// Hosts currently out of rotation, by service.
+    /// Hosts this run has out of rotation, by service.
     public var drainedHosts: [String: Set<String>] { drained }
 
     public func drain(service: String, host: String) async throws -> String {
         guard let upstream = routedService(service) else { return "not behind the gateway" }
-        if drained[service, default: []].contains(host) { return "already out of \(upstream.name)" }
-        let inRotation = upstream.hosts.filter { !drained[service, default: []].contains($0) }
-        guard inRotation.contains(where: { $0 != host }) else {
-            return "kept in \(upstream.name): no other host of \(service) is in rotation"
-        }
-        drained[service, default: []].insert(host)
-        do {
-            let note = try await apply(settleSeconds: settleSeconds)
-            return ["marked down in \(upstream.name)", note].compactMap { $0 }.joined(separator: "; ")
-        } catch {
-            remove(host, of: service)
-            throw error
+        return try await changingSharedSet { shared in
+            if shared[service, default: []].contains(host) {
+                drained[service, default: []].insert(host)
+                return (nil, "already out of \(upstream.name)")
+            }
+            let inRotation = upstream.hosts.filter { !shared[service, default: []].contains($0) }
+            guard inRotation.contains(where: { $0 != host }) else {
+                return (nil, "kept in \(upstream.name): no other host of \(service) is in rotation")
+            }
+            shared[service, default: []].insert(host)
+            return ({ self.drained[service, default: []].insert(host) }, "marked down in \(upstream.name)")
         }
     }
 
     public func restore(service: String, host: String) async throws -> String {
         guard let upstream = routedService(service) else { return "not behind the gateway" }
         guard drained[service, default: []].contains(host) else { return "in \(upstream.name)" }
-        remove(host, of: service)
-        do {
-            _ = try await apply(settleSeconds: settleSeconds)
-            return "back in \(upstream.name)"
-        } catch {
-            drained[service, default: []].insert(host)
-            throw error
+        return try await changingSharedSet { shared in
+            Self.remove(host, of: service, from: &shared)
+            return ({ Self.remove(host, of: service, from: &self.drained) }, "back in \(upstream.name)")
         }
     }
 
     public func finish() async -> [String] {
         var problems: [String] = []
         if drained.values.contains(where: { !$0.isEmpty }) {
-            let names = drained.sorted { $0.key < $1.key }.flatMap { service, hosts in hosts.sorted().map { "\(service)/\($0)" } }
-            drained = [:]
+            let mine = drained
+            let names = mine.sorted { $0.key < $1.key }.flatMap { service, hosts in hosts.sorted().map { "\(service)/\($0)" } }
             do {
-                _ = try await apply(settleSeconds: settleSeconds)
+                _ = try await changingSharedSet { shared in
+                    for (service, hosts) in mine { for host in hosts { Self.remove(host, of: service, from: &shared) } }
+                    return ({ self.drained = [:] }, "")
+                }
             } catch {
                 problems.append("gateway: could not put \(names.joined(separator: ", ")) back in rotation: \(error)")
             }
@@ -77,9 +85,9 @@ public actor GatewayDrainer: GatewayHook {
         return problems
     }
 
-    private func remove(_ host: String, of service: String) {
-        drained[service]?.remove(host)
-        if drained[service]?.isEmpty == true { drained[service] = nil }
+    private static func remove(_ host: String, of service: String, from set: inout [String: Set<String>]) {
+        set[service]?.remove(host)
+        if set[service]?.isEmpty == true { set[service] = nil }
     }
 
     private struct RoutedService {
@@ -93,12 +101,86 @@ public actor GatewayDrainer: GatewayHook {
         return RoutedService(name: GatewayLayout.upstreamName(name), hosts: service.hosts.map(\.name))
     }
 
-    private func apply(settleSeconds: Int) async throws -> String? {
-        let config = try GatewayRenderer.render(inventory: inventory, drained: drained)
-        if deployer == nil {
-            deployer = GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host))
+    /// Under the gateway's drain lock: reads the shared drained set, lets `change` edit it, and when the set
+    /// changed, writes it and puts the config rendered from it in force (the file goes back if that fails).
+    /// `change` returns what to do to this run's own record once the gateway has the change, and the step's
+    /// note. Nothing is changed when `change` returns no commit action.
+    private func changingSharedSet(
+        _ change: (inout [String: Set<String>]) -> (commit: (() -> Void)?, note: String)
+    ) async throws -> String {
+        let deployer = try await connected()
+        try await takeLock(deployer)
+        do {
+            let before = try await readShared(deployer)
+            var shared = before
+            let (commit, note) = change(&shared)
+            var notes = [note]
+            if let commit, shared != before {
+                try await run(deployer, deployer.commands.writeDrained(shared), step: "writing \(deployer.commands.drainedPath)")
+                do {
+                    let config = try GatewayRenderer.render(inventory: inventory, drained: shared)
+                    if let installed = try await deployer.install(config, keepPrevious: false, settleSeconds: settleSeconds) {
+                        notes.append(installed)
+                    }
+                } catch {
+                    _ = try? await run(deployer, deployer.commands.writeDrained(before), step: "restoring the drained set")
+                    throw error
+                }
+                commit()
+            } else {
+                commit?()
+            }
+            await releaseLock(deployer)
+            return notes.filter { !$0.isEmpty }.joined(separator: "; ")
+        } catch {
+            await releaseLock(deployer)
+            throw error
         }
-        return try await deployer!.install(config, keepPrevious: false, settleSeconds: settleSeconds)
+    }
+
+    private func connected() async throws -> GatewayDeployer {
+        if let deployer { return deployer }
+        let fresh = GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host))
+        deployer = fresh
+        return fresh
+    }
+
+    /// Waits (bounded) while another rollout changes the gateway.
+    private func takeLock(_ deployer: GatewayDeployer) async throws {
+        let deadline = ContinuousClock.now + lockWait
+        while true {
+            let result = try await deployer.transport.run(deployer.commands.takeDrainLock(token: token).rendered,
+                                                          timeout: gateway.host.ssh.commandTimeout)
+            if result.succeeded { return }
+            guard result.exitStatus == GatewayCommands.drainLockHeld, result.signal == nil else {
+                throw GatewayError.remoteStepFailed(host: gateway.host.name, step: "taking \(deployer.commands.drainLockPath)",
+                                                    detail: GatewayDeployer.lastLine(result))
+            }
+            guard ContinuousClock.now < deadline else {
+                throw GatewayError.remoteStepFailed(host: gateway.host.name, step: "taking \(deployer.commands.drainLockPath)",
+                                                    detail: "another rollout held it for \(formatDuration(lockWait))")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func releaseLock(_ deployer: GatewayDeployer) async {
+        _ = try? await deployer.transport.run(deployer.commands.releaseDrainLock(token: token).rendered,
+                                              timeout: gateway.host.ssh.commandTimeout)
+    }
+
+    private func readShared(_ deployer: GatewayDeployer) async throws -> [String: Set<String>] {
+        let result = try await run(deployer, deployer.commands.readDrained(), step: "reading \(deployer.commands.drainedPath)")
+        return GatewayCommands.parseDrained(result.stdout)
+    }
+
+    @discardableResult
+    private func run(_ deployer: GatewayDeployer, _ command: RemoteCommand, step: String) async throws -> CommandResult {
+        let result = try await deployer.transport.run(command.rendered, timeout: gateway.host.ssh.commandTimeout)
+        guard result.succeeded else {
+            throw GatewayError.remoteStepFailed(host: gateway.host.name, step: step, detail: GatewayDeployer.lastLine(result))
+        }
+        return result
     }
 }
 

@@ -1,8 +1,8 @@
 /// Rules for values that end up on a remote command line or in a generated config. Each returns nil when the
 /// value is acceptable, or the reason it is not (a sentence fragment that follows "`value` is not allowed: ").
-enum RemoteValueRules {
+public enum RemoteValueRules {
     /// Service, host and gateway host names.
-    static func name(_ text: String) -> String? {
+    public static func name(_ text: String) -> String? {
         matches(text, first: lowercaseAndDigits, rest: lowercaseAndDigits.union(["-"]), maxLength: 63)
             ? nil : "names use lowercase letters, digits and `-`, start with a letter or digit, and have at most 63 characters"
     }

@@ -246,4 +246,33 @@ struct ExecutorTests {
         #expect(outcome.error?.category == .unreachable)
         #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
     }
+
+    @Test func aLockCommandThatTimesOutAfterTakingTheLockStillHasItReleased() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        // h2's lock is created, then the command hangs past the bookkeeping timeout (2 s here).
+        fleet.scripted.on("mktemp -d .lock-new", host: "h2") { host, command in
+            fleet.holdLock(host, ownerJSON: FakeFleet.quotedJSON(in: command) ?? "?")
+            try await Task.sleep(for: .seconds(10))
+            return CommandResult(exitStatus: 0)
+        }
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
+
+        #expect(outcome.error?.category == .failed)
+        #expect(fleet.lockHolder("h1") == nil)
+        #expect(fleet.lockHolder("h2") == nil, "the lock the timed-out command took was released with the rollout's token")
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
+    }
+
+    @Test func aRollbackWithUnreachableHostsNamesEachAndHowToRollBackTheOthers() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3", "h4")))
+        fleet.scripted.failConnect(host: "h1", with: [.connectFailed(host: "h1", reason: "no route to host")])
+        fleet.scripted.failConnect(host: "h3", with: [.connectFailed(host: "h3", reason: "host key mismatch")])
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"], ["h4"]], action: .rollback, ref: nil)
+
+        #expect(outcome.error?.category == .unreachable)
+        let message = try #require(outcome.error?.description)
+        #expect(message.contains("h1: could not connect: no route to host; h3: could not connect: host key mismatch"), "\(message)")
+        #expect(message.hasSuffix("To roll back the other hosts now: `openclaw-deploy rollback app --host h2 --host h4`."), "\(message)")
+        #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
+    }
 }

@@ -7,8 +7,8 @@ struct HostConnector {
     let factory: any TransportFactory
     let options: ExecutorOptions
 
-    /// Connects to every host. Either all connections are returned, or none (the ones made are closed)
-    /// and the first failure in host-name order is thrown.
+    /// Connects to every host. Either all connections are returned, or none (the ones made are closed) and
+    /// `UnreachableHosts` names every host that failed, in host-name order.
     func connectAll(_ hosts: [ServiceHost]) async throws -> [String: any Transport] {
         var connected: [String: any Transport] = [:]
         var failures: [String: Error] = [:]
@@ -31,9 +31,10 @@ struct HostConnector {
                 addNext()
             }
         }
-        if let first = hosts.first(where: { failures[$0.name] != nil }), let error = failures[first.name] {
+        let failed = hosts.compactMap { host in failures[host.name].map { (host: host.name, error: $0) } }
+        if !failed.isEmpty {
             for transport in connected.values { await transport.close() }
-            throw error
+            throw UnreachableHosts(failures: failed)
         }
         return connected
     }
@@ -41,4 +42,18 @@ struct HostConnector {
     func connect(_ host: Endpoint) async throws -> any Transport {
         try await factory.connect(to: host)
     }
+}
+
+/// Hosts of a service that could not be connected to, each with its reason.
+struct UnreachableHosts: Error, CustomStringConvertible {
+    var failures: [(host: String, error: Error)]
+
+    var hosts: [String] { failures.map(\.host) }
+
+    /// Whether every failure is a failed connection (exit 4), rather than something else going wrong.
+    var allConnectFailures: Bool {
+        failures.allSatisfy { if case .connectFailed? = $0.error as? TransportError { return true } else { return false } }
+    }
+
+    var description: String { failures.map { String(describing: $0.error) }.joined(separator: "; ") }
 }

@@ -14,7 +14,7 @@ struct LockSet {
     func acquire() async throws -> [HostSession] {
         var taken: [HostSession] = []
         for session in sessions {
-            let refusal: Error?
+            let refusal: Refusal?
             do {
                 refusal = try await take(session)
             } catch {
@@ -22,16 +22,24 @@ struct LockSet {
                 throw error
             }
             if let refusal {
-                _ = await release(taken)
-                throw refusal
+                // A lock command that timed out or lost its connection may have taken the lock all the same:
+                // release it too (unlock acts only while this rollout's token holds it).
+                _ = await release(refusal.mayHaveTaken ? taken + [session] : taken)
+                throw refusal.error
             }
             taken.append(session)
         }
         return taken
     }
 
+    /// Why a lock was not taken, and whether the command may have taken it before it failed.
+    private struct Refusal {
+        var error: Error
+        var mayHaveTaken = false
+    }
+
     /// Takes one host's lock; returns why it could not be taken, nil when taken.
-    private func take(_ session: HostSession) async throws -> Error? {
+    private func take(_ session: HostSession) async throws -> Refusal? {
         let clock = ContinuousClock()
         let start = clock.now
         let result: CommandResult
@@ -40,10 +48,16 @@ struct LockSet {
                                                   timeout: options.bookkeepingTimeout)
         } catch let error as TransportError {
             session.report("lock", .rollout, .failed, start.duration(to: clock.now), error.description)
-            return RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: error.description)
+            let ambiguous: Bool
+            switch error {
+            case .timedOut, .lost: ambiguous = true
+            case .connectFailed, .connectionRefused: ambiguous = false
+            }
+            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock",
+                                                          reason: error.description), mayHaveTaken: ambiguous)
         } catch let failure as StepFailure {
             session.report("lock", .rollout, .failed, start.duration(to: clock.now), failure.reason)
-            return RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: failure.reason)
+            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: failure.reason))
         }
         if result.succeeded {
             session.report("lock", .rollout, .ok, start.duration(to: clock.now), "taken until \(owner.expires)")
@@ -54,11 +68,11 @@ struct LockSet {
             let stale = holder?.staleness(localMachine: options.machine)
             session.report("lock", .rollout, .failed, start.duration(to: clock.now),
                            "held by \(holder?.description ?? "a holder whose owner.json is missing")\(stale == nil ? "" : " (stale)")")
-            return RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale)
+            return Refusal(error: RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale))
         }
         let reason = HostSession.reason(of: result)
         session.report("lock", .rollout, .failed, start.duration(to: clock.now), reason)
-        return RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: reason)
+        return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: reason))
     }
 
     /// Releases the given locks (only if they still carry this rollout's token). Returns the hosts whose

@@ -52,8 +52,9 @@ struct ServiceRollout {
             }
             await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
-        } catch let error as TransportError {
-            run.error = .unreachable(service: service, reason: error.description, hint: rollbackHint(without: error))
+        } catch let unreachable as UnreachableHosts {
+            run.error = .unreachable(service: service, reason: unreachable.description,
+                                     hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
         } catch is CancellationError {
             run.aborted = true
         } catch {
@@ -179,9 +180,9 @@ struct ServiceRollout {
     }
 
     /// A rollback waits for no one: say how to roll back the hosts that can be reached.
-    private func rollbackHint(without error: TransportError) -> String? {
-        guard action == .rollback, case .connectFailed(let down, _) = error else { return nil }
-        let others = hosts.map(\.name).filter { $0 != down }
+    private func rollbackHint(without down: [String]) -> String? {
+        guard action == .rollback else { return nil }
+        let others = hosts.map(\.name).filter { !down.contains($0) }
         guard !others.isEmpty else { return nil }
         return "To roll back the other hosts now: `openclaw-deploy rollback \(service) "
             + others.map { "--host \($0)" }.joined(separator: " ") + "`."

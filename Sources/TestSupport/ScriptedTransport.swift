@@ -165,6 +165,16 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
         }
     }
 
+    /// A scripted host answers each section by its rules, as if it had run the script (the script's one round
+    /// trip is checked against real hosts, end to end).
+    func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
+        var results: [String: CommandResult] = [:]
+        for section in script.sections {
+            results[section.name] = try await run(section.command.rendered, input: nil, timeout: timeout)
+        }
+        return results
+    }
+
     func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         try checkUsable()
         await turns.acquire()

@@ -85,6 +85,25 @@ extension RolloutEndToEndTests {
         }
     }
 
+    /// `status`, `plan --check` and `history` read each host in one round trip (the health probe is a channel of
+    /// the same connection, not a command).
+    @Test func readOnlyCommandsSendOneCommandPerHost() throws {
+        for arguments in [["status", "customer-service"], ["plan", "customer-service", "--check"], ["history", "customer-service"]] {
+            try Command.run("/usr/bin/truncate", ["-s", "0", "\(Sandbox.dir)/hosts/cs-1/commands.log", "\(Sandbox.dir)/hosts/cs-2/commands.log"])
+                .checked()
+            let result = try Sandbox.deployTool(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)\(result.stdout)")
+            for host in ["cs-1", "cs-2"] {
+                let received = try Self.received(host)
+                #expect(received.count == 1, "\(arguments) sent \(host) \(received.count) commands:\n\(received.joined(separator: "\n"))")
+            }
+        }
+        let status = try Sandbox.deployTool(["status", "customer-service", "--format", "json"]).checked()
+        let rows = try #require(try jsonDocument(status.stdout)["hosts"] as? [[String: Any]])
+        #expect(rows.map { $0["revision"] as? String } == [v1, v1])
+        #expect(rows.allSatisfy { ($0["compose"] as? [String: Any])?["up"] as? Int == 1 && $0["ok"] as? Bool == true })
+    }
+
     @Test func aFailedHostReceivesThePlansPutBackBranch() throws {
         let plan = try plannedCommands(["--ref", "broken"])
         let result = try Sandbox.deployTool(["deploy", "customer-service", "--ref", "broken"])

@@ -69,31 +69,37 @@ public struct FleetInspector: Sendable {
             guard let transport else { return row }
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
-            async let revision = try? transport.run(commands.currentRevision().rendered, timeout: timeout)
-            async let compose = try? transport.run(commands.composeStatus().rendered, timeout: timeout)
-            async let lock = try? transport.run(commands.lockRead().rendered, timeout: timeout)
-            async let history = try? transport.run(commands.historyRead(limit: 20).rendered, timeout: timeout)
-            async let resources = try? transport.run(commands.resources().rendered, timeout: timeout)
-            async let health = probe(transport, host)
-            if let result = await resources, result.succeeded {
+            // Every read in one round trip; then one health probe through the same connection.
+            let script = ReadScript([.init("revision", commands.currentRevision()), .init("compose", commands.composeStatus()),
+                                     .init("lock", commands.lockRead()), .init("history", commands.historyRead(limit: 20)),
+                                     .init("resources", commands.resources())])
+            let reads: [String: CommandResult]
+            do {
+                reads = try await transport.runReads(script, timeout: timeout)
+            } catch {
+                reads = [:]
+                row.error = String(describing: error)
+            }
+            let revision = reads["revision"], compose = reads["compose"], lock = reads["lock"], history = reads["history"]
+            (row.healthStatus, row.healthError) = await probe(transport, host)
+            if let result = reads["resources"], result.succeeded {
                 row.sizeWarning = HostResources.parse(result.stdout)?.shortfall(against: service.size)
             }
-            if let result = await revision, result.succeeded { row.revision = result.stdout.firstLine }
-            if let result = await compose, result.succeeded {
+            if let result = revision, result.succeeded { row.revision = result.stdout.firstLine }
+            if let result = compose, result.succeeded {
                 let counts = Self.containerCounts(result.stdout)
                 row.containers = counts.total
                 row.containersUp = counts.up
             }
-            if let result = await lock, result.succeeded {
+            if let result = lock, result.succeeded {
                 row.lock = LockHolder.parse(result.stdout)
                 row.lockStale = row.lock?.staleness(localMachine: machine)
             }
-            if let result = await history, result.succeeded {
+            if let result = history, result.succeeded {
                 let live: Set<String> = row.lockStale == nil ? Set([row.lock?.token].compactMap { $0 }) : []
                 let newest = HistoryLog.rows(HistoryLog.parse(result.stdout), liveRollouts: live).first
                 row.interrupted = newest?.result == HistoryLog.interrupted ? newest : nil
             }
-            (row.healthStatus, row.healthError) = await health
             return row
         }
     }
@@ -108,10 +114,12 @@ public struct FleetInspector: Sendable {
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
             do {
-                async let lock = transport.run(commands.lockRead().rendered, timeout: timeout)
-                let result = try await transport.run(commands.historyRead(limit: nil).rendered, timeout: timeout)
-                let holder = (try? await lock).flatMap { LockHolder.parse($0.stdout) }
+                // The lock (whose token marks a rollout still in progress) and the history in one round trip.
+                let script = ReadScript([.init("lock", commands.lockRead()), .init("history", commands.historyRead(limit: nil))])
+                let reads = try await transport.runReads(script, timeout: timeout)
+                let holder = reads["lock"].flatMap { LockHolder.parse($0.stdout) }
                 let live = holder.flatMap { $0.staleness(localMachine: machine) == nil ? $0.token : nil }
+                guard let result = reads["history"] else { return ([], live, "\(host.name): the history could not be read") }
                 guard result.succeeded else { return ([], live, "\(host.name): \(HostSession.reason(of: result))") }
                 return (HistoryLog.parse(result.stdout), live, nil)
             } catch {

@@ -103,18 +103,26 @@ public enum PlanCheck {
         } catch {
             return HostRead(unreachable: "\(error)")
         }
-        func run(_ kind: StepKind) async throws -> CommandResult? {
+        // The plan's read steps for this host, in one round trip; then one health probe.
+        func step(_ kind: StepKind) -> ReadScript.Section? {
             guard let command = hostPlan.step(kind)?.command, command.lateValues.isEmpty else { return nil }
-            return try await transport.run(command.rendered, timeout: timeout)
+            return ReadScript.Section(kind.rawValue, command)
         }
+        var kinds: [StepKind] = [.currentRevision, .envDigest]
+        if case .history = service.target.source { kinds.append(.readHistory) }
+        let resolvesHere = resolves && service.target.commit == nil && service.target.ref != nil
+        if resolvesHere { kinds += [.fetch, .resolve] }
+        let script = ReadScript(kinds.compactMap(step))
         var result = HostRead()
         do {
-            if let head = try await run(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
+            let reads = try await transport.runReads(script, timeout: timeout)
+            func read(_ kind: StepKind) -> CommandResult? { reads[kind.rawValue] }
+            if let head = read(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
                 result.current = sha.value
             } else {
                 result.failure = "git rev-parse HEAD failed on the host"
             }
-            if let digest = try await run(.envDigest), digest.succeeded {
+            if let digest = read(.envDigest), digest.succeeded {
                 result.envDigest = digest.stdout.split(separator: " ").first.map(String.init)
             }
             do {
@@ -124,18 +132,18 @@ public enum PlanCheck {
             } catch {
                 result.health = "no answer (\(error))"
             }
-            if case .history = service.target.source, let read = try await run(.readHistory) {
-                if read.succeeded { result.records = HistoryLog.parse(read.stdout) } else {
-                    result.failure = "its history could not be read: \(firstLine(read.stderr, or: "exit \(read.exitStatus)"))"
+            if case .history = service.target.source {
+                if let history = read(.readHistory), history.succeeded { result.records = HistoryLog.parse(history.stdout) } else {
+                    result.failure = "its history could not be read: \(firstLine(read(.readHistory)?.stderr ?? "", or: "no answer"))"
                 }
             }
-            if resolves && service.target.commit == nil, service.target.ref != nil {
-                if let fetch = try await run(.fetch), !fetch.succeeded {
+            if resolvesHere {
+                if let fetch = read(.fetch), !fetch.succeeded {
                     result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
-                } else if let resolve = try await run(.resolve) {
-                    if resolve.succeeded, let sha = CommitID(resolve.stdout.trimmingWhitespace) { result.resolved = sha.value } else {
-                        result.resolveProblem = firstLine(resolve.stderr, or: "could not resolve the target")
-                    }
+                } else if let resolve = read(.resolve), resolve.succeeded, let sha = CommitID(resolve.stdout.trimmingWhitespace) {
+                    result.resolved = sha.value
+                } else {
+                    result.resolveProblem = firstLine(read(.resolve)?.stderr ?? "", or: "could not resolve the target")
                 }
             }
         } catch {

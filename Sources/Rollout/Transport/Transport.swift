@@ -8,6 +8,10 @@ public protocol Transport: Sendable {
     /// `TransportError.timedOut`. Secrets travel in `input`, never in `command`.
     func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult
 
+    /// Runs the script's reads, in one round trip, and returns each section's result (a section whose result
+    /// did not come back is absent). Transports normally keep the default, which sends `script.command`.
+    func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult]
+
     /// HTTP GET of `url` as seen from the remote host (through the connection).
     func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse
 
@@ -53,6 +57,10 @@ extension Transport {
     /// A command with an empty stdin.
     public func run(_ command: String, timeout: Duration) async throws -> CommandResult {
         try await run(command, input: nil, timeout: timeout)
+    }
+
+    public func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
+        script.parse(try await run(script.command.rendered, timeout: timeout).stdout)
     }
 }
 

@@ -1,0 +1,75 @@
+/// Several read-only commands of one host sent as one remote script, so reading them costs one round trip.
+/// Each command runs in a subshell of its own (its `exit` ends only its section), with stdin closed, and its
+/// stdout and exit status are framed by marker lines that carry a random nonce: no command's output can pass
+/// for a marker. `parse` reads the frames back strictly; a section whose frame is missing or broken is absent.
+public struct ReadScript: Sendable {
+    public struct Section: Sendable {
+        public var name: String
+        public var command: RemoteCommand
+
+        public init(_ name: String, _ command: RemoteCommand) {
+            self.name = name
+            self.command = command
+        }
+    }
+
+    public let sections: [Section]
+    let nonce: String
+
+    public init(_ sections: [Section], nonce: String = ReadScript.newNonce()) {
+        self.sections = sections
+        self.nonce = nonce
+    }
+
+    public static func newNonce() -> String {
+        (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+    }
+
+    private func begin(_ name: String) -> String { "@@openclaw-read \(nonce) \(name)@@" }
+    private func end(_ name: String) -> String { "@@openclaw-done \(nonce) \(name)@@" }
+    private func errorsBegin(_ name: String) -> String { "@@openclaw-stderr \(nonce) \(name)@@" }
+    private func errorsEnd(_ name: String) -> String { "@@openclaw-stderr-done \(nonce) \(name)@@" }
+
+    /// The script: for each section, its begin marker, its stdout, a newline, its end marker and exit status;
+    /// then its stderr (kept in a temporary file meanwhile) framed the same way.
+    public var command: RemoteCommand {
+        var tokens: [RemoteCommand.Token] = [.raw("e=$(mktemp 2>/dev/null) || e=/dev/null; trap 'rm -f \"$e\"' EXIT;")]
+        for section in sections {
+            tokens += [.raw("printf '%s\\n'"), .arg(begin(section.name)), .raw("; (")]
+            tokens += section.command.tokens
+            tokens += [.raw(") </dev/null 2>\"$e\"; printf '\\n%s %s\\n'"), .arg(end(section.name)), .raw("\"$?\";")]
+            tokens += [.raw("printf '%s\\n'"), .arg(errorsBegin(section.name)), .raw("; cat \"$e\"; printf '\\n%s\\n'"),
+                       .arg(errorsEnd(section.name)), .raw(";")]
+        }
+        return RemoteCommand(tokens)
+    }
+
+    /// Each section's stdout, stderr and exit status, by name.
+    public func parse(_ output: String) -> [String: CommandResult] {
+        var results: [String: CommandResult] = [:]
+        var rest = Substring(output)
+        for section in sections {
+            guard let (stdout, after) = Self.frame(rest, opening: begin(section.name) + "\n", closing: "\n" + end(section.name) + " ") else {
+                continue
+            }
+            let statusLine = after.prefix { $0 != "\n" }
+            guard let status = Int32(statusLine) else { continue }
+            rest = after[statusLine.endIndex...]
+            var stderr = ""
+            if let (text, next) = Self.frame(rest, opening: errorsBegin(section.name) + "\n", closing: "\n" + errorsEnd(section.name) + "\n") {
+                stderr = String(text)
+                rest = next
+            }
+            results[section.name] = CommandResult(exitStatus: status, stdout: String(stdout), stderr: stderr)
+        }
+        return results
+    }
+
+    /// The text between `opening` and `closing`, and what follows `closing`.
+    private static func frame(_ text: Substring, opening: String, closing: String) -> (Substring, Substring)? {
+        guard let start = text.range(of: opening), let stop = text.range(of: closing, range: start.upperBound..<text.endIndex) else {
+            return nil
+        }
+        return (text[start.upperBound..<stop.lowerBound], text[stop.upperBound...])
+    }
+}

@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/openclaw-deploy
 
-.PHONY: all deps build test demo bench-plan bench-ssh bench-rollout sandbox-up sandbox-down sandbox-status sandbox-reset clean
+.PHONY: all deps build test demo bench-plan bench-ssh bench-rollout bench-fanout sandbox-up sandbox-down sandbox-status sandbox-reset clean
 
 all: build
 
@@ -37,6 +37,12 @@ bench-ssh: build
 
 bench-rollout: build
 	scripts/bench-rollout
+
+# N loopback hosts (default 50; `make bench-fanout N=100`): status, plan --check and a no-change deploy
+# beside parallel-ssh and ssh | xargs -P. Runs as root; see README "Performance".
+N ?= 50
+bench-fanout: deps
+	scripts/bench-fanout $(N)
 
 # Local sandbox hosts (README.md, "Sandbox"); they need the system packages, not the build.
 sandbox-up: deps

@@ -27,6 +27,21 @@ struct SSHTransportTests {
         }
     }
 
+    @Test func aProbeWhoseTunnelNeverOpensLeavesTheConnectionUsable() async throws {
+        let fixture = try await SSHFixture()
+        // A listener whose accept queue is full: the host's connect to it hangs (Linux drops the SYN), so the
+        // tunnel's open is still pending when the probe's deadline comes.
+        let full = try FullBacklogListener()
+        defer { full.stop() }
+        let transport = try await SSHTransportFactory(environment: [:]).open(Endpoint(name: "web-1", address: "127.0.0.1", ssh: settings(fixture)))
+        let url = HealthURL(host: "127.0.0.1", port: full.port, path: "/health")
+        await #expect(throws: TransportError.timedOut(host: "web-1", command: "GET \(url)", after: .milliseconds(300))) {
+            _ = try await transport.httpGet(url, timeout: .milliseconds(300))
+        }
+        #expect(try await transport.run("echo after", timeout: .seconds(5)).stdout == "after\n")
+        await transport.close()
+    }
+
     @Test func httpGetAndRefusedTargets() async throws {
         let fixture = try await SSHFixture()
         let http = try LoopbackHTTPServer(routes: ["/health": .init(body: "up")])
@@ -55,4 +70,36 @@ struct SSHTransportTests {
         #expect(await transport.hostKey?.type == "ssh-ed25519")
         #expect(try await transport.run("true", timeout: .seconds(5)).succeeded)
     }
+}
+
+/// A TCP listener on 127.0.0.1 with a backlog of one that never accepts, its queue filled: further connects hang.
+final class FullBacklogListener {
+    let port: Int
+    private var fds: [Int32] = []
+
+    init() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard listener >= 0, bound == 0, listen(listener, 0) == 0 else { throw TestCommand.Failed(description: "listen: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        fds.append(listener)
+        // Fill the accept queue (and the SYN queue behind it) with connections nobody accepts.
+        for _ in 0..<4 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fds.append(client)
+        }
+        usleep(100_000)
+    }
+
+    func stop() { fds.forEach { close($0) } }
 }

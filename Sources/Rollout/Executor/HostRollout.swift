@@ -33,7 +33,7 @@ struct HostRollout {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
             if !fetched { try await session.run(try plan.required(.fetch)) }
             if previous == target, try await runsEnvironment(environment),
-               await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.interval)).healthy {
+               await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
                 let result = outcome(.noChange, revision: previous)
                 session.emit(.hostSucceeded(result))
                 return result

@@ -30,7 +30,13 @@ struct HTTPTunnel {
             try release(opened, grace: Deadline(after: .seconds(2)))
             return response
         } catch is DeadlineReached {
-            if let channel { try? release(channel, grace: Deadline(after: .seconds(1))) }
+            if let channel {
+                try? release(channel, grace: Deadline(after: .seconds(1)))
+            } else {
+                // The tunnel's open was still pending (the target had not answered the host's connect): libssh2
+                // would resume that open on the session's next channel and fail it, so the session is dropped.
+                core.discard()
+            }
             throw SSHError.httpTimedOut(endpoint: core.endpoint, url: url, after: timeout)
         } catch let error as SSHError {
             if let channel, !(error.isSessionBroken) { try? release(channel, grace: Deadline(after: .seconds(1))) }

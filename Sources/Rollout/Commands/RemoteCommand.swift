@@ -42,17 +42,26 @@ public struct RemoteCommand: Sendable, Equatable, CustomStringConvertible {
 
     /// The command line a remote `sh -c` receives (with `<label>` where a late value is not filled in).
     public var rendered: String {
-        var line = ""
+        var bytes: [UInt8] = []
+        render(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends `rendered`'s UTF-8 bytes: the one place a command line is built. Plans write thousands
+    /// of them straight into their output this way.
+    public func render(into bytes: inout [UInt8]) {
         for (index, token) in tokens.enumerated() {
-            if index > 0 { line.append(" ") }
+            if index > 0 { bytes.append(UInt8(ascii: " ")) }
             switch token {
-            case .arg(let s): line.append(ShellQuote.quote(s))
-            case .path(let p): line.append(ShellQuote.quotePath(p))
-            case .raw(let r): line.append(r)
-            case .late(_, let label): line.append("<" + label + ">")
+            case .arg(let s): ShellQuote.quote(s, into: &bytes)
+            case .path(let p): ShellQuote.quotePath(p, into: &bytes)
+            case .raw(let r): bytes += r.utf8
+            case .late(_, let label):
+                bytes.append(UInt8(ascii: "<"))
+                bytes += label.utf8
+                bytes.append(UInt8(ascii: ">"))
             }
         }
-        return line
     }
 }
 
@@ -67,29 +76,49 @@ public enum ShellQuote {
     /// Quotes one argument for a POSIX shell. Safe words pass unchanged; everything else is wrapped
     /// in single quotes, with embedded single quotes written as `'\''`.
     public static func quote(_ s: String) -> String {
-        if !s.isEmpty, s.utf8.allSatisfy({ safe[Int($0)] }) { return s }
-        var bytes: [UInt8] = [UInt8(ascii: "'")]
-        bytes.reserveCapacity(s.utf8.count + 8)
-        for byte in s.utf8 {
-            if byte == UInt8(ascii: "'") {
-                bytes += Array("'\\''".utf8)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "'"))
+        var bytes: [UInt8] = []
+        quote(s, into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `quote`, appended to `bytes`.
+    public static func quote(_ s: String, into bytes: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { utf8 in
+            var plain = !utf8.isEmpty
+            for byte in utf8 where !safe[Int(byte)] { plain = false; break }
+            if plain { bytes.append(contentsOf: utf8); return }
+            bytes.reserveCapacity(bytes.count + utf8.count + 8)
+            bytes.append(UInt8(ascii: "'"))
+            for byte in utf8 {
+                if byte == UInt8(ascii: "'") {
+                    bytes += [UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "'")]
+                } else {
+                    bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "'"))
+        }
     }
 
     /// Like `quote`, but a leading `~` or `~/` stays outside the quotes as `"$HOME"` so the remote
     /// shell expands it to the login user's home.
     public static func quotePath(_ p: String) -> String {
-        if p == "~" { return "\"$HOME\"" }
+        var bytes: [UInt8] = []
+        quotePath(p, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `quotePath`, appended to `bytes`.
+    public static func quotePath(_ p: String, into bytes: inout [UInt8]) {
+        if p == "~" { bytes += "\"$HOME\"".utf8; return }
         if p.hasPrefix("~/") {
+            bytes += "\"$HOME\"/".utf8
             let rest = String(p.dropFirst(2))
-            return rest.isEmpty ? "\"$HOME\"/" : "\"$HOME\"/" + quote(rest)
+            if !rest.isEmpty { quote(rest, into: &bytes) }
+            return
         }
-        return quote(p)
+        quote(p, into: &bytes)
     }
 }
 

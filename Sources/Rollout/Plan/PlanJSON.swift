@@ -100,6 +100,7 @@ extension ServicePlan {
         json.endObject()
         json.key("steps")
         json.beginArray()
+        var scratch: [UInt8] = []
         for hostPlan in hosts {
             json.beginObject()
             json.key("host"); json.string(hostPlan.host.name)
@@ -112,12 +113,12 @@ extension ServicePlan {
             json.endObject()
             json.key("commands")
             json.beginArray()
-            for step in hostPlan.steps { json.string(step.commandLine) }
+            for step in hostPlan.steps { json.commandLine(of: step, scratch: &scratch) }
             json.endArray()
-            json.key("lock_refresh"); json.string(hostPlan.lockRefresh.commandLine)
+            json.key("lock_refresh"); json.commandLine(of: hostPlan.lockRefresh, scratch: &scratch)
             json.key("put_back")
             json.beginArray()
-            for step in hostPlan.putBack { json.string(step.commandLine) }
+            for step in hostPlan.putBack { json.commandLine(of: step, scratch: &scratch) }
             json.endArray()
             json.endObject()
         }
@@ -130,6 +131,16 @@ extension PlannedStep {
     /// The rendered command, or for a step without one, a comment naming the step.
     public var commandLine: String {
         command?.rendered ?? "# \(kind.spokenName): \(summary)"
+    }
+}
+
+extension JSONWriter {
+    /// Writes `step.commandLine`, rendering a command through `scratch` rather than a `String`.
+    mutating func commandLine(of step: PlannedStep, scratch: inout [UInt8]) {
+        guard let command = step.command else { string(step.commandLine); return }
+        scratch.removeAll(keepingCapacity: true)
+        command.render(into: &scratch)
+        string(utf8: scratch)
     }
 }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Inventory
 
 /// Turns the chosen services and the request (`plan`/`deploy`/`rollback` arguments) into a `Plan`.
@@ -11,7 +12,7 @@ public enum Planner {
     ///   - overrides: `--batch` / `--no-bake` for this run.
     public static func plan(_ selection: [SelectedService], action: RolloutAction = .deploy, ref: GitRef? = nil,
                             resolved: [String: CommitID] = [:], overrides: PolicyOverrides = PolicyOverrides()) -> Plan {
-        Plan(services: selection.map { chosen in
+        let planOne = { @Sendable (chosen: SelectedService) -> ServicePlan in
             let service = chosen.service
             let source: PlanTarget.Source
             if let ref {
@@ -28,7 +29,17 @@ public enum Planner {
             }
             return ServicePlan(service: service, action: action, target: target, policy: policy,
                                batches: batches(of: chosen.hosts, policy: policy), hosts: hosts)
-        })
+        }
+        // Services are planned independently; a large inventory is planned on every core.
+        guard selection.count >= 64 else { return Plan(services: selection.map(planOne)) }
+        let services = [ServicePlan](unsafeUninitializedCapacity: selection.count) { buffer, initialized in
+            nonisolated(unsafe) let base = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: selection.count) { index in
+                (base + index).initialize(to: planOne(selection[index]))
+            }
+            initialized = selection.count
+        }
+        return Plan(services: services)
     }
 
     /// Hosts in rollout order: with a canary, the first host alone; then batches of `policy.batch`

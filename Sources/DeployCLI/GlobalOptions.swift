@@ -11,7 +11,7 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(help: "Output for people (text) or for machines (json).")
     public var format: OutputFormat = .text
 
-    @Flag(name: .customLong("no-color"), help: "No colors in text output (also when NO_COLOR is set or output is not a terminal).")
+    @Flag(name: .customLong("no-color"), help: "No colors in text output (also when NO_COLOR is set, TERM is dumb or output is not a terminal).")
     public var noColor = false
 
     public init() {}
@@ -27,7 +27,10 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     /// Colors only for a terminal, and never when asked not to (https://no-color.org).
     public var useColor: Bool {
         if noColor { return false }
-        if let value = ProcessInfo.processInfo.environment["NO_COLOR"], !value.isEmpty { return false }
+        let environment = ProcessInfo.processInfo.environment
+        if let value = environment["NO_COLOR"], !value.isEmpty { return false }
+        // A terminal that says it cannot show colours (`TERM=dumb`: editors' shells, some CI logs).
+        if environment["TERM"] == "dumb" { return false }
         return isatty(STDOUT_FILENO) == 1
     }
 }

@@ -12,6 +12,8 @@ public struct RootCommand: AsyncParsableCommand {
             RollbackCommand.self,
             StatusCommand.self,
             HistoryCommand.self,
+            LogsCommand.self,
+            ExecCommand.self,
             LockCommand.self,
             InventoryCommand.self,
             GatewayCommand.self,

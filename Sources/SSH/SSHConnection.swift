@@ -87,6 +87,26 @@ public final class SSHConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `command` like `run`, handing each chunk of its output to `output` as it arrives (on the connection's
+    /// queue; the result's stdout and stderr are empty). With `untilStopped`, the command's input stays open and
+    /// cancelling the calling task closes it, which a command that reads its input to the end takes as the sign
+    /// to stop (it then has 5 s to end); without it, the command runs on to its end or `timeout`. Either way the
+    /// call returns once the command has ended.
+    public func stream(_ command: String, timeout: Duration, untilStopped: Bool,
+                       output: @escaping @Sendable (_ isStderr: Bool, _ bytes: [UInt8]) -> Void) async throws -> SSHCommandResult {
+        let limit = configuration.outputLimit
+        let stop = StopFlag()
+        return try await withTaskCancellationHandler {
+            try await onQueue { [self] in
+                let streaming = OutputStreaming(output: { output($0 == .stderr, $1) }, stopRequested: { stop.isSet },
+                                                keepInputOpen: untilStopped)
+                return try CommandRunner(core: usableCore()).run(command, input: [], timeout: timeout, outputLimit: limit, stream: streaming)
+            }
+        } onCancel: {
+            stop.set()
+        }
+    }
+
     /// HTTP GET of `http://host:port/path` made from the remote host, through this connection.
     /// Throws `targetRefused` when nothing listens there.
     public func httpGet(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int? = nil) async throws -> SSHHTTPResponse {
@@ -136,4 +156,12 @@ public final class SSHConnection: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Set once, from any thread.
+private final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

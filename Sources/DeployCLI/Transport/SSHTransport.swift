@@ -66,6 +66,19 @@ public actor SSHTransport: Transport {
         }
     }
 
+    public func stream(_ command: String, timeout: Duration, untilStopped: Bool,
+                       output: @escaping @Sendable (OutputChunk) -> Void) async throws -> CommandResult {
+        let connection = try await usableConnection()
+        do {
+            let result = try await connection.stream(command, timeout: timeout, untilStopped: untilStopped) { isStderr, bytes in
+                output(OutputChunk(isStderr: isStderr, bytes: bytes))
+            }
+            return CommandResult(exitStatus: result.exitStatus, signal: result.signal)
+        } catch let error as SSHError {
+            throw translate(error, operation: command, timeout: timeout)
+        }
+    }
+
     /// The one place a health URL is split into what the SSH layer asks for.
     public func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         let connection = try await usableConnection()

@@ -186,6 +186,30 @@ public struct HostCommands: Sendable {
         RemoteCommand(compose(["ps"]))
     }
 
+    // MARK: day-to-day
+
+    /// The compose project's logs, the last `tail` lines of each container (those of the last `since` only,
+    /// when given), stderr merged into stdout so lines keep their order. With `follow` it streams until its
+    /// stdin ends (the caller's Ctrl-C, or a lost connection): the follower runs in its own process group,
+    /// which is stopped as a whole, so nothing keeps running on the host.
+    public func composeLogs(tail: Int, since: Duration?, follow: Bool) -> RemoteCommand {
+        var args = ["logs", "--tail", String(tail)]
+        if let since { args += ["--since", "\(max(1, since.components.seconds))s"] }
+        let head: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment
+        guard follow else { return RemoteCommand(head + composeArgv(args) + [.raw("2>&1")]) }
+        // A background job's stdin is /dev/null, so the watcher reads the channel's stdin through fd 3.
+        return RemoteCommand(head + [.raw("{ exec 3<&0; setsid")] + composeArgv(args + ["-f"]) + [
+            .raw("</dev/null 2>&1 & pid=$!;"),
+            .raw("{ cat <&3 >/dev/null 2>&1; kill -TERM -\"$pid\" 2>/dev/null; } &"),
+            .raw("wait \"$pid\" 2>/dev/null; status=$?; kill $! 2>/dev/null; exit \"$status\"; }"),
+        ])
+    }
+
+    /// `argv`, every word quoted, run in the checkout with the service's environment exported.
+    public func exec(_ argv: [String]) -> RemoteCommand {
+        RemoteCommand([.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment + argv.map(RemoteCommand.Token.arg))
+    }
+
     // MARK: history
 
     /// Appends one JSON line to `<state>/history.jsonl`, creating the state directory if needed.
@@ -231,7 +255,12 @@ public struct HostCommands: Sendable {
     private func compose(_ args: [String], withEnvironment exported: Bool = false) -> [RemoteCommand.Token] {
         var tokens: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")]
         if exported { tokens += withEnvironment }
-        tokens += host.compose.command.map(RemoteCommand.Token.arg)
+        return tokens + composeArgv(args)
+    }
+
+    /// The compose command with its file and project, then `args`.
+    private func composeArgv(_ args: [String]) -> [RemoteCommand.Token] {
+        var tokens = host.compose.command.map(RemoteCommand.Token.arg)
         tokens += [.arg("-f"), .path(host.compose.file)]
         if let project = host.compose.project { tokens += [.arg("-p"), .arg(project)] }
         return tokens + args.map(RemoteCommand.Token.arg)

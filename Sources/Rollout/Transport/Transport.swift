@@ -12,6 +12,13 @@ public protocol Transport: Sendable {
     /// did not come back is absent). Transports normally keep the default, which sends `script.command`.
     func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult]
 
+    /// Runs one command and hands its output over chunk by chunk as it arrives (`CommandResult`'s stdout and
+    /// stderr stay empty). With `untilStopped` the command's stdin stays open, and cancelling the calling task
+    /// closes it: a command that reads its stdin to the end takes that as the sign to stop, and the call returns
+    /// once it has. `timeout` bounds it like `run`.
+    func stream(_ command: String, timeout: Duration, untilStopped: Bool,
+                output: @escaping @Sendable (OutputChunk) -> Void) async throws -> CommandResult
+
     /// HTTP GET of `url` as seen from the remote host (through the connection).
     func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse
 
@@ -34,6 +41,17 @@ public struct CommandResult: Sendable, Equatable {
     }
 
     public var succeeded: Bool { exitStatus == 0 && signal == nil }
+}
+
+/// A piece of a streamed command's output, as it arrived (not split into lines).
+public struct OutputChunk: Sendable, Equatable {
+    public var isStderr: Bool
+    public var bytes: [UInt8]
+
+    public init(isStderr: Bool, bytes: [UInt8]) {
+        self.isStderr = isStderr
+        self.bytes = bytes
+    }
 }
 
 public struct HTTPResponse: Sendable, Equatable {
@@ -61,6 +79,17 @@ extension Transport {
 
     public func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
         script.parse(try await run(script.command.rendered, timeout: timeout).stdout)
+    }
+
+    /// For transports that cannot stream: the whole output once the command has ended.
+    public func stream(_ command: String, timeout: Duration, untilStopped: Bool,
+                       output: @escaping @Sendable (OutputChunk) -> Void) async throws -> CommandResult {
+        var result = try await run(command, timeout: timeout)
+        if !result.stdout.isEmpty { output(OutputChunk(isStderr: false, bytes: Array(result.stdout.utf8))) }
+        if !result.stderr.isEmpty { output(OutputChunk(isStderr: true, bytes: Array(result.stderr.utf8))) }
+        result.stdout = ""
+        result.stderr = ""
+        return result
     }
 }
 

@@ -1,6 +1,18 @@
 import CLibSSH2
 import Foundation
 
+/// How a streamed command hands over its output and learns that it should stop. Called on the
+/// connection's queue.
+struct OutputStreaming {
+    enum Stream: Sendable { case stdout, stderr }
+    /// Each chunk as it arrives (instead of collecting it into the result).
+    var output: (Stream, [UInt8]) -> Void
+    /// True once the caller wants the command to end: its input is then closed.
+    var stopRequested: () -> Bool
+    /// Leave the command's input open until a stop is requested (a command that runs until its input ends).
+    var keepInputOpen: Bool
+}
+
 /// Runs one command on an exec channel, reading stdout and stderr interleaved (reading only one would
 /// stall once the other fills its window), under a deadline enforced on both ends.
 struct CommandRunner {
@@ -15,10 +27,10 @@ struct CommandRunner {
         return "timeout -k \(killGraceSeconds) \(seconds) sh -c \(quote(command))"
     }
 
-    func run(_ command: String, input: [UInt8], timeout: Duration, outputLimit: Int) throws -> SSHCommandResult {
+    func run(_ command: String, input: [UInt8], timeout: Duration, outputLimit: Int, stream: OutputStreaming? = nil) throws -> SSHCommandResult {
         let deadline = Deadline(after: timeout)
         do {
-            return try runChannel(command, input: input, timeout: timeout, deadline: deadline, outputLimit: outputLimit)
+            return try runChannel(command, input: input, timeout: timeout, deadline: deadline, outputLimit: outputLimit, stream: stream)
         } catch is DeadlineReached {
             // The channel is mid-flight; the session cannot be trusted for another command.
             core.discard()
@@ -26,7 +38,8 @@ struct CommandRunner {
         }
     }
 
-    private func runChannel(_ command: String, input: [UInt8], timeout: Duration, deadline: Deadline, outputLimit: Int) throws -> SSHCommandResult {
+    private func runChannel(_ command: String, input: [UInt8], timeout: Duration, deadline: Deadline, outputLimit: Int,
+                            stream: OutputStreaming?) throws -> SSHCommandResult {
         let channel: OpaquePointer
         switch try core.openChannel(until: deadline, { openclaw_channel_open_session(core.session) }) {
         case .success(let opened): channel = opened
@@ -40,12 +53,14 @@ struct CommandRunner {
         }
         // stdin is `input` (secrets travel here, never on the command line), then its end: a command never
         // waits for more.
+        // A streamed command that reads until its input ends keeps it open until asked to stop.
         try write(input, to: channel, deadline: deadline)
-        _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) }
+        var inputOpen = stream?.keepInputOpen ?? false
+        if !inputOpen { _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) } }
 
         var stdout = OutputBuffer(limit: outputLimit)
         var stderr = OutputBuffer(limit: outputLimit)
-        try drain(channel, into: &stdout, &stderr, deadline: deadline)
+        try drain(channel, into: &stdout, &stderr, deadline: deadline, stream: stream, inputOpen: &inputOpen)
         try core.close(channel: channel, until: deadline)
         var status = libssh2_channel_get_exit_status(channel)
         let signal = exitSignal(channel)
@@ -60,16 +75,30 @@ struct CommandRunner {
                                 stdoutTruncated: stdout.truncated, stderrTruncated: stderr.truncated)
     }
 
-    private func drain(_ channel: OpaquePointer, into stdout: inout OutputBuffer, _ stderr: inout OutputBuffer, deadline: Deadline) throws {
+    private func drain(_ channel: OpaquePointer, into stdout: inout OutputBuffer, _ stderr: inout OutputBuffer, deadline: Deadline,
+                       stream: OutputStreaming? = nil, inputOpen: inout Bool) throws {
         let size = 64 << 10
         let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
         defer { buffer.deallocate() }
+        // A streamed command is asked to stop by ending its input; it then gets a few seconds to finish.
+        var stopDeadline: Deadline?
         while true {
-            if deadline.hasPassed { throw DeadlineReached() }
+            if deadline.hasPassed || stopDeadline?.hasPassed == true { throw DeadlineReached() }
+            if inputOpen, let stream, stream.stopRequested() {
+                inputOpen = false
+                _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) }
+                stopDeadline = Deadline(after: .seconds(5))
+            }
             let outCount = openclaw_channel_read(channel, buffer, size)
-            if outCount > 0 { stdout.append(UnsafeRawBufferPointer(start: buffer, count: outCount)) }
+            if outCount > 0 {
+                let chunk = UnsafeRawBufferPointer(start: buffer, count: outCount)
+                if let stream { stream.output(.stdout, Array(chunk)) } else { stdout.append(chunk) }
+            }
             let errCount = openclaw_channel_read_stderr(channel, buffer, size)
-            if errCount > 0 { stderr.append(UnsafeRawBufferPointer(start: buffer, count: errCount)) }
+            if errCount > 0 {
+                let chunk = UnsafeRawBufferPointer(start: buffer, count: errCount)
+                if let stream { stream.output(.stderr, Array(chunk)) } else { stderr.append(chunk) }
+            }
             for count in [outCount, errCount] where count < 0 && count != Int(LIBSSH2_ERROR_EAGAIN) {
                 throw lost("reading command output: \(core.lastError.message)")
             }
@@ -77,7 +106,12 @@ struct CommandRunner {
             if libssh2_channel_eof(channel) != 0 { return }
             // Reading one stream can queue packets of the other inside libssh2, unseen by poll.
             if libssh2_poll_channel_read(channel, 0) != 0 || libssh2_poll_channel_read(channel, 1) != 0 { continue }
-            try core.waitSocket(until: deadline)
+            if stream == nil {
+                try core.waitSocket(until: deadline)
+            } else {
+                // A stream looks for a stop request at least five times a second.
+                do { try core.waitSocket(until: deadline.capped(at: .milliseconds(200))) } catch is DeadlineReached where !deadline.hasPassed {}
+            }
         }
     }
 

@@ -10,6 +10,16 @@ struct Deadline: Sendable {
 
     var hasPassed: Bool { ContinuousClock.now >= end }
 
+    /// This deadline, or `limit` from now if that comes first: a wait that must look up again soon.
+    func capped(at limit: Duration) -> Deadline {
+        Deadline(start: start, end: min(end, ContinuousClock.now + limit))
+    }
+
+    private init(start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
+        self.start = start
+        self.end = end
+    }
+
     var elapsed: Duration { ContinuousClock.now - start }
 
     /// Milliseconds left, for `poll`, never negative and rounded up so a wait does not end just early.

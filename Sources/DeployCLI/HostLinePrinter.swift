@@ -1,0 +1,59 @@
+import Foundation
+import Inventory
+import Rollout
+
+/// Prints hosts' output as whole lines, each prefixed with its host (`cs-1  | ...`), control characters
+/// escaped. Output arrives in chunks that may end mid-line: each host's partial line waits for the rest.
+final class HostLinePrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let width: Int
+    private let format: OutputFormat
+    private var partial: [String: [UInt8]] = [:]
+
+    init(hosts: [String], format: OutputFormat) {
+        width = hosts.map(\.count).max() ?? 0
+        self.format = format
+    }
+
+    /// The prefix of a host's lines, names padded to the longest.
+    func prefix(_ host: String) -> String {
+        host.padding(toLength: max(width, host.count), withPad: " ", startingAt: 0) + "  | "
+    }
+
+    /// Takes a chunk of `host`'s output (stdout or stderr alike) and prints every line it completes.
+    func take(_ host: String, _ chunk: OutputChunk) {
+        let key = host + (chunk.isStderr ? "\u{0}err" : "")
+        let lines: [[UInt8]] = lock.withLock {
+            var buffer = partial[key, default: []]
+            buffer += chunk.bytes
+            var complete: [[UInt8]] = []
+            var start = 0
+            for index in buffer.indices where buffer[index] == UInt8(ascii: "\n") {
+                complete.append(Array(buffer[start..<index]))
+                start = index + 1
+            }
+            partial[key] = Array(buffer[start...])
+            return complete
+        }
+        for line in lines { write(host, line) }
+    }
+
+    /// Prints what is left of `host`'s last lines (output that did not end with a newline).
+    func flush(_ host: String) {
+        for key in [host, host + "\u{0}err"] {
+            let rest = lock.withLock { partial.removeValue(forKey: key) }
+            if let rest, !rest.isEmpty { write(host, rest) }
+        }
+    }
+
+    private func write(_ host: String, _ line: [UInt8]) {
+        var text = String(decoding: line, as: UTF8.self)
+        if text.hasSuffix("\r") { text.removeLast() }
+        switch format {
+        case .text:
+            LineOutput.standardOutput.write(prefix(host) + VisibleText.escaped(text) + "\n")
+        case .json:
+            LineOutput.standardOutput.write(JSONValue.object([("host", .string(host)), ("line", .string(text))]).compact + "\n")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import Inventory
+import Rollout
+
+/// `logs SERVICE [--host NAME]... [--tail N] [--since DURATION] [--follow]`: each host's compose logs, every
+/// line prefixed with its host.
+public struct LogsCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Each host's compose logs, every line prefixed with its host. Changes nothing.",
+        discussion: "With --follow, streams until Ctrl-C (each host's follower is stopped on the host). A host that "
+            + "cannot be reached is reported at once and the others are still shown; the exit is then 4. The exit is 1 "
+            + "when a host's compose logs command failed. --format json prints one JSON object per line: {\"host\",\"line\"}."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @OptionGroup var selection: OneServiceOptions
+
+    @Option(help: "Lines of each container to show from the end of its log.")
+    var tail = 100
+
+    @Option(help: ArgumentHelp("Only lines of the last DURATION (30s, 10m, 2h).", valueName: "duration"))
+    var since: String?
+
+    @Flag(name: [.customShort("f"), .long], help: "Keep streaming new lines until Ctrl-C.")
+    var follow = false
+
+    public init() {}
+
+    public func validate() throws {
+        if tail < 0 { throw ValidationError("--tail must be 0 or more") }
+        if let since, parseDuration(since) == nil {
+            throw ValidationError("--since \(QuotedText.quoted(since)) is not a duration; write it like 30s, 10m or 2h")
+        }
+    }
+
+    public func run() async throws {
+        let inventory = try global.loadInventory()
+        let chosen = try selection.select(from: inventory)
+        let request = LogsRequest(tail: tail, since: since.flatMap(parseDuration), follow: follow)
+        let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format)
+        let inspector = FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
+        let task = Task {
+            await inspector.logs(of: chosen.service, hosts: chosen.hosts, request, output: { host, chunk in
+                printer.take(host, chunk)
+            }, unreachable: { host, reason in
+                LineOutput.standardError.write(VisibleText.escaped("\(host): unreachable: \(reason)") + "\n")
+            })
+        }
+        let interrupts = StopOnSignal { task.cancel() }
+        let outcomes = await task.value
+        let stopped = interrupts.received
+        interrupts.uninstall()
+        for outcome in outcomes { printer.flush(outcome.host) }
+        try Self.conclude(outcomes, service: chosen.service.name, stoppedByOperator: stopped)
+    }
+
+    /// The exit: 4 when a host was unreachable, 1 when a host's logs command failed (not counting followers
+    /// stopped by Ctrl-C), else 0.
+    static func conclude(_ outcomes: [HostCommandOutcome], service: String, stoppedByOperator: Bool) throws {
+        let unreachable = outcomes.filter { !$0.reachable }
+        if !unreachable.isEmpty {
+            throw HostsUnreachable(service: service, hosts: unreachable.map(\.host))
+        }
+        let failed = outcomes.filter { !stoppedByOperator && !$0.succeeded }
+        if !failed.isEmpty {
+            throw CommandFailedOnHosts(what: "compose logs", problems: failed.map(Self.problem))
+        }
+    }
+
+    static func problem(_ outcome: HostCommandOutcome) -> String {
+        if let error = outcome.error { return error }
+        if let signal = outcome.signal { return "\(outcome.host): killed by SIG\(signal)" }
+        return "\(outcome.host): exit status \(outcome.exitStatus ?? -1)"
+    }
+}
+
+/// Some hosts could not be reached; the others' output was shown.
+struct HostsUnreachable: CategorizedError {
+    var service: String
+    var hosts: [String]
+    var category: ExitCategory { .unreachable }
+    var description: String {
+        "\(service): \(hosts.joined(separator: ", ")) could not be reached (see above); the other hosts' output is shown"
+    }
+}
+
+/// The command ended badly on some hosts (each named, with its status).
+struct CommandFailedOnHosts: CategorizedError {
+    var what: String
+    var problems: [String]
+    var category: ExitCategory { .failed }
+    var description: String { "\(what) failed on \(problems.count == 1 ? "a host" : "\(problems.count) hosts"): " + problems.joined(separator: "; ") }
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP while a read-only command streams: the first one stops it cleanly (`onStop`), a
+/// second one ends the process at once.
+final class StopOnSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    init(onStop: @escaping @Sendable () -> Void) {
+        for signo in InterruptHandling.handled {
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let seen = lock.withLock { () -> Int in
+                    count += 1
+                    return count
+                }
+                if seen == 1 { onStop() } else { exit(130) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var received: Bool { lock.withLock { count > 0 } }
+
+    func uninstall() {
+        for source in sources { source.cancel() }
+        for signo in InterruptHandling.handled { signal(signo, SIG_DFL) }
+    }
+}

@@ -43,6 +43,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += hostFields(outcome)
         case .hostFailed(let failure):
             fields += [("step", .string(failure.step)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
+        case .diagnostics(let diagnostics):
+            fields += [("kind", .string(diagnostics.kind.rawValue)), ("title", .string(diagnostics.title)), ("text", .string(diagnostics.text))]
         case .deployFinished(let outcome):
             fields += [("action", .string(outcome.action.rawValue)), ("deploy_id", .string(outcome.deployID)),
                        ("result", .string(outcome.result.rawValue)), ("exit_code", .int(Int64(RolloutExit.code(for: outcome)))),

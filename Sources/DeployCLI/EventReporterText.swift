@@ -64,6 +64,13 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return summary(outcome)
         case .healthProbe:
             return nil
+        case .diagnostics(let diagnostics):
+            // The host's own words, indented under a line that says what they are.
+            var lines = diagnostics.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            if lines.last == "" { lines.removeLast() }
+            if lines.isEmpty { lines = ["(empty)"] }
+            return "\(who)  " + palette.dim(VisibleText.escaped(diagnostics.title) + ":") + "\n"
+                + lines.map { "    " + VisibleText.escaped($0) }.joined(separator: "\n")
         }
     }
 

@@ -72,6 +72,28 @@ struct RolloutEndToEndTests {
                 "cs-2 still on its branch: never checked out")
         #expect(result.stderr.contains("cs-1"))
         #expect(try !Sandbox.isLocked("cs-1", service: "customer-service") && !Sandbox.isLocked("cs-2", service: "customer-service"))
+        // The cause is on the screen: the last answer's body and the container's own last lines (its request log
+        // of the failing probes), shown before the host was put back.
+        let out = result.stdout
+        #expect(out.contains("cs-1  last health answer: HTTP 404, body (") && out.contains("    <BODY><H1>404 Not Found</H1>"), "\(out)")
+        let logs = out.range(of: "cs-1  compose logs (last 20 lines of each container):")
+        let putBack = out.range(of: "put back: checkout")
+        #expect(logs != nil && putBack != nil && logs!.upperBound < putBack!.lowerBound, "\(out)")
+        if let logs, let putBack {
+            let shown = out[logs.upperBound..<putBack.lowerBound].split(separator: "\n")
+            #expect(shown.filter { $0.hasPrefix("    [") && $0.hasSuffix("response:404") }.count >= 5, "\(shown)")
+        }
+    }
+
+    @Test func aBrokenReleaseShowsItsDiagnosticsAsJSONEvents() throws {
+        let inventory = try Sandbox.inventoryVariant([("timeout: 30s", "timeout: 3s")])
+        let result = try Sandbox.deployTool(["deploy", "customer-service", "--ref", "broken", "--format", "json"], inventory: inventory)
+        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+        let diagnostics = try jsonLines(result.stdout).filter { $0["event"] as? String == "diagnostics" }
+        #expect(diagnostics.map { $0["kind"] as? String } == ["health_body", "compose_logs"], "\(diagnostics)")
+        #expect(diagnostics.allSatisfy { $0["host"] as? String == "cs-1" })
+        #expect((diagnostics.first?["text"] as? String)?.contains("404 Not Found") == true)
+        #expect((diagnostics.last?["text"] as? String)?.contains("response:404") == true, "\(diagnostics)")
     }
 
     @Test func rollbackGoesBackToTheRevisionBeforeTheLastDeploy() throws {

@@ -188,6 +188,9 @@ public struct HostCommands: Sendable {
 
     // MARK: day-to-day
 
+    /// Lines of each container's log shown when a host fails after it changed.
+    public static let failureLogLines = 20
+
     /// The compose project's logs, the last `tail` lines of each container (those of the last `since` only,
     /// when given), stderr merged into stdout so lines keep their order. With `follow` it streams until its
     /// stdin ends (the caller's Ctrl-C, or a lost connection): the follower runs in its own process group,

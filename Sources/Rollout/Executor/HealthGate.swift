@@ -27,6 +27,7 @@ struct HealthGate {
         var attempt = 0
         var consecutive = 0
         var lastAnswer = "no answer"
+        var lastBody: (status: Int, body: String)?
         func finish(_ result: HealthGateResult) -> HealthGateResult {
             let elapsed = start.duration(to: clock.now)
             switch result {
@@ -34,6 +35,7 @@ struct HealthGate {
                 session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probes")
             case .failed(let reason):
                 session.report("health_gate", phase, .failed, elapsed, reason)
+                if let lastBody { session.emit(.diagnostics(Self.bodyDiagnostics(status: lastBody.status, body: lastBody.body))) }
             case .stopped:
                 session.report("health_gate", phase, .failed, elapsed, "stopped by the operator while waiting")
             }
@@ -50,6 +52,7 @@ struct HealthGate {
                 consecutive = 0
             }
             lastAnswer = answer.status.map { "HTTP \($0)" } ?? answer.error ?? "no answer"
+            lastBody = answer.status.map { ($0, answer.body) }
             let left = clock.now.duration(to: deadline)
             session.emit(.healthProbe(HealthProbeReport(
                 phase: phase, attempt: attempt, status: answer.status, error: answer.error,
@@ -91,6 +94,7 @@ struct HealthGate {
     struct Answer {
         var status: Int?
         var error: String?
+        var body = ""
         var healthy: Bool { status.map { (200..<300).contains($0) } ?? false }
     }
 
@@ -98,10 +102,17 @@ struct HealthGate {
     func probe(timeout: Duration) async -> Answer {
         do {
             let response = try await session.transport.httpGet(health.url, timeout: timeout)
-            return Answer(status: response.status, error: nil)
+            return Answer(status: response.status, error: nil, body: response.body)
         } catch {
             return Answer(status: nil, error: String(describing: error))
         }
+    }
+
+    /// The start of the last answer's body, for the operator to read why the host is unhealthy.
+    static func bodyDiagnostics(status: Int, body: String) -> FailureDiagnostics {
+        let (text, cut) = FailureDiagnostics.prefix(body, bytes: FailureDiagnostics.bodyBytes)
+        let size = cut ? "first \(FailureDiagnostics.bodyBytes) of \(body.utf8.count) bytes" : "\(body.utf8.count) bytes"
+        return FailureDiagnostics(kind: .healthBody, title: "last health answer: HTTP \(status), body (\(size))", text: text)
     }
 
     static func probeTimeout(left: Duration) -> Duration {

@@ -97,6 +97,7 @@ struct HostRollout {
             return leftChanged(from: previous, to: target, step: failure.step, lost: lost, elapsed: start.duration(to: clock.now))
         }
         session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
+        await showFailureLogs()
         var result = try await putBack(to: previous, from: target, restoringEnvironment: environmentWritten, startedAt: start)
         result.failedStep = failure.step
         result.reason = failure.reason
@@ -164,6 +165,24 @@ extension HostRollout {
             return same ? "same environment" : "the environment differs: it changes"
         })
         return same
+    }
+
+    /// The plan's `failure_logs` step: the last lines of the compose logs of a host that failed after it changed,
+    /// shown before it is put back (which replaces the containers that wrote them). Reading them never fails the
+    /// host; a read that fails is said instead.
+    private func showFailureLogs() async {
+        guard let step = plan.putBackStep(.failureLogs) else { return }
+        let title = "compose logs (last \(HostCommands.failureLogLines) lines of each container)"
+        let text: String
+        do {
+            let result = try await session.runQuietly(step, [:], timeout: min(plan.host.ssh.commandTimeout, .seconds(30)))
+            text = result.succeeded ? result.stdout : result.stdout + "(\(HostSession.reason(of: result)))\n"
+        } catch is CancellationError {
+            return
+        } catch {
+            text = "(could not read them: \(error))\n"
+        }
+        session.emit(.diagnostics(FailureDiagnostics(kind: .composeLogs, title: title, text: text)))
     }
 
     /// A lost lease means another rollout may own the host now: change nothing more on it.

@@ -36,6 +36,8 @@ public struct RolloutEvent: Sendable, Equatable {
         case hostFailed(HostFailure)
         case hostRolledBack(HostOutcome)
         case deployFinished(ServiceOutcome)
+        /// What a failed host said, so the cause is on the screen: the health URL's last answer, its compose logs.
+        case diagnostics(FailureDiagnostics)
     }
 
     /// The SPEC's event name (`deploy_started`, `host_started`, …).
@@ -49,6 +51,7 @@ public struct RolloutEvent: Sendable, Equatable {
         case .hostFailed: return "host_failed"
         case .hostRolledBack: return "host_rolled_back"
         case .deployFinished: return "deploy_finished"
+        case .diagnostics: return "diagnostics"
         }
     }
 }
@@ -114,4 +117,38 @@ public struct HostFailure: Sendable, Equatable {
 /// serialize their own output.
 public protocol RolloutEventSink: Sendable {
     func emit(_ event: RolloutEvent)
+}
+
+/// Text a failed host gave, shown as it came (control characters are escaped by the text reporter).
+public struct FailureDiagnostics: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        /// The start of the body of the health URL's last answer.
+        case healthBody = "health_body"
+        /// The last lines of the compose project's logs.
+        case composeLogs = "compose_logs"
+    }
+
+    public var kind: Kind
+    /// What the text is, for people: `last health answer: HTTP 404, first 500 bytes of its body`.
+    public var title: String
+    public var text: String
+
+    public init(kind: Kind, title: String, text: String) {
+        self.kind = kind
+        self.title = title
+        self.text = text
+    }
+
+    /// Bytes of a health answer's body shown.
+    public static let bodyBytes = 500
+
+    /// The first `bytes` bytes of `text` (never splitting a character).
+    public static func prefix(_ text: String, bytes: Int) -> (text: String, cut: Bool) {
+        let utf8 = Array(text.utf8)
+        guard utf8.count > bytes else { return (text, false) }
+        var end = bytes
+        // Back off continuation bytes (10xxxxxx): the cut falls before the character they belong to.
+        while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+        return (String(decoding: utf8[..<end], as: UTF8.self), true)
+    }
 }

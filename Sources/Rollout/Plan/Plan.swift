@@ -163,4 +163,6 @@ public enum StepKind: String, Sendable, CaseIterable {
     case historyStarted = "history_started"
     case history, unlock
     case lockRefresh = "lock_refresh"
+    /// The last lines of the compose logs, read (and shown) when a host failed after it changed.
+    case failureLogs = "failure_logs"
 }

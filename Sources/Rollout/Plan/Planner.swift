@@ -120,6 +120,8 @@ public enum Planner {
                                                                 ownerJSON: .late(.lockOwner, label: "owner.json")),
                                   summary: "push the lock's expiry forward while the rollout works")
         let putBack = [
+            PlannedStep(kind: .failureLogs, command: commands.composeLogs(tail: HostCommands.failureLogLines, since: nil, follow: false),
+                        summary: "show the last \(HostCommands.failureLogLines) lines of the compose logs, so the cause is on the screen (on the host that failed)"),
             PlannedStep(kind: .checkout, command: commands.checkout(commit: previous), summary: "check out the revision recorded before"),
             PlannedStep(kind: .envRestore, command: commands.envRestore(),
                         summary: "put back the environment in force before (only when the env step ran)"),

@@ -19,8 +19,8 @@ public struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
 
-    @Option(help: "Services rolled out at once with --all.")
-    var parallel: Int = 4
+    @Option(help: "Services rolled out at once, with --all or several services (default: 4).")
+    var parallel: Int?
 
     @Flag(help: "Print the plan that would run, touch nothing.")
     var dryRun = false
@@ -32,7 +32,13 @@ public struct DeployCommand: AsyncParsableCommand {
 
     public func validate() throws {
         if !selection.all && selection.services.isEmpty { throw ValidationError("name at least one service, or pass --all") }
-        if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+        if let parallel {
+            if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
+            // It sets how many services roll out at once: with one service it would silently mean nothing.
+            if !selection.all && selection.services.count < 2 {
+                throw ValidationError("--parallel sets how many services roll out at once; use it with --all or several services")
+            }
+        }
     }
 
     public func run() async throws {
@@ -46,6 +52,6 @@ public struct DeployCommand: AsyncParsableCommand {
             return
         }
         let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
-        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: parallel).run()
+        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: parallel ?? 4).run()
     }
 }

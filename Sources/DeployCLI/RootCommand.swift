@@ -6,6 +6,7 @@ public struct RootCommand: AsyncParsableCommand {
         commandName: "openclaw-deploy",
         abstract: "Health-gated rollouts of OpenClaw services over SSH.",
         discussion: "`openclaw-deploy SERVICE...` is short for `openclaw-deploy deploy SERVICE...`.",
+        version: ToolVersion.line,
         subcommands: [
             DeployCommand.self,
             PlanCommand.self,

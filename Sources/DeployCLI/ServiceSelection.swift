@@ -4,13 +4,14 @@ import Rollout
 
 /// `SERVICE... | --all` and `--host NAME...`, for the commands that act on several services.
 struct ServiceSelectionOptions: ParsableArguments {
-    @Argument(help: "Services, in this order.")
+    @Argument(help: "Services, in this order.", completion: .custom(InventoryCompletion.services))
     var services: [String] = []
 
     @Flag(help: "Every service of the inventory.")
     var all = false
 
-    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"))
+    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"),
+            completion: .custom(InventoryCompletion.hosts))
     var hosts: [String] = []
 
     func validate() throws {
@@ -25,10 +26,11 @@ struct ServiceSelectionOptions: ParsableArguments {
 
 /// `SERVICE` and `--host NAME...`, for the commands that act on one service.
 struct OneServiceOptions: ParsableArguments {
-    @Argument(help: "The service.")
+    @Argument(help: "The service.", completion: .custom(InventoryCompletion.services))
     var service: String
 
-    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"))
+    @Option(name: .customLong("host"), help: ArgumentHelp("Only this host (repeatable).", valueName: "name"),
+            completion: .custom(InventoryCompletion.hosts))
     var hosts: [String] = []
 
     func select(from inventory: Inventory) throws -> SelectedService {

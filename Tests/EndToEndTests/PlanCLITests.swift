@@ -133,6 +133,48 @@ struct PlanCLITests {
         #expect(host["current"] is NSNull)
     }
 
+    @Test("--version prints the tool's name and version")
+    func version() throws {
+        let result = try PlanCLI.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.range(of: #"^openclaw-deploy [0-9]+\.[0-9]+\.[0-9]+\n$"#, options: .regularExpression) != nil, "\(result.stdout)")
+    }
+
+    @Test("--parallel with a single service is a usage error; with several it is accepted")
+    func parallelNeedsSeveralServices() throws {
+        let one = try PlanCLI.run(["deploy", "trading", "--parallel", "2", "-i", "inventory/openclaw.yaml"])
+        #expect(one.status == 64)
+        #expect(one.stderr.contains("--parallel sets how many services roll out at once; use it with --all or several services"))
+        let several = try PlanCLI.run(["deploy", "trading", "content", "--parallel", "2", "--dry-run", "-i", "inventory/openclaw.yaml"])
+        #expect(several.status == 0, "\(several.stderr)")
+    }
+
+    @Test("the bash completion completes service names and the named service's hosts from the inventory")
+    func bashCompletion() throws {
+        let script = try PlanCLI.run(["--generate-completion-script", "bash"])
+        #expect(script.status == 0)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("completion-\(UUID().uuidString).bash").path
+        try script.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        // What bash-completion does on TAB: the completion function with the words typed so far.
+        let driver = #"""
+            source "$1"; shift
+            COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+            COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+            _openclaw-deploy "${COMP_WORDS[0]}" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+            printf '%s\n' "${COMPREPLY[@]}"
+            """#
+        let path = try PlanCLI.binary().deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        func complete(_ words: [String]) throws -> String {
+            let output = try TestCommand.capture("/bin/bash", ["-c", driver, "bash", file] + words, directory: PlanCLITests.root.path,
+                                                 environment: ["PATH": path], timeout: .seconds(30))
+            return output.stdout
+        }
+        #expect(try complete(["openclaw-deploy", "deploy", "-i", "inventory/openclaw.yaml", "cust"]) == "customer-service\n")
+        #expect(try complete(["openclaw-deploy", "logs", "--inventory", "inventory/openclaw.yaml", "trading", "--host", "lighthouse-tr-"])
+                == "lighthouse-tr-1\nlighthouse-tr-2\nlighthouse-tr-3\n")
+    }
+
     @Test("inventory check --format json")
     func inventoryCheckJSON() throws {
         let result = try PlanCLI.run(["inventory", "check", "--format", "json", "-i", "inventory/openclaw.yaml"])

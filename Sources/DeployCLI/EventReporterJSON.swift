@@ -11,6 +11,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     }
 
     func emit(_ event: RolloutEvent) {
+        // The `step` event at its end carries everything about a step; its start would only add a line per step.
+        if case .stepStarted = event.payload { return }
         out.write(JSONValue.object(Self.fields(of: event)).compact + "\n")
     }
 
@@ -43,6 +45,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += hostFields(outcome)
         case .hostFailed(let failure):
             fields += [("step", .string(failure.step)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
+        case .stepStarted(let step, let phase):
+            fields += [("step", .string(step)), ("phase", .string(phase.rawValue))]
         case .diagnostics(let diagnostics):
             fields += [("kind", .string(diagnostics.kind.rawValue)), ("title", .string(diagnostics.title)), ("text", .string(diagnostics.text))]
         case .deployFinished(let outcome):

@@ -13,24 +13,97 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     private var lastAnswer: [String: String] = [:]
     private let hostWidth: Int
     private let serviceWidth: Int
+    /// Remote steps under way, by `service/host`, so a long one (an image build) can be shown to be alive.
+    private var running: [String: RunningStep] = [:]
+    /// When the health progress line was last written: a running step's line does not replace it at once.
+    private var lastProgress: ContinuousClock.Instant?
+    private var ticker: DispatchSourceTimer?
+
+    private struct RunningStep {
+        var who: String
+        var step: String
+        var started: ContinuousClock.Instant
+        /// On a pipe, when the last "still running" line was written.
+        var lastLine: ContinuousClock.Instant
+    }
+
+    /// On a terminal a running step's elapsed time is rewritten every `terminalTick`; on a pipe a line is
+    /// written every `pipeInterval` while a step runs.
+    static let terminalTick: Duration = .seconds(1)
+    static let pipeInterval: Duration = .seconds(30)
 
     init(out: LineOutput = .standardOutput, color: Bool, hostNames: [String], serviceNames: [String]) {
         self.out = out
         self.palette = Palette(enabled: color)
         self.hostWidth = max(4, hostNames.map(\.count).max() ?? 0)
         self.serviceWidth = max(7, serviceNames.map(\.count).max() ?? 0)
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1))
+        timer.setEventHandler { [weak self] in self?.tick() }
+        timer.resume()
+        ticker = timer
     }
 
+    deinit { ticker?.cancel() }
+
     func emit(_ event: RolloutEvent) {
+        let key = "\(event.service)/\(event.host ?? "")"
         switch event.payload {
         case .healthProbe(let probe): progress(event, probe)
+        case .stepStarted(let step, let phase):
+            let now = ContinuousClock.now
+            let name = (phase == .putBack ? "put back: " : "") + step
+            out.withLock { running[key] = RunningStep(who: who(event), step: name, started: now, lastLine: now) }
         default:
+            if case .step = event.payload { out.withLock { _ = running.removeValue(forKey: key) } }
             if let line = line(for: event) { print(line) }
         }
     }
 
     func finish(_ report: RolloutReport) {
+        ticker?.cancel()
+        ticker = nil
+        out.withLock { running.removeAll() }
         for problem in report.gatewayProblems { print(palette.yellow("gateway: \(VisibleText.escaped(problem))")) }
+    }
+
+    private func who(_ event: RolloutEvent) -> String {
+        "\(pad(event.service, serviceWidth))  \(pad(event.host ?? "", hostWidth))"
+    }
+
+    /// Shows that long steps are alive: on a terminal, the longest-running step's elapsed time in place (unless
+    /// health progress is being shown); on a pipe, a line per step every `pipeInterval`.
+    private func tick() {
+        let now = ContinuousClock.now
+        out.withLock {
+            guard !running.isEmpty else { return }
+            if out.isTerminal {
+                if let last = lastProgress, now - last < .seconds(2) { return }
+                guard let oldest = running.values.min(by: { $0.started < $1.started }), now - oldest.started >= .seconds(2) else { return }
+                let others = running.count > 1 ? ", \(running.count - 1) more step\(running.count > 2 ? "s" : "") running" : ""
+                let text = fitted(oldest.who, "\(oldest.step): running for \(spokenDuration(now - oldest.started))\(others)")
+                out.writeLocked("\r\u{1B}[2K" + palette.dim(text))
+                progressShown = true
+                return
+            }
+            for (key, step) in running where now - step.lastLine >= Self.pipeInterval {
+                out.writeLocked("\(step.who)  \(step.step): still running after \(spokenDuration(now - step.started))\n")
+                running[key]?.lastLine = now
+            }
+        }
+    }
+
+    /// `who` and `what` on one terminal line, so rewriting it in place never leaves wrapped remains behind: when
+    /// the padded columns do not fit, the host alone (shortened in the middle if need be), then `what` cut short.
+    private func fitted(_ who: String, _ what: String) -> String {
+        let width = max(20, out.columns - 1)
+        let full = who + "  " + what
+        if full.count <= width { return full }
+        var host = who.split(separator: " ", omittingEmptySubsequences: true).last.map(String.init) ?? who
+        let room = max(8, width - what.count - 2)
+        if host.count > room { host = String(host.prefix(room / 2)) + "…" + String(host.suffix(room - room / 2 - 1)) }
+        let short = host + "  " + what
+        return short.count <= width ? short : String(short.prefix(width - 1)) + "…"
     }
 
     private func line(for event: RolloutEvent) -> String? {
@@ -62,7 +135,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return "\(who)  " + palette.yellow("↩ back on \(shortRevision(outcome.revision)), healthy")
         case .deployFinished(let outcome):
             return summary(outcome)
-        case .healthProbe:
+        case .healthProbe, .stepStarted:
             return nil
         case .diagnostics(let diagnostics):
             // The host's own words, indented under a line that says what they are.
@@ -76,15 +149,17 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
 
     private func progress(_ event: RolloutEvent, _ probe: HealthProbeReport) {
         let answer = probe.status.map { "HTTP \($0)" } ?? "no answer (\(VisibleText.escaped(probe.error ?? "?")))"
-        let text = "\(pad(event.service, serviceWidth))  \(pad(event.host ?? "", hostWidth))  "
-            + palette.dim("health: attempt \(probe.attempt), \(answer), \(probe.consecutive)/\(probe.needed) in a row, "
-                + "\(spokenDuration(probe.timeLeft)) left")
+        let what = "health: attempt \(probe.attempt), \(answer), \(probe.consecutive)/\(probe.needed) in a row, "
+            + "\(spokenDuration(probe.timeLeft)) left"
+        let plain = "\(who(event))  " + what
         out.withLock {
             if out.isTerminal {
-                out.writeLocked("\r\u{1B}[2K" + text)
+                out.writeLocked("\r\u{1B}[2K" + palette.dim(fitted(who(event), what)))
                 progressShown = true
+                lastProgress = .now
                 return
             }
+            let text = "\(who(event))  " + palette.dim(String(plain.dropFirst(who(event).count + 2)))
             // Not a terminal: a line when the answer changes, and every tenth probe while it does not.
             let key = "\(event.service)/\(event.host ?? "")"
             if lastAnswer[key] != answer || probe.attempt % 10 == 0 {

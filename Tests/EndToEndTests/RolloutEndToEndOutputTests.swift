@@ -20,4 +20,31 @@ extension RolloutEndToEndTests {
             #expect(try Sandbox.history(host, service: "customer-service").last?["result"] as? String == "succeeded")
         }
     }
+
+    /// Under a terminal of 80 columns (a pty from `script`), with host names far longer than the sandbox's, every
+    /// line rewritten in place (health progress, a long step's elapsed time) fits in 80 columns, and a step that
+    /// runs for seconds (a before_up hook sleeping 4 s) shows it is alive.
+    @Test func progressFitsAnEightyColumnTerminalAndALongStepShowsItIsAlive() throws {
+        let long = "customer-service-lighthouse-guangzhou-zone-3-host-"
+        let inventory = try Sandbox.inventoryVariant([
+            ("name: cs-1\n", "name: \(long)1\n"), ("name: cs-2\n", "name: \(long)2\n"),
+            ("    env:\n      LOG_LEVEL: info", "    hooks: { before_up: \"sleep 4\" }\n    env:\n      LOG_LEVEL: info"),
+        ])
+        let command = "stty cols 80 rows 24; exec \"$0\" deploy customer-service -i \"$1\""
+        let result = try Command.run("/usr/bin/script", ["-q", "-e", "-c", "/bin/sh -c '\(command)' \(try Sandbox.binary) \(inventory)", "/dev/null"],
+                                     timeout: 240, environment: ["TERM": "xterm"])
+        #expect(result.status == 0, "\(result.stderr)\(result.stdout)")
+        // What is written after "erase the line" and not ended by a newline is rewritten in place (a line that
+        // is printed for good also starts by erasing the progress line, and ends with a newline).
+        let rewritten = result.stdout.components(separatedBy: "\r\u{1B}[2K").dropFirst()
+            .filter { !$0.contains("\n") && !$0.isEmpty }
+        #expect(rewritten.contains { $0.contains("health: attempt") }, "\(result.stdout)")
+        #expect(rewritten.contains { $0.contains("before_up: running for") }, "\(result.stdout)")
+        let visible = { (line: String) in line.replacingOccurrences(of: "\u{1B}\\[[0-9;]*[A-Za-z]", with: "", options: .regularExpression) }
+        for line in rewritten {
+            #expect(visible(line).count <= 80, "\(visible(line).count) columns: \(visible(line))")
+        }
+        // The hosts themselves ran the same rollout.
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+    }
 }

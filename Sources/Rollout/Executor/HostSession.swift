@@ -32,6 +32,7 @@ struct HostSession: Sendable {
         let name = step.kind.rawValue
         let clock = ContinuousClock()
         let start = clock.now
+        emit(.stepStarted(step: name, phase: phase))
         let result: CommandResult
         do {
             result = try await transport.run(try Self.line(step, values), input: input, timeout: timeout ?? host.ssh.commandTimeout)

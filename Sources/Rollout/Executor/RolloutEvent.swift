@@ -38,6 +38,9 @@ public struct RolloutEvent: Sendable, Equatable {
         case deployFinished(ServiceOutcome)
         /// What a failed host said, so the cause is on the screen: the health URL's last answer, its compose logs.
         case diagnostics(FailureDiagnostics)
+        /// A remote step began (its `step` event follows when it ends). Text output uses it to show a long step
+        /// is alive; JSON Lines output leaves it out.
+        case stepStarted(step: String, phase: StepPhase)
     }
 
     /// The SPEC's event name (`deploy_started`, `host_started`, …).
@@ -52,6 +55,7 @@ public struct RolloutEvent: Sendable, Equatable {
         case .hostRolledBack: return "host_rolled_back"
         case .deployFinished: return "deploy_finished"
         case .diagnostics: return "diagnostics"
+        case .stepStarted: return "step_started"
         }
     }
 }

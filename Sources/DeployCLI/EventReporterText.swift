@@ -65,6 +65,33 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         ticker = nil
         out.withLock { running.removeAll() }
         for problem in report.gatewayProblems { print(palette.yellow("gateway: \(VisibleText.escaped(problem))")) }
+        if report.services.count > 1 { print(combinedSummary(report.services)) }
+    }
+
+    /// One table across the services of a multi-service rollout (`--all`): each service's result, how many of its
+    /// hosts ended on the target, and the first failure.
+    private func combinedSummary(_ services: [ServiceOutcome]) -> String {
+        var counts: [(String, Int)] = []
+        for result in ["succeeded", "no_change", "rolled_back", "rollback_failed"] {
+            let count = services.filter { $0.result.rawValue == result }.count
+            if count > 0 { counts.append((result.replacingOccurrences(of: "_", with: " "), count)) }
+        }
+        let longest = services.map(\.elapsed).max() ?? .zero
+        var lines = ["", palette.bold("\(services.count) services: ") + counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+            + " in \(spokenDuration(longest))"]
+        lines.append("  " + palette.dim([pad("SERVICE", serviceWidth), pad("RESULT", 15), pad("ON TARGET", 9), "NOTE"].joined(separator: "  ")))
+        for service in services {
+            let onTarget = service.hosts.filter { $0.result == .succeeded || $0.result == .noChange }.count
+            let failed = service.hosts.first { $0.failedStep != nil || $0.reason != nil }
+            let note = failed.map { host in
+                VisibleText.escaped("\(host.host): " + [host.failedStep.map { "failed at \($0)" }, host.reason].compactMap { $0 }.joined(separator: ": "))
+            } ?? (service.error.map { VisibleText.escaped($0.description) } ?? "")
+            let result = service.result == .succeeded || service.result == .noChange ? palette.green(pad(service.result.rawValue, 15))
+                : service.result == .rollbackFailed ? palette.red(pad(service.result.rawValue, 15)) : palette.yellow(pad(service.result.rawValue, 15))
+            let row = [pad(service.service, serviceWidth), result, pad("\(onTarget)/\(service.hosts.count)", 9), note].joined(separator: "  ")
+            lines.append("  " + String(row.reversed().drop(while: { $0 == " " }).reversed()))
+        }
+        return lines.joined(separator: "\n")
     }
 
     private func who(_ event: RolloutEvent) -> String {

@@ -55,11 +55,14 @@ struct RolloutRunner {
 enum RolloutExit {
     /// The failure to exit with, nil for 0. A rollback that failed comes first (a person must look),
     /// then a failed rollout, then an unreachable host, then a held lock.
-    static func mostSerious(_ report: RolloutReport) -> RolloutError? {
+    static func mostSerious(_ report: RolloutReport) -> (any CategorizedError)? {
         let errors = report.services.compactMap(\.error)
         let order: [ExitCategory] = [.needsAttention, .failed, .unreachable, .lockHeld, .usage]
         for category in order {
-            if let error = errors.first(where: { $0.category == category }) { return error }
+            guard let error = errors.first(where: { $0.category == category }) else { continue }
+            // Several services went wrong: one error line names every one of them, the exit is the worst's.
+            if errors.count > 1 { return ServicesFailed(category: category, errors: errors, total: report.services.count) }
+            return error
         }
         return nil
     }
@@ -68,5 +71,15 @@ enum RolloutExit {
     static func code(for outcome: ServiceOutcome) -> Int32 {
         guard let error = outcome.error else { return ExitStatus.success.rawValue }
         return ExitStatus.of(error.category).rawValue
+    }
+}
+
+/// More than one service of a rollout did not succeed: each is named with its own error.
+struct ServicesFailed: CategorizedError {
+    var category: ExitCategory
+    var errors: [RolloutError]
+    var total: Int
+    var description: String {
+        "\(errors.count) of \(total) services did not succeed:\n" + errors.map { "  " + $0.description }.joined(separator: "\n")
     }
 }

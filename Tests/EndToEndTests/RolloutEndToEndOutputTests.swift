@@ -47,4 +47,19 @@ extension RolloutEndToEndTests {
         // The hosts themselves ran the same rollout.
         try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
     }
+
+    /// `--all` ends with one table across the services, and one error line that names every service that failed.
+    @Test func allEndsWithOneSummaryAndAnErrorNamingEveryFailedService() throws {
+        let inventory = try Sandbox.inventoryVariant([("timeout: 30s", "timeout: 3s")])
+        let result = try Sandbox.deployTool(["deploy", "--all", "--ref", "broken"], inventory: inventory)
+        #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
+        let summary = try #require(result.stdout.range(of: "\n2 services: 2 rolled back in "), "\(result.stdout)")
+        let table = result.stdout[summary.upperBound...].split(separator: "\n").dropFirst()
+        #expect(table.first?.contains("SERVICE") == true && table.first?.contains("ON TARGET") == true, "\(table)")
+        #expect(table.contains { $0.hasPrefix("  content ") && $0.contains("rolled_back") && $0.contains("0/2") && $0.contains("content-1: failed at health_gate") })
+        #expect(table.contains { $0.hasPrefix("  customer-service ") && $0.contains("cs-1: failed at health_gate") })
+        #expect(result.stderr.hasPrefix("error: 2 of 2 services did not succeed:\n  content: content-1 failed at health_gate"), "\(result.stderr)")
+        #expect(result.stderr.contains("\n  customer-service: cs-1 failed at health_gate"), "\(result.stderr)")
+        try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+    }
 }

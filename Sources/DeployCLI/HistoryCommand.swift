@@ -13,7 +13,7 @@ public struct HistoryCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: OneServiceOptions
 
-    @Option(help: "Show at most this many records.")
+    @Option(help: "Show the records of at most this many rollouts (each has a row per host).")
     var limit: Int?
 
     public init() {}
@@ -36,9 +36,10 @@ public struct HistoryCommand: AsyncParsableCommand {
             ]).pretty)
         case .text:
             let palette = Palette(enabled: global.useColor)
-            var rows = [["STARTED", "FINISHED", "HOST", "ACTION", "FROM", "TO", "RESULT", "OPERATOR", "ID"]]
+            var rows = [["STARTED", "FINISHED", "HOST", "ACTION", "REF", "FROM", "TO", "RESULT", "OPERATOR", "ID", "REASON"]]
             rows += records.map { r in
-                [r.startedAt, r.finishedAt ?? "-", r.host, r.action, shortRevision(r.from), shortRevision(r.to), r.result, r.operator, r.id]
+                [r.startedAt, r.finishedAt ?? "-", r.host, r.action, r.ref.map(Self.shortRef) ?? "-", shortRevision(r.from), shortRevision(r.to),
+                 r.result, r.operator, r.id, r.reason ?? ""]
             }
             LineOutput.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
         }
@@ -48,7 +49,13 @@ public struct HistoryCommand: AsyncParsableCommand {
     static func json(_ r: HistoryRecord) -> JSONValue {
         .object([("id", .string(r.id)), ("service", .string(r.service)), ("host", .string(r.host)), ("action", .string(r.action)),
                  ("from", .optional(r.from)), ("to", .string(r.to)), ("result", .string(r.result)),
-                 ("started_at", .string(r.startedAt)), ("finished_at", .optional(r.finishedAt)), ("operator", .string(r.operator))])
+                 ("started_at", .string(r.startedAt)), ("finished_at", .optional(r.finishedAt)), ("operator", .string(r.operator)),
+                 ("ref", .optional(r.ref)), ("reason", .optional(r.reason))])
+    }
+
+    /// A ref as given, a full commit id shortened like the revisions beside it.
+    static func shortRef(_ ref: String) -> String {
+        ref.count == 40 && ref.allSatisfy(\.isHexDigit) ? shortRevision(ref) : ref
     }
 }
 

@@ -105,7 +105,9 @@ enum TextTable {
             let line = row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }.joined(separator: "  ")
-            return index == 0 ? palette.dim(line) : line
+            // An empty last cell leaves no trailing blanks.
+            let trimmed = String(line.reversed().drop(while: { $0 == " " }).reversed())
+            return index == 0 ? palette.dim(trimmed) : trimmed
         }.joined(separator: "\n") + "\n"
     }
 }

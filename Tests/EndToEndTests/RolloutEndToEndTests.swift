@@ -67,6 +67,12 @@ struct RolloutEndToEndTests {
         let cs1 = try Sandbox.history("cs-1", service: "customer-service")
         #expect(cs1.last?["result"] as? String == "rolled_back")
         #expect(cs1.last?["to"] as? String == broken)
+        // The record names the ref asked for and why the host did not succeed; `history` shows both.
+        #expect(cs1.last?["ref"] as? String == "broken")
+        #expect((cs1.last?["reason"] as? String)?.hasPrefix("failed at health_gate: no 3 consecutive 2xx") == true, "\(cs1)")
+        let history = try Sandbox.deployTool(["history", "customer-service", "--limit", "1"], inventory: inventory)
+        let row = history.stdout.split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+        #expect(row.contains("  cs-1  deploy  broken  ") && row.contains("rolled_back") && row.contains("failed at health_gate: no 3"), "\(history.stdout)")
         #expect(try Sandbox.history("cs-2", service: "customer-service").isEmpty, "cs-2 was never started")
         #expect(try Sandbox.ssh("cs-2", "cat ~/openclaw/customer-service/.git/HEAD").stdout.contains("refs/heads/main"),
                 "cs-2 still on its branch: never checked out")

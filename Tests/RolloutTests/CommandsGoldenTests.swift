@@ -61,7 +61,7 @@ struct CommandsGoldenTests {
         let record = HistoryRecord(id: "d-1", service: "customer-service", host: "lighthouse-a", action: "deploy", from: nil,
                                    to: "0123", result: "succeeded", startedAt: "2026-11-25T13:13:21Z",
                                    finishedAt: "2026-11-25T13:14:02Z", operator: "o'brien")
-        #expect(plain.historyAppend(record).rendered == #"mkdir -p "$HOME"/.openclaw-deploy/customer-service && printf '%s\n' '{"action":"deploy","finished_at":"2026-11-25T13:14:02Z","from":null,"host":"lighthouse-a","id":"d-1","operator":"o'\''brien","result":"succeeded","service":"customer-service","started_at":"2026-11-25T13:13:21Z","to":"0123"}' >> "$HOME"/.openclaw-deploy/customer-service/history.jsonl"#)
+        #expect(plain.historyAppend(record).rendered == #"mkdir -p "$HOME"/.openclaw-deploy/customer-service && printf '%s\n' '{"action":"deploy","finished_at":"2026-11-25T13:14:02Z","from":null,"host":"lighthouse-a","id":"d-1","operator":"o'\''brien","reason":null,"ref":null,"result":"succeeded","service":"customer-service","started_at":"2026-11-25T13:13:21Z","to":"0123"}' >> "$HOME"/.openclaw-deploy/customer-service/history.jsonl"#)
         #expect(odd.historyRead(limit: 5).rendered == #"if [ -f '/var/lib/open claw/"svc"/history.jsonl' ]; then tail -n 5 '/var/lib/open claw/"svc"/history.jsonl' ; fi"#)
         #expect(plain.historyRead(limit: nil).rendered == #"if [ -f "$HOME"/.openclaw-deploy/customer-service/history.jsonl ]; then cat "$HOME"/.openclaw-deploy/customer-service/history.jsonl ; fi"#)
     }

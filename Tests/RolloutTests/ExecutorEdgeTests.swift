@@ -135,6 +135,29 @@ struct ExecutorEdgeTests {
         #expect(HistoryLog.rows(records, limit: 2).map(\.id) == ["c", "b"])
     }
 
+    @Test func historyLimitCountsRolloutsNotRows() {
+        // Two rollouts of two hosts each: --limit 1 shows the newest rollout on both of its hosts.
+        let records = [
+            Self.record("a", "h1", from: oldSHA, to: newSHA, "succeeded", at: "2026-01-01T10:00:00Z"),
+            Self.record("a", "h2", from: oldSHA, to: newSHA, "succeeded", at: "2026-01-01T10:00:00Z"),
+            Self.record("b", "h1", from: newSHA, to: movedSHA, "succeeded", at: "2026-01-02T10:00:00Z"),
+            Self.record("b", "h2", from: newSHA, to: movedSHA, "rolled_back", at: "2026-01-02T10:00:00Z"),
+        ]
+        #expect(HistoryLog.rows(records, limit: 1).map { "\($0.id) \($0.host)" } == ["b h1", "b h2"])
+        #expect(HistoryLog.rows(records, limit: 2).count == 4)
+    }
+
+    @Test func historyRecordsKeepTheRefAndTheReasonAndReadOlderRecordsWithout() throws {
+        var record = Self.record("a", "h1", from: oldSHA, to: newSHA, "rolled_back", at: "2026-01-01T10:00:00Z")
+        record.ref = "v2"
+        record.reason = "failed at health_gate: HTTP 404"
+        #expect(HistoryLog.parse(record.jsonLine + "\n") == [record])
+        // A line written before `ref` and `reason` were kept still reads, without them.
+        let older = #"{"action":"deploy","finished_at":"2026-01-01T10:00:00Z","from":null,"host":"h1","id":"x","operator":"bob","result":"succeeded","service":"app","started_at":"2026-01-01T10:00:00Z","to":"abc"}"#
+        let parsed = try #require(HistoryLog.parse(older).first)
+        #expect(parsed.ref == nil && parsed.reason == nil && parsed.to == "abc")
+    }
+
     @Test func rollbackGoesBeforeTheNewestDeployThatChangedAHost() {
         var records = [
             Self.record("a", "h1", from: oldSHA, to: newSHA, "succeeded", at: "2026-01-01T10:00:00Z"),

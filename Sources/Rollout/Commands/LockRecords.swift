@@ -43,16 +43,24 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
     /// Nil on a `started` record, written before the host changes.
     public var finishedAt: String?
     public var `operator`: String
+    /// The ref the rollout was asked for (`main`, a tag; for a rollback from history, the revision found there).
+    /// Nil in records written before it was kept.
+    public var ref: String?
+    /// Why the host's part did not succeed (`failed at health_gate: ...`); nil when it did, or on a `started` record.
+    public var reason: String?
 
     enum CodingKeys: String, CodingKey {
         case id, service, host, action, from, to, result
         case startedAt = "started_at"
         case finishedAt = "finished_at"
         case `operator`
+        case ref, reason
     }
 
     public init(id: String, service: String, host: String, action: String, from: String?, to: String, result: String,
-                startedAt: String, finishedAt: String?, operator: String) {
+                startedAt: String, finishedAt: String?, operator: String, ref: String? = nil, reason: String? = nil) {
+        self.ref = ref
+        self.reason = reason
         self.id = id
         self.service = service
         self.host = host
@@ -68,7 +76,8 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
     /// The result of the record written ahead, before the host changes.
     public static let startedResult = "started"
 
-    /// `from` and `finished_at` are written as `null` rather than left out, so every line has the same keys.
+    /// `from`, `finished_at`, `ref` and `reason` are written as `null` rather than left out, so every line has the
+    /// same keys.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(id, forKey: .id)
@@ -81,6 +90,8 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(finishedAt, forKey: .finishedAt)
         try c.encode(`operator`, forKey: .operator)
+        try c.encode(ref, forKey: .ref)
+        try c.encode(reason, forKey: .reason)
     }
 
     /// One line of JSON, keys sorted, as appended to the host's history.

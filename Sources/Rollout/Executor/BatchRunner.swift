@@ -139,6 +139,7 @@ struct BatchRunner {
         if case .history = plan.target.source {
             let commit = try await commitFromHistory()
             run.ref = commit.value
+            history.ref = commit.value
             values[.targetCommit] = commit.value
         }
         try await first.run(try first.plan.required(.fetch))

@@ -15,6 +15,13 @@ final class HistoryBook: @unchecked Sendable {
     private let lock = NSLock()
     /// Hosts whose final record was written.
     private var finished: Set<String> = []
+    private var refValue: String?
+
+    /// The ref records name; set once it is known (for a rollback from history, after reading it).
+    var ref: String? {
+        get { lock.withLock { refValue } }
+        set { lock.withLock { refValue = newValue } }
+    }
 
     init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions, lease: Lease) {
         self.lease = lease
@@ -38,8 +45,10 @@ final class HistoryBook: @unchecked Sendable {
     func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
         lock.withLock { _ = finished.insert(session.host.name) }
         guard !lease.isLost(session.host.name) else { return }
-        let record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
+        var record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
                                  finishedAt: Timestamp.string(Date()))
+        let why = [outcome.failedStep.map { "failed at \($0)" }, outcome.reason].compactMap { $0 }.joined(separator: ": ")
+        record.reason = why.isEmpty ? nil : why
         // A final record is bookkeeping: a host that cannot take it does not change the rollout's result.
         _ = try? await session.run(try session.plan.required(.history), [.historyRecord: record.jsonLine], timeout: timeout)
     }
@@ -48,6 +57,6 @@ final class HistoryBook: @unchecked Sendable {
 
     private func record(_ session: HostSession, from: String?, to: String, result: String, finishedAt: String?) -> HistoryRecord {
         HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue, from: from, to: to,
-                      result: result, startedAt: startedAt, finishedAt: finishedAt, operator: operatorName)
+                      result: result, startedAt: startedAt, finishedAt: finishedAt, operator: operatorName, ref: ref)
     }
 }

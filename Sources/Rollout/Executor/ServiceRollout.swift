@@ -70,6 +70,7 @@ struct ServiceRollout {
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
         let lease = Lease(stop: context.stop)
         let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options, lease: lease)
+        history.ref = run.ref
         let taken: [HostSession]
         do {
             taken = try await locks.acquire()

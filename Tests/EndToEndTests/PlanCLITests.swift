@@ -96,7 +96,7 @@ struct PlanCLITests {
         #expect(fromEnvironment.status == 0)
         #expect(fromEnvironment.stdout.hasPrefix("inventory/sandbox.yaml: valid"))
 
-        let explicit = try PlanCLI.run(["inventory", "check", "-i", "inventory/openclaw.yaml"],
+        let explicit = try PlanCLI.run(["inventory", "check", "--skip-local-files", "-i", "inventory/openclaw.yaml"],
                                        environment: ["OPENCLAW_INVENTORY": "no/such.yaml"])
         #expect(explicit.status == 0)
         #expect(explicit.stdout == "inventory/openclaw.yaml: valid, 4 services, 9 hosts, gateway gateway\n")
@@ -175,10 +175,44 @@ struct PlanCLITests {
                 == "lighthouse-tr-1\nlighthouse-tr-2\nlighthouse-tr-3\n")
     }
 
+    @Test("inventory check names each local file that is missing, where it is set, in text and in one JSON document")
+    func inventoryCheckLocalFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("check-files-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let knownHosts = dir.appendingPathComponent("known_hosts").path
+        try "".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        var text = try String(contentsOf: PlanCLITests.root.appendingPathComponent("inventory/openclaw.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "    # identity: ~/.ssh/id_ed25519", with: "    identity: keys/deploy_ed25519")
+            .replacingOccurrences(of: "known_hosts: ~/.ssh/known_hosts", with: "known_hosts: \(knownHosts)")
+            .replacingOccurrences(of: "../templates/nginx-gateway.conf.mustache", with: PlanCLITests.root.appendingPathComponent("templates/nginx-gateway.conf.mustache").path)
+        let inventory = dir.appendingPathComponent("openclaw.yaml").path
+        try text.write(toFile: inventory, atomically: true, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("identity: keys/") }) + 1
+
+        let missing = try PlanCLI.run(["inventory", "check", "-i", inventory])
+        #expect(missing.status == 65)
+        #expect(missing.stderr == "\(inventory):\(line):15: `defaults.ssh.identity`: \(dir.path)/keys/deploy_ed25519 does not exist; "
+                + "create it or fix the path (`inventory check --skip-local-files` skips this check)\n", "\(missing.stderr)")
+        let json = try PlanCLI.run(["inventory", "check", "--format", "json", "-i", inventory])
+        #expect(json.status == 65 && json.stderr.isEmpty)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(document["valid"] as? Bool == false)
+        let diagnostics = try #require(document["diagnostics"] as? [[String: Any]])
+        #expect(diagnostics.count == 1 && diagnostics.first?["line"] as? Int == line && diagnostics.first?["column"] as? Int == 15)
+        // A plan does not need the key (CI has none); once the file is there, the check passes.
+        #expect(try PlanCLI.run(["plan", "--all", "-i", inventory]).status == 0)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        try "key".write(toFile: dir.appendingPathComponent("keys/deploy_ed25519").path, atomically: true, encoding: .utf8)
+        let present = try PlanCLI.run(["inventory", "check", "-i", inventory])
+        #expect(present.status == 0, "\(present.stderr)")
+    }
+
     @Test("inventory check --format json")
     func inventoryCheckJSON() throws {
-        let result = try PlanCLI.run(["inventory", "check", "--format", "json", "-i", "inventory/openclaw.yaml"])
+        let result = try PlanCLI.run(["inventory", "check", "--format", "json", "--skip-local-files", "-i", "inventory/openclaw.yaml"])
         #expect(result.status == 0)
+        #expect((try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])?["diagnostics"] as? [Any] != nil)
         let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(root["valid"] as? Bool == true)
         #expect(root["services"] as? Int == 4)

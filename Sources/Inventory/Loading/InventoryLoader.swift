@@ -50,7 +50,10 @@ public enum InventoryLoader {
         let text = yaml.hasPrefix("\u{FEFF}") ? String(yaml.dropFirst()) : yaml
         let root = YAMLSource.compose(text, reader: reader)
         if let root, !reader.isNull(root) {
-            if let inventory = read(root, reader: reader, localPaths: localPaths, path: path), reader.diagnostics.isEmpty {
+            if var inventory = read(root, reader: reader, localPaths: localPaths, path: path), reader.diagnostics.isEmpty {
+                // A setting reached through an alias is read more than once: keep each place once.
+                var seen = Set<String>()
+                inventory.localFiles = reader.localFiles.filter { seen.insert("\($0.line):\($0.column)").inserted }
                 return inventory
             }
         } else if reader.diagnostics.isEmpty {

@@ -10,6 +10,8 @@ final class NodeReader {
     var repeatedKeys: [Position: (name: String, first: Position)] = [:]
     /// The repeated keys already reported (a mapping reached through an alias is read more than once).
     var reportedRepeats: Set<Position> = []
+    /// Local files named so far, with where (see `Inventory.localFiles`).
+    var localFiles: [LocalFileReference] = []
 
     init(file: String) {
         self.file = file

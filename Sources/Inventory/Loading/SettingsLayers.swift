@@ -208,6 +208,9 @@ extension NodeReader {
     }
 
     func localPath(_ node: Node, _ path: String, _ localPaths: LocalPaths) -> String? {
-        string(node, path, rule: RemoteValueRules.noControlCharacters).map(localPaths.resolve)
+        guard let resolved = string(node, path, rule: RemoteValueRules.noControlCharacters).map(localPaths.resolve) else { return nil }
+        let position = node.mark.map(Position.init) ?? Position(line: 1, column: 1)
+        localFiles.append(LocalFileReference(key: path, path: resolved, line: position.line, column: position.column))
+        return resolved
     }
 }

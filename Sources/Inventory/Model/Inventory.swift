@@ -9,6 +9,8 @@ public struct Inventory: Sendable, Equatable {
     /// Services sorted by name.
     public var services: [Service]
     public var gateway: GatewaySettings?
+    /// Every local file the inventory names (keys, known_hosts, the gateway template), where it names it.
+    public var localFiles: [LocalFileReference] = []
 
     public init(sourcePath: String, version: Int, tiers: [String: TierPolicy], services: [Service], gateway: GatewaySettings?) {
         self.sourcePath = sourcePath
@@ -228,5 +230,22 @@ public struct Endpoint: Sendable, Equatable {
         self.name = name
         self.address = address
         self.ssh = ssh
+    }
+}
+
+/// A path on this machine the inventory names: `inventory check` makes sure the file is there.
+public struct LocalFileReference: Sendable, Equatable {
+    /// Where it is set, as a key path (`defaults.ssh.identity`).
+    public var key: String
+    /// Resolved: absolute, `~` expanded.
+    public var path: String
+    public var line: Int
+    public var column: Int
+
+    public init(key: String, path: String, line: Int, column: Int) {
+        self.key = key
+        self.path = path
+        self.line = line
+        self.column = column
     }
 }

@@ -17,6 +17,9 @@ public struct ExecCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
     @OptionGroup var selection: OneServiceOptions
 
     @Option(help: "Hosts the command runs on at once.")
@@ -36,7 +39,7 @@ public struct ExecCommand: AsyncParsableCommand {
     public func run() async throws {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
-        let outcomes = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
+        let outcomes = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys))
             .exec(command, service: chosen.service, hosts: chosen.hosts, parallel: parallel)
         switch global.format {
         case .json:

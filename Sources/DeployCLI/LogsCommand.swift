@@ -16,6 +16,9 @@ public struct LogsCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
     @OptionGroup var selection: OneServiceOptions
 
     @Option(help: "Lines of each container to show from the end of its log.")
@@ -41,7 +44,7 @@ public struct LogsCommand: AsyncParsableCommand {
         let chosen = try selection.select(from: inventory)
         let request = LogsRequest(tail: tail, since: since.flatMap(parseDuration), follow: follow)
         let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format)
-        let inspector = FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false))
+        let inspector = FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys))
         let task = Task {
             await inspector.logs(of: chosen.service, hosts: chosen.hosts, request, output: { host, chunk in
                 printer.take(host, chunk)

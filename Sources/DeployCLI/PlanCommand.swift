@@ -14,6 +14,9 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
     @OptionGroup var selection: ServiceSelectionOptions
 
     @OptionGroup var policy: PolicyOverrideOptions
@@ -43,7 +46,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         // The environment a deploy would write is compared too, so the secrets are read first (exit 65 if one is missing).
         let secrets = try await plan.resolveSecrets(directory: inventory.directory)
-        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: false), secrets: secrets)
+        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys), secrets: secrets)
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.

@@ -13,6 +13,9 @@ public struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
+    var acceptNewHostKeys = false
+
     @OptionGroup var selection: ServiceSelectionOptions
 
     public init() {}
@@ -21,7 +24,7 @@ public struct StatusCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory, everyServiceByDefault: true)
         let targets = chosen.flatMap { chosen in chosen.hosts.map { (service: chosen.service, host: $0) } }
-        let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: false)).status(of: targets)
+        let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
         case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)) + Self.notes(rows))

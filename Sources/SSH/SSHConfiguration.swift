@@ -67,10 +67,13 @@ public struct SSHHostKey: Sendable, Equatable {
     public var type: String
     /// `SHA256:…` as OpenSSH prints it.
     public var fingerprint: String
+    /// True when this connection appended the key to known_hosts (accept-new, the host was unknown).
+    public var added: Bool
 
-    public init(type: String, fingerprint: String) {
+    public init(type: String, fingerprint: String, added: Bool = false) {
         self.type = type
         self.fingerprint = fingerprint
+        self.added = added
     }
 }
 

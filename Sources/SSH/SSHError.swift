@@ -62,7 +62,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownHostKey(let name, let key, let path):
             return "host key of \(name) is unknown: it offered \(key.type) \(key.fingerprint), which is not in \(path). "
                 + "Compare the fingerprint with the host's own (`ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on it); "
-                + "then trust it with `ssh-keyscan \(Self.keyscanArguments(name)) -t \(key.type) >> \(path)` "
+                + "then trust it with `\(Self.keyscanCommand(name: name, keyType: key.type, knownHosts: path))` "
                 + "or connect once with accept-new host keys (--accept-new-host-keys)"
         case .hostKeyChanged(let name, let offered, let known, let path):
             let held = known.map { "\($0.type) \($0.fingerprint) (\(path):\($0.line))" }.joined(separator: ", ")
@@ -102,11 +102,32 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// `-p PORT HOST` for a `[host]:port` name, `HOST` otherwise.
-    private static func keyscanArguments(_ name: String) -> String {
-        guard name.hasPrefix("["), let close = name.lastIndex(of: "]") else { return name }
-        let host = name[name.index(after: name.startIndex)..<close]
-        let port = name[name.index(after: close)...].dropFirst()
-        return "-p \(port) \(host)"
+    /// A shell line that appends the host's key of `keyType` to `knownHosts`, as printed: ssh-keyscan takes its
+    /// options before the host (`-t TYPE [-p PORT] HOST`) and names types without the `ssh-` wire prefix.
+    static func keyscanCommand(name: String, keyType: String, knownHosts: String) -> String {
+        var target = name
+        var port: Substring?
+        if name.hasPrefix("["), let close = name.lastIndex(of: "]") {
+            target = String(name[name.index(after: name.startIndex)..<close])
+            port = name[name.index(after: close)...].dropFirst()
+        }
+        let type: String
+        switch keyType {
+        case "ssh-ed25519": type = "ed25519"
+        case "ssh-rsa", "rsa-sha2-256", "rsa-sha2-512": type = "rsa"
+        case "ssh-dss": type = "dsa"
+        case let other where other.hasPrefix("ecdsa-sha2-"): type = "ecdsa"
+        case "sk-ssh-ed25519@openssh.com": type = "ed25519-sk"
+        case let other where other.hasPrefix("sk-ecdsa-sha2-"): type = "ecdsa-sk"
+        default: type = keyType
+        }
+        return "ssh-keyscan -t \(shellWord(type))" + (port.map { " -p \($0)" } ?? "") + " \(shellWord(target)) >> \(shellWord(knownHosts))"
+    }
+
+    /// A word as the shell reads it: as is when plainly safe, else single-quoted.
+    private static func shellWord(_ word: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-")
+        if !word.isEmpty, word.allSatisfy({ safe.contains($0) }) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -207,6 +207,34 @@ struct RolloutEndToEndTests {
         #expect(try !Sandbox.isLocked("cs-1", service: "customer-service"))
     }
 
+    /// `--accept-new-host-keys` on the read-only commands: each key it adds is printed with its fingerprint (the one
+    /// `ssh-keygen -l` gives for the host's key file), and a second run adds nothing.
+    @Test func statusAndPlanCheckAcceptNewHostKeysAndSayWhichTheyAdded() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exec-e2e-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let knownHosts = dir.appendingPathComponent("known_hosts").path
+        let inventory = try Sandbox.inventoryVariant([("\(Sandbox.dir)/known_hosts", knownHosts)])
+
+        let strict = try Sandbox.deployTool(["status", "customer-service"], inventory: inventory)
+        #expect(strict.status == 4, "\(strict.stderr)\(strict.stdout)")
+        #expect((strict.stdout + strict.stderr).contains("ssh-keyscan -t ed25519 -p 2222 127.0.0.11 >> \(knownHosts)"), "\(strict.stdout)")
+        let status = try Sandbox.deployTool(["status", "customer-service", "--accept-new-host-keys"], inventory: inventory)
+        #expect(status.status == 0, "\(status.stderr)\(status.stdout)")
+        for (host, address) in [("cs-1", "127.0.0.11"), ("cs-2", "127.0.0.12")] {
+            let fingerprint = try Command.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", "\(Sandbox.dir)/hosts/\(host)/ssh_host_ed25519_key.pub"])
+                .checked().stdout.split(separator: " ")[1]
+            #expect(status.stderr.contains("\(host): added its host key to \(knownHosts) (--accept-new-host-keys): [\(address)]:2222 ssh-ed25519 \(fingerprint)"),
+                    "\(status.stderr)")
+        }
+        #expect(try String(contentsOfFile: knownHosts, encoding: .utf8).split(separator: "\n").count == 2)
+
+        let again = try Sandbox.deployTool(["plan", "customer-service", "--check", "--accept-new-host-keys"], inventory: inventory)
+        #expect(again.status == 0 && !again.stderr.contains("added its host key"), "\(again.stderr)")
+        try FileManager.default.removeItem(atPath: knownHosts)
+        let check = try Sandbox.deployTool(["plan", "customer-service", "--check", "--accept-new-host-keys"], inventory: inventory)
+        #expect(check.status == 0 && check.stderr.components(separatedBy: "added its host key").count == 3, "\(check.stderr)")
+    }
+
     /// A lock as another operator's rollout leaves it: the directory with its owner.json.
     func placeLock(on host: String, expires: String) throws {
         let owner = #"{"expires":"\#(expires)","machine":"elsewhere","operator":"mallory","pid":4242,"started":"2026-01-01T10:00:00Z","target":"deploy hotfix","token":"e2e-other"}"#

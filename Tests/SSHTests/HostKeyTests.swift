@@ -23,9 +23,22 @@ struct HostKeyTests {
         let expected = SSHHostKey(type: "ssh-ed25519", fingerprint: try await openSSHFingerprint(fixture))
         #expect(error == .unknownHostKey(name: name, key: expected, knownHostsPath: empty))
         let text = try #require(error).description
-        #expect(text.contains(name) && text.contains(expected.fingerprint) && text.contains("ssh-keyscan -p \(fixture.server.port) 127.0.0.1"))
+        let hint = "ssh-keyscan -t ed25519 -p \(fixture.server.port) 127.0.0.1 >> \(empty)"
+        #expect(text.contains(name) && text.contains(expected.fingerprint) && text.contains("`\(hint)`"), "\(text)")
         #expect(error?.isConnectFailure == true)
         #expect(!FileManager.default.fileExists(atPath: empty))
+        // The hint works as printed: run by a shell, it adds the key, and a strict connection then succeeds.
+        _ = try await TestCommand.run("/bin/sh", ["-c", hint])
+        let connection = try await fixture.connect(fixture.configuration(knownHosts: empty))
+        #expect(connection.hostKey.fingerprint == expected.fingerprint && !connection.hostKey.added)
+    }
+
+    @Test func theKeyscanHintNamesTypesAsSshKeyscanDoesAndQuotesPaths() {
+        #expect(SSHError.keyscanCommand(name: "lighthouse-1", keyType: "ssh-ed25519", knownHosts: "/k/known_hosts")
+                == "ssh-keyscan -t ed25519 lighthouse-1 >> /k/known_hosts")
+        #expect(SSHError.keyscanCommand(name: "[10.0.0.5]:2222", keyType: "ecdsa-sha2-nistp256", knownHosts: "/my keys/it's")
+                == "ssh-keyscan -t ecdsa -p 2222 10.0.0.5 >> '/my keys/it'\\''s'")
+        #expect(SSHError.keyscanCommand(name: "[::1]:22", keyType: "rsa-sha2-512", knownHosts: "/k").hasPrefix("ssh-keyscan -t rsa -p 22 ::1"))
     }
 
     @Test func changedKeyIsRefusedEvenWithAcceptNew() async throws {
@@ -53,6 +66,7 @@ struct HostKeyTests {
         let fixture = try await SSHFixture()
         let path = fixture.directory + "/new/known_hosts"
         let connection = try await fixture.connect(fixture.configuration(knownHosts: path, policy: .acceptNew))
+        #expect(connection.hostKey.added)
         #expect(try await connection.run("echo in", timeout: .seconds(5)).stdout == "in\n")
         let written = try String(contentsOfFile: path, encoding: .utf8)
         #expect(written == fixture.server.knownHostsLine + "\n")

@@ -22,8 +22,15 @@ public struct SSHTransportFactory: TransportFactory {
     /// A connection to `endpoint` (a service's host or the gateway). Throws `TransportError.connectFailed`
     /// when the host cannot be reached, verified or logged in to.
     public func open(_ endpoint: Endpoint) async throws -> SSHTransport {
-        let transport = SSHTransport(name: endpoint.name, configuration: configuration(address: endpoint.address, ssh: endpoint.ssh))
+        let configuration = configuration(address: endpoint.address, ssh: endpoint.ssh)
+        let transport = SSHTransport(name: endpoint.name, configuration: configuration)
         try await transport.open()
+        // Trust on first use is said out loud, key and fingerprint, so the operator can compare it with the host's.
+        if let key = await transport.hostKey, key.added {
+            LineOutput.standardError.write(VisibleText.escaped(
+                "\(endpoint.name): added its host key to \(configuration.knownHostsPath) (--accept-new-host-keys): "
+                    + "\(configuration.knownHostsName) \(key.type) \(key.fingerprint)") + "\n")
+        }
         return transport
     }
 

@@ -41,8 +41,9 @@ struct HostKeyVerifier {
         return .unknown
     }
 
-    /// Checks the key and, under accept-new, records an unknown one. Throws the refusal otherwise.
-    func verify(name: String, keyBlob: [UInt8], policy: HostKeyPolicy) throws {
+    /// Checks the key and, under accept-new, records an unknown one (then returns true). Throws the refusal otherwise.
+    @discardableResult
+    func verify(name: String, keyBlob: [UInt8], policy: HostKeyPolicy) throws -> Bool {
         let key = SSHHostKey(type: SSHWire.keyType(ofBlob: keyBlob) ?? "unknown", fingerprint: Digest.fingerprint(ofKeyBlob: keyBlob))
         var current = verdict(name: name, keyBlob: keyBlob)
         if current == .unknown, policy == .acceptNew {
@@ -51,10 +52,10 @@ struct HostKeyVerifier {
             current = try KnownHostsAppender(path: knownHosts.path).append(line: line) { file in
                 Self.verdict(entries: file.entries, name: name, keyBlob: keyBlob)
             }
-            if current == .unknown { return }
+            if current == .unknown { return true }
         }
         switch current {
-        case .trusted: return
+        case .trusted: return false
         case .unknown: throw SSHError.unknownHostKey(name: name, key: key, knownHostsPath: knownHosts.path)
         case .changed(let known):
             throw SSHError.hostKeyChanged(name: name, offered: key, known: known, knownHostsPath: knownHosts.path)

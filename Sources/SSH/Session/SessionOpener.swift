@@ -23,7 +23,7 @@ enum SessionOpener {
             preferHostKeyTypes(verifier.knownKeyTypes(for: configuration.knownHostsName), core: core)
             try handshake(core, deadline: deadline)
             let key = try hostKey(core)
-            try verifier.verify(name: configuration.knownHostsName, keyBlob: key, policy: configuration.hostKeyPolicy)
+            let added = try verifier.verify(name: configuration.knownHostsName, keyBlob: key, policy: configuration.hostKeyPolicy)
             do {
                 try Authenticator(core: core, configuration: configuration, deadline: deadline).authenticate()
             } catch is DeadlineReached {
@@ -32,7 +32,8 @@ enum SessionOpener {
             // Configured only now: set before the handshake, it breaks the handshake.
             let interval = configuration.keepaliveInterval.components.seconds
             if interval > 0 { libssh2_keepalive_config(core.session, 1, UInt32(clamping: interval)) }
-            return (core, SSHHostKey(type: SSHWire.keyType(ofBlob: key) ?? "unknown", fingerprint: Digest.fingerprint(ofKeyBlob: key)))
+            return (core, SSHHostKey(type: SSHWire.keyType(ofBlob: key) ?? "unknown", fingerprint: Digest.fingerprint(ofKeyBlob: key),
+                                     added: added))
         } catch {
             core.discard()
             throw error

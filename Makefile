@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/openclaw-deploy
 
-.PHONY: all deps build test demo install check-install bench-plan bench-ssh bench-rollout bench-fanout sandbox-up sandbox-down sandbox-status sandbox-reset clean
+.PHONY: all deps build test demo install check-install check-ci-example bench-plan bench-ssh bench-rollout bench-fanout sandbox-up sandbox-down sandbox-status sandbox-reset clean
 
 all: build
 
@@ -14,13 +14,15 @@ build: deps
 	$(SWIFT) build
 
 # Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
-# which drives the sandbox hosts for minutes; then the installed tool is checked. No test asserts
+# which drives the sandbox hosts for minutes; then the installed tool and README's CI example are checked.
+# No test asserts
 # wall-clock time, so load cannot fail one.
 test: build
 	scripts/sandbox up
 	$(SWIFT) test --skip EndToEndTests
 	$(SWIFT) test --filter EndToEndTests
 	scripts/check-install
+	scripts/check-ci-example
 
 # The binary (release, Swift runtime linked in), its man page and bash/zsh/fish completions under
 # $(DESTDIR)$(PREFIX); README "Install".
@@ -31,6 +33,10 @@ install: build
 # Installs under a temporary prefix and checks the result without the Swift toolchain (part of `make test`).
 check-install: build
 	scripts/check-install
+
+# Runs README's GitHub Actions example in a fresh clone, step by step (part of `make test`).
+check-ci-example: deps
+	scripts/check-ci-example
 
 # The sandbox hosts start (or are put back) on release v1, so the deploy has v2 to roll out. The last
 # step shows what each app was started with: customer-service's key digest matches the demo key's.

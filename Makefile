@@ -15,8 +15,7 @@ build: deps
 
 # Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
 # which drives the sandbox hosts for minutes; then the installed tool and README's CI example are checked.
-# No test asserts
-# wall-clock time, so load cannot fail one.
+# No test asserts wall-clock time, so load cannot fail one.
 test: build
 	scripts/sandbox up
 	$(SWIFT) test --skip EndToEndTests

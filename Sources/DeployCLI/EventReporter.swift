@@ -36,10 +36,13 @@ final class LineOutput: @unchecked Sendable {
         writeLocked(text)
     }
 
+    /// Whether a write failed with EPIPE (see `readerGone`), read under the lock.
+    var isReaderGone: Bool { withLock { readerGone } }
+
     func write(bytes: [UInt8]) {
         lock.lock()
         defer { lock.unlock() }
-        Self.writeAll(bytes, to: handle.fileDescriptor)
+        if !Self.writeAll(bytes, to: handle.fileDescriptor) { readerGone = true }
     }
 
     /// Runs `body` while holding the output lock, for writers that keep state about the last line.
@@ -51,13 +54,19 @@ final class LineOutput: @unchecked Sendable {
 
     /// Writes without taking the lock; only inside `withLock`.
     func writeLocked(_ text: String) {
-        Self.writeAll(Array(text.utf8), to: handle.fileDescriptor)
+        if !Self.writeAll(Array(text.utf8), to: handle.fileDescriptor) { readerGone = true }
     }
+
+    /// Set once a write failed because nobody reads any more (EPIPE): a command that would otherwise stream
+    /// forever (`logs --follow | head`) stops then.
+    private(set) var readerGone = false
 
     /// Writes with write(2) and drops what cannot be written. A reader that went away (`deploy | head`)
     /// must never stop a rollout half-way: with SIGPIPE ignored (see `RootCommand`), the write fails with
     /// EPIPE instead, and the rollout goes on to finish or put back its hosts and release its locks.
-    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
+    /// Returns false only when the reader went away (EPIPE).
+    @discardableResult
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
         bytes.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -67,9 +76,10 @@ final class LineOutput: @unchecked Sendable {
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else {
-                    return
+                    return !(written < 0 && errno == EPIPE)
                 }
             }
+            return true
         }
     }
 }

@@ -55,7 +55,15 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             let name = (phase == .putBack ? "put back: " : "") + step
             out.withLock { running[key] = RunningStep(who: who(event), step: name, started: now, lastLine: now) }
         default:
-            if case .step = event.payload { out.withLock { _ = running.removeValue(forKey: key) } }
+            switch event.payload {
+            case .step, .hostSucceeded, .hostFailed, .hostRolledBack:
+                // A step cancelled at once (a second Ctrl-C) never reports its end: the host's end clears it too.
+                out.withLock { _ = running.removeValue(forKey: key) }
+            case .deployFinished:
+                out.withLock { running = running.filter { !$0.key.hasPrefix(event.service + "/") } }
+            default:
+                break
+            }
             if let line = line(for: event) { print(line) }
         }
     }
@@ -63,7 +71,14 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     func finish(_ report: RolloutReport) {
         ticker?.cancel()
         ticker = nil
-        out.withLock { running.removeAll() }
+        out.withLock {
+            running.removeAll()
+            // A tick that ran just before leaves its line without a newline: end it cleanly.
+            if progressShown {
+                out.writeLocked("\r\u{1B}[2K")
+                progressShown = false
+            }
+        }
         for problem in report.gatewayProblems { print(palette.yellow("gateway: \(VisibleText.escaped(problem))")) }
         if report.services.count > 1 { print(combinedSummary(report.services)) }
     }
@@ -166,7 +181,8 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return nil
         case .diagnostics(let diagnostics):
             // The host's own words, indented under a line that says what they are.
-            var lines = diagnostics.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            var lines = diagnostics.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+                .map(String.init)
             if lines.last == "" { lines.removeLast() }
             if lines.isEmpty { lines = ["(empty)"] }
             return "\(who)  " + palette.dim(VisibleText.escaped(diagnostics.title) + ":") + "\n"

@@ -75,7 +75,8 @@ public struct ExecCommand: AsyncParsableCommand {
     /// Each line of `text` behind `prefix`, control characters escaped.
     static func lines(_ text: String, prefix: String) -> String {
         guard !text.isEmpty else { return "" }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character to Swift: split on both, so output with CRLF endings is split too.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if lines.last == "" { lines.removeLast() }
         return lines.map { prefix + VisibleText.escaped(String($0)) + "\n" }.joined()
     }

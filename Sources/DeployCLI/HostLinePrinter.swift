@@ -10,9 +10,14 @@ final class HostLinePrinter: @unchecked Sendable {
     private let format: OutputFormat
     private var partial: [String: [UInt8]] = [:]
 
-    init(hosts: [String], format: OutputFormat) {
+    /// Called once when stdout's reader went away (`logs --follow | head`).
+    private let onReaderGone: (@Sendable () -> Void)?
+    private var readerGoneReported = false
+
+    init(hosts: [String], format: OutputFormat, onReaderGone: (@Sendable () -> Void)? = nil) {
         width = hosts.map(\.count).max() ?? 0
         self.format = format
+        self.onReaderGone = onReaderGone
     }
 
     /// The prefix of a host's lines, names padded to the longest.
@@ -36,6 +41,13 @@ final class HostLinePrinter: @unchecked Sendable {
             return complete
         }
         for line in lines { write(host, line) }
+        if LineOutput.standardOutput.isReaderGone {
+            let first = lock.withLock { () -> Bool in
+                defer { readerGoneReported = true }
+                return !readerGoneReported
+            }
+            if first { onReaderGone?() }
+        }
     }
 
     /// Prints what is left of `host`'s last lines (output that did not end with a newline).

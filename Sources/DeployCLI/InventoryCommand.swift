@@ -36,16 +36,18 @@ struct InventoryCheckCommand: AsyncParsableCommand {
     func run() async throws {
         do {
             try await check()
-        } catch let error as InventoryError where global.format == .json {
-            // The diagnostics are the document: a script reads them from stdout, the exit is still 65.
+        } catch let error as any CategorizedError where global.format == .json {
+            // The diagnostics are the document: a script reads them from stdout, the exit is still the error's
+            // (65 for the inventory, its template or a secret). A problem without a position is about the file.
+            let diagnostics = (error as? InventoryError)?.diagnostics ?? [.fileLevel(global.inventoryPath, error.description)]
             LineOutput.standardOutput.write(JSONValue.object([
                 ("valid", .bool(false)), ("inventory", .string(global.inventoryPath)),
-                ("diagnostics", .array(error.diagnostics.map { d in
+                ("diagnostics", .array(diagnostics.map { d in
                     .object([("file", .string(d.file)), ("line", .int(Int64(d.line))), ("column", .int(Int64(d.column))),
                              ("message", .string(d.message))])
                 })),
             ]).pretty)
-            throw ReportedOutcome(category: .invalidInventory)
+            throw ReportedOutcome(category: error.category)
         }
     }
 
@@ -88,12 +90,12 @@ struct InventoryCheckCommand: AsyncParsableCommand {
 
     private func check() async throws {
         let inventory = try global.loadInventory()
-        if inventory.gateway != nil {
-            _ = try GatewayRenderer.render(inventory: inventory)
-        }
         if !skipLocalFiles {
             let missing = Self.missingLocalFiles(inventory)
             if !missing.isEmpty { throw InventoryError(diagnostics: missing) }
+        }
+        if inventory.gateway != nil {
+            _ = try GatewayRenderer.render(inventory: inventory)
         }
         var secretCount: Int?
         if secrets {

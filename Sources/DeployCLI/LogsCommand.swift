@@ -43,8 +43,12 @@ public struct LogsCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
         let request = LogsRequest(tail: tail, since: since.flatMap(parseDuration), follow: follow)
-        let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format)
         let inspector = FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys))
+        let stopping = StopBox()
+        let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format) {
+            // Nobody reads the output any more (`logs --follow | head`): stop as Ctrl-C does.
+            stopping.stop()
+        }
         let task = Task {
             await inspector.logs(of: chosen.service, hosts: chosen.hosts, request, output: { host, chunk in
                 printer.take(host, chunk)
@@ -52,22 +56,28 @@ public struct LogsCommand: AsyncParsableCommand {
                 LineOutput.standardError.write(VisibleText.escaped("\(host): unreachable: \(reason)") + "\n")
             })
         }
-        let interrupts = StopOnSignal { task.cancel() }
+        stopping.set { task.cancel() }
+        let interrupts = StopOnSignal { stopping.stop() }
         let outcomes = await task.value
-        let stopped = interrupts.received
+        let stopped = stopping.stopped
         interrupts.uninstall()
         for outcome in outcomes { printer.flush(outcome.host) }
         try Self.conclude(outcomes, service: chosen.service.name, stoppedByOperator: stopped)
     }
 
-    /// The exit: 4 when a host was unreachable, 1 when a host's logs command failed (not counting followers
-    /// stopped by Ctrl-C), else 0.
+    /// The exit: 4 when a host was unreachable, 1 when a host's logs command failed, else 0. After a stop
+    /// (Ctrl-C, or the reader gone) a follower that ended because of it is not a failure: its script ends with
+    /// 143 when its group was stopped, or it did not end within the grace and timed out.
     static func conclude(_ outcomes: [HostCommandOutcome], service: String, stoppedByOperator: Bool) throws {
         let unreachable = outcomes.filter { !$0.reachable }
         if !unreachable.isEmpty {
             throw HostsUnreachable(service: service, hosts: unreachable.map(\.host))
         }
-        let failed = outcomes.filter { !stoppedByOperator && !$0.succeeded }
+        let failed = outcomes.filter { outcome in
+            if outcome.succeeded { return false }
+            let endedByStop = outcome.exitStatus == 143 || outcome.timedOut
+            return !(stoppedByOperator && endedByStop)
+        }
         if !failed.isEmpty {
             throw CommandFailedOnHosts(what: "compose logs", problems: failed.map(Self.problem))
         }
@@ -128,4 +138,30 @@ final class StopOnSignal: @unchecked Sendable {
         for source in sources { source.cancel() }
         for signo in InterruptHandling.handled { signal(signo, SIG_DFL) }
     }
+}
+
+/// The one way `logs` stops: set once, from a signal handler or the output's reader going away.
+final class StopBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var action: (@Sendable () -> Void)?
+    private var requested = false
+
+    /// What stopping does; if a stop came before, it runs at once.
+    func set(_ action: @escaping @Sendable () -> Void) {
+        let now = lock.withLock { () -> Bool in
+            self.action = action
+            return requested
+        }
+        if now { action() }
+    }
+
+    func stop() {
+        let action = lock.withLock { () -> (@Sendable () -> Void)? in
+            requested = true
+            return self.action
+        }
+        action?()
+    }
+
+    var stopped: Bool { lock.withLock { requested } }
 }

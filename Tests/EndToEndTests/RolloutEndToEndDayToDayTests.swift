@@ -59,6 +59,18 @@ extension RolloutEndToEndTests {
         }
     }
 
+    /// `logs --follow | head -n 1`: once the reader is gone, the followers stop as on Ctrl-C and the pipeline ends.
+    @Test func logsFollowEndsWhenItsReaderGoesAway() throws {
+        for host in ["cs-1", "cs-2"] { try Self.request(host, "/reader-gone") }
+        let script = "\"$0\" logs customer-service --tail 5 --follow -i \"$1\" | head -n 1"
+        let result = try Command.run("/bin/bash", ["-c", script, Sandbox.binary, Sandbox.inventory], timeout: 60)
+        #expect(result.status == 0 && result.stdout.split(separator: "\n").count == 1, "\(result.stderr)\(result.stdout)")
+        for host in ["cs-1", "cs-2"] {
+            let left = try Sandbox.ssh(host, "pgrep -af 'logs --tail 5 -f' | grep -v pgrep || true")
+            #expect(left.stdout.isEmpty, "\(host): \(left.stdout)")
+        }
+    }
+
     @Test func logsReportAnUnreachableHostAndShowTheOthers() throws {
         let inventory = try Sandbox.inventoryVariant([("        address: 127.0.0.12\n", "        address: 127.0.0.12\n        ssh: { port: 2299 }\n")])
         let logs = try Sandbox.deployTool(["logs", "customer-service", "--tail", "3"], inventory: inventory)

@@ -65,4 +65,24 @@ struct CommandsGoldenTests {
         #expect(odd.historyRead(limit: 5).rendered == #"if [ -f '/var/lib/open claw/"svc"/history.jsonl' ]; then tail -n 5 '/var/lib/open claw/"svc"/history.jsonl' ; fi"#)
         #expect(plain.historyRead(limit: nil).rendered == #"if [ -f "$HOME"/.openclaw-deploy/customer-service/history.jsonl ]; then cat "$HOME"/.openclaw-deploy/customer-service/history.jsonl ; fi"#)
     }
+
+    @Test("exec quotes every word, the first one always: it is a command name, never an assignment or a keyword")
+    func execWords() {
+        let line = odd.exec(["FOO=1", "env", "it's", "$HOME"]).rendered
+        #expect(line.hasPrefix(#"cd "$HOME"/'apps/it'\''s my app' && { [ ! -f '/var/lib/open claw/"svc"/env' ]"#), "\(line)")
+        #expect(line.hasSuffix(#" && 'FOO=1' env 'it'\''s' '$HOME'"#), "\(line)")
+        #expect(plain.exec(["if", "true"]).rendered.hasSuffix(" && 'if' true"))
+    }
+
+    @Test("logs: the tail, since as whole seconds, and a follow that stops its process group on end of input or a signal")
+    func logsCommands() {
+        #expect(plain.composeLogs(tail: 20, since: nil, follow: false).rendered.hasSuffix(
+            "docker compose -f docker-compose.yml -p openclaw-customer logs --tail 20 2>&1"))
+        #expect(plain.composeLogs(tail: 5, since: .seconds(600), follow: false).rendered.contains("logs --tail 5 --since 600s 2>&1"))
+        let follow = plain.composeLogs(tail: 0, since: nil, follow: true).rendered
+        #expect(follow.contains("{ command -v setsid >/dev/null || { echo 'logs --follow needs setsid (util-linux) on the host' >&2; exit 127; }; "
+            + "exec 3<&0; setsid docker compose -f docker-compose.yml -p openclaw-customer logs --tail 0 -f </dev/null 2>&1 & pid=$!; "
+            + #"trap 'kill -TERM -"$pid" 2>/dev/null; exit 143' TERM HUP INT; { cat <&3 >/dev/null 2>&1; kill -TERM -"$pid" 2>/dev/null; } & "#
+            + #"wait "$pid" 2>/dev/null; status=$?; kill $! 2>/dev/null; exit "$status"; }"#), "\(follow)")
+    }
 }

@@ -200,17 +200,26 @@ public struct HostCommands: Sendable {
         if let since { args += ["--since", "\(max(1, since.components.seconds))s"] }
         let head: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment
         guard follow else { return RemoteCommand(head + composeArgv(args) + [.raw("2>&1")]) }
-        // A background job's stdin is /dev/null, so the watcher reads the channel's stdin through fd 3.
-        return RemoteCommand(head + [.raw("{ exec 3<&0; setsid")] + composeArgv(args + ["-f"]) + [
+        // A background job's stdin is /dev/null, so the watcher reads the channel's stdin through fd 3. When the
+        // command's own deadline (`timeout`) signals this shell, the trap stops the follower's group too.
+        return RemoteCommand(head + [
+            .raw("{ command -v setsid >/dev/null || { echo 'logs --follow needs setsid (util-linux) on the host' >&2; exit 127; };"),
+            .raw("exec 3<&0; setsid"),
+        ] + composeArgv(args + ["-f"]) + [
             .raw("</dev/null 2>&1 & pid=$!;"),
+            .raw("trap 'kill -TERM -\"$pid\" 2>/dev/null; exit 143' TERM HUP INT;"),
             .raw("{ cat <&3 >/dev/null 2>&1; kill -TERM -\"$pid\" 2>/dev/null; } &"),
             .raw("wait \"$pid\" 2>/dev/null; status=$?; kill $! 2>/dev/null; exit \"$status\"; }"),
         ])
     }
 
-    /// `argv`, every word quoted, run in the checkout with the service's environment exported.
+    /// `argv`, every word quoted, run in the checkout with the service's environment exported. The first word is
+    /// quoted even when plainly safe, so it is always a command name: never an assignment (`FOO=1`) or a reserved
+    /// word (`if`).
     public func exec(_ argv: [String]) -> RemoteCommand {
-        RemoteCommand([.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment + argv.map(RemoteCommand.Token.arg))
+        guard let first = argv.first else { return RemoteCommand([.raw("cd"), .path(host.repo.path)]) }
+        return RemoteCommand([.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment
+            + [.raw(ShellQuote.quoteAlways(first))] + argv.dropFirst().map(RemoteCommand.Token.arg))
     }
 
     // MARK: history

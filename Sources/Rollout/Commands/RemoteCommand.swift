@@ -81,6 +81,11 @@ public enum ShellQuote {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Single-quotes `s` whatever it holds: the shell reads it as one plain word, never as syntax.
+    public static func quoteAlways(_ s: String) -> String {
+        "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+
     /// `quote`, appended to `bytes`.
     public static func quote(_ s: String, into bytes: inout [UInt8]) {
         var s = s

@@ -48,10 +48,14 @@ final class HistoryBook: @unchecked Sendable {
         var record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
                                  finishedAt: Timestamp.string(Date()))
         let why = [outcome.failedStep.map { "failed at \($0)" }, outcome.reason].compactMap { $0 }.joined(separator: ": ")
-        record.reason = why.isEmpty ? nil : why
+        // One line of the record travels as one argument: a reason is kept short (it ends in a command's last line).
+        record.reason = why.isEmpty ? nil : FailureDiagnostics.prefix(why, bytes: Self.reasonBytes).text
         // A final record is bookkeeping: a host that cannot take it does not change the rollout's result.
         _ = try? await session.run(try session.plan.required(.history), [.historyRecord: record.jsonLine], timeout: timeout)
     }
+
+    /// Bytes of a failure reason kept in a history record.
+    static let reasonBytes = 1000
 
     func hasFinished(_ host: String) -> Bool { lock.withLock { finished.contains(host) } }
 

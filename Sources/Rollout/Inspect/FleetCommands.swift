@@ -12,6 +12,8 @@ public struct HostCommandOutcome: Sendable, Equatable {
     public var stdout: String
     public var stderr: String
     public var error: String?
+    /// The command ran past its deadline and was stopped (for a stopped `logs --follow`: it did not end in time).
+    public var timedOut = false
 
     public init(host: String, reachable: Bool, exitStatus: Int32? = nil, signal: String? = nil, stdout: String = "",
                 stderr: String = "", error: String? = nil) {
@@ -66,7 +68,9 @@ extension FleetInspector {
                 }
                 return HostCommandOutcome(host: host.name, reachable: true, exitStatus: result.exitStatus, signal: result.signal)
             } catch {
-                return HostCommandOutcome(host: host.name, reachable: true, error: String(describing: error))
+                var outcome = HostCommandOutcome(host: host.name, reachable: true, error: String(describing: error))
+                if case .timedOut = error as? TransportError { outcome.timedOut = true }
+                return outcome
             }
         }
     }

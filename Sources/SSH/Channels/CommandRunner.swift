@@ -109,6 +109,10 @@ struct CommandRunner {
             if stream == nil {
                 try core.waitSocket(until: deadline)
             } else {
+                // A stream holds the connection's queue, where the idle keepalive timer would run: send them here
+                // (libssh2 sends one only when it is due), so a quiet follow keeps NAT state and notices a dead peer.
+                var next: Int32 = 0
+                _ = libssh2_keepalive_send(core.session, &next)
                 // A stream looks for a stop request at least five times a second.
                 do { try core.waitSocket(until: deadline.capped(at: .milliseconds(200))) } catch is DeadlineReached where !deadline.hasPassed {}
             }

@@ -133,6 +133,23 @@ struct PlanCLITests {
         #expect(host["current"] is NSNull)
     }
 
+    @Test("on a terminal the text is coloured, except when TERM is dumb or NO_COLOR is set")
+    func colourOnlyWhereTheTerminalTakesIt() throws {
+        let binary = try PlanCLI.binary().path
+        func underTerminal(_ environment: [String: String]) throws -> String {
+            // `script` gives the command a pseudo-terminal as its stdout.
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "NO_COLOR")
+            env.merge(environment) { $1 }
+            let command = "\(binary) plan trading -i inventory/openclaw.yaml"
+            return try TestCommand.capture("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"], directory: PlanCLITests.root.path,
+                                           environment: env, timeout: .seconds(30)).stdout
+        }
+        #expect(try underTerminal(["TERM": "xterm"]).contains("\u{1B}["))
+        #expect(try !underTerminal(["TERM": "dumb"]).contains("\u{1B}["))
+        #expect(try !underTerminal(["TERM": "xterm", "NO_COLOR": "1"]).contains("\u{1B}["))
+    }
+
     @Test("--version prints the tool's name and version")
     func version() throws {
         let result = try PlanCLI.run(["--version"])

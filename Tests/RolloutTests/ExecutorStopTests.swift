@@ -86,8 +86,17 @@ struct ExecutorStopTests {
         // A connection serves one command at a time; a compose build that outlasts the lock's lifetime
         // must not hold back the refreshes, or other operators see a live lock as stale.
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
-        fleet.scripted.on(" up -d", host: "h1") { _, _ in
-            try await Task.sleep(for: .milliseconds(600))
+        // The compose command runs until three refreshes have arrived while it runs (at most 20 s): a loaded
+        // machine only makes it wait longer, and refreshes held back behind it would make it wait out the 20 s.
+        fleet.scripted.on(" up -d", host: "h1") { [fleet] _, _ in
+            let clock = ContinuousClock()
+            let giveUp = clock.now + .seconds(20)
+            while clock.now < giveUp {
+                let commands = fleet.scripted.commands(on: "h1")
+                let composeAt = commands.lastIndex { $0.contains(" up -d") } ?? commands.endIndex
+                if commands[composeAt...].filter({ $0.contains("lock/.owner.json.new") }).count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
             return CommandResult(exitStatus: 0)
         }
         let outcome = try await ExecutorTests().run(fleet, batches: [["h1"]], options: Fixtures.options(refresh: .milliseconds(50)))

@@ -46,13 +46,23 @@ struct ExecutorEdgeTests {
 
     @Test func aLockLostBeforeAnyHostChangedExitsOne() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
+        let events = EventLog()
         fleet.scripted.on(" up -d", host: "h1") { _, _ in CommandResult(exitStatus: 0) }
-        fleet.scripted.on("--prune --tags", host: "h1") { _, _ in
+        fleet.scripted.on("--prune --tags", host: "h1") { [events] _, _ in
             fleet.removeLock("h1")
-            try await Task.sleep(for: .milliseconds(300))
+            // The fetch lasts until a refresh has found the lock gone (at most 20 s: a loaded machine only makes it
+            // wait longer), then a moment for the rollout to take that in.
+            let giveUp = ContinuousClock.now + .seconds(20)
+            while ContinuousClock.now < giveUp, !events.all.contains(where: { event in
+                if case .step(let step) = event.payload { return step.step == "lock_refresh" && step.status == .failed }
+                return false
+            }) {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            try await Task.sleep(for: .milliseconds(100))
             return CommandResult(exitStatus: 0)
         }
-        let report = await Executor(factory: fleet.scripted, sink: EventLog(), options: Fixtures.options(refresh: .milliseconds(50)))
+        let report = await Executor(factory: fleet.scripted, sink: events, options: Fixtures.options(refresh: .milliseconds(50)))
             .run(try Fixtures.plan(fleet.service, batches: [["h1"]]))
         let outcome = try #require(report.services.first)
         guard case .leaseLost(_, _, let changed)? = outcome.error else {

@@ -25,8 +25,7 @@ public struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan that would run, touch nothing.")
     var dryRun = false
 
-    @Flag(help: "Add an unknown host key to known_hosts (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
 
@@ -51,7 +50,7 @@ public struct DeployCommand: AsyncParsableCommand {
             }
             return
         }
-        let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
+        let factory = hostKeys.factory
         try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: parallel ?? 4).run()
     }
 }

@@ -17,8 +17,7 @@ public struct ExecCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     @OptionGroup var selection: OneServiceOptions
 
@@ -39,7 +38,7 @@ public struct ExecCommand: AsyncParsableCommand {
     public func run() async throws {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
-        let outcomes = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys))
+        let outcomes = await FleetInspector(factory: hostKeys.factory)
             .exec(command, service: chosen.service, hosts: chosen.hosts, parallel: parallel)
         switch global.format {
         case .json:

@@ -87,13 +87,12 @@ struct GatewayDeployCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Trust and record the gateway's host key if known_hosts has none for it (never a changed key).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     func run() async throws {
         let inventory = try global.loadInventory()
         let config = try GatewayRenderer.render(inventory: inventory)
-        try await GatewayConnection.with(inventory, acceptNewHostKeys: acceptNewHostKeys, global: global, action: "deploy") {
+        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "deploy") {
             try await $0.deploy(config)
         }
     }
@@ -108,12 +107,11 @@ struct GatewayRollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Trust and record the gateway's host key if known_hosts has none for it (never a changed key).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        try await GatewayConnection.with(inventory, acceptNewHostKeys: acceptNewHostKeys, global: global, action: "rollback") {
+        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "rollback") {
             try await $0.rollback()
         }
     }
@@ -121,10 +119,10 @@ struct GatewayRollbackCommand: AsyncParsableCommand {
 
 /// One SSH connection to the gateway host for the length of a command, and the report of what it did.
 enum GatewayConnection {
-    static func with(_ inventory: Inventory, acceptNewHostKeys: Bool, global: GlobalOptions, action: String,
+    static func with(_ inventory: Inventory, hostKeys: HostKeyOptions, global: GlobalOptions, action: String,
                      _ body: (GatewayDeployer) async throws -> GatewayDeployer.Outcome) async throws {
         guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
-        let transport = try await SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys).open(gateway.host)
+        let transport = try await hostKeys.factory.open(gateway.host)
         let deployer = GatewayDeployer(gateway: gateway, transport: transport)
         let outcome: GatewayDeployer.Outcome
         do {

@@ -38,3 +38,12 @@ public struct GlobalOptions: ParsableArguments, Sendable {
 public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case text, json
 }
+
+/// `--accept-new-host-keys`, for every command that connects to hosts.
+struct HostKeyOptions: ParsableArguments {
+    @Flag(help: "Add an unknown host key to known_hosts and print it with its fingerprint; a changed key is always refused.")
+    var acceptNewHostKeys = false
+
+    /// Connections with this host-key policy.
+    var factory: SSHTransportFactory { SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys) }
+}

@@ -16,8 +16,7 @@ public struct LogsCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     @OptionGroup var selection: OneServiceOptions
 
@@ -43,7 +42,7 @@ public struct LogsCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
         let request = LogsRequest(tail: tail, since: since.flatMap(parseDuration), follow: follow)
-        let inspector = FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys))
+        let inspector = FleetInspector(factory: hostKeys.factory)
         let stopping = StopBox()
         let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format) {
             // Nobody reads the output any more (`logs --follow | head`): stop as Ctrl-C does.

@@ -14,8 +14,7 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     @OptionGroup var selection: ServiceSelectionOptions
 
@@ -46,7 +45,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
         // The environment a deploy would write is compared too, so the secrets are read first (exit 65 if one is missing).
         let secrets = try await plan.resolveSecrets(directory: inventory.directory)
-        let report = await PlanCheck.run(plan, factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys), secrets: secrets)
+        let report = await PlanCheck.run(plan, factory: hostKeys.factory, secrets: secrets)
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.

@@ -24,8 +24,7 @@ public struct RollbackCommand: AsyncParsableCommand {
     @Flag(help: "Connect read-only, take no lock, read history, and show each host's revision and the target; change nothing.")
     var dryRun = false
 
-    @Flag(help: "Add an unknown host key to known_hosts (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
 
@@ -34,7 +33,7 @@ public struct RollbackCommand: AsyncParsableCommand {
         let chosen = try selection.select(from: inventory)
         let ref = try parseRef(to)
         let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides)
-        let factory = SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)
+        let factory = hostKeys.factory
         guard dryRun else {
             try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
             return

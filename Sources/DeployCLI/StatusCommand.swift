@@ -13,8 +13,7 @@ public struct StatusCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Add an unknown host key to known_hosts, printing it with its fingerprint (a changed key is always refused).")
-    var acceptNewHostKeys = false
+    @OptionGroup var hostKeys: HostKeyOptions
 
     @OptionGroup var selection: ServiceSelectionOptions
 
@@ -24,7 +23,7 @@ public struct StatusCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory, everyServiceByDefault: true)
         let targets = chosen.flatMap { chosen in chosen.hosts.map { (service: chosen.service, host: $0) } }
-        let rows = await FleetInspector(factory: SSHTransportFactory(acceptNewHostKeys: acceptNewHostKeys)).status(of: targets)
+        let rows = await FleetInspector(factory: hostKeys.factory).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
         case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)) + Self.notes(rows))

@@ -124,10 +124,11 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         return "ssh-keyscan -t \(shellWord(type))" + (port.map { " -p \($0)" } ?? "") + " \(shellWord(target)) >> \(shellWord(knownHosts))"
     }
 
-    /// A word as the shell reads it: as is when plainly safe, else single-quoted.
+    /// A word as the shell reads it: as is when plainly safe (so the hint reads naturally), else quoted as the
+    /// command runner quotes.
     private static func shellWord(_ word: String) -> String {
         let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-")
         if !word.isEmpty, word.allSatisfy({ safe.contains($0) }) { return word }
-        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return CommandRunner.quote(word)
     }
 }

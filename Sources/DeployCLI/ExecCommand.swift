@@ -50,8 +50,8 @@ public struct ExecCommand: AsyncParsableCommand {
             let printer = HostLinePrinter(hosts: outcomes.map(\.host), format: .text)
             for outcome in outcomes {
                 let prefix = printer.prefix(outcome.host)
-                LineOutput.standardOutput.write(Self.lines(outcome.stdout, prefix: prefix))
-                LineOutput.standardError.write(Self.lines(outcome.stderr, prefix: prefix))
+                LineOutput.standardOutput.write(printer.prefixedLines(outcome.host, outcome.stdout))
+                LineOutput.standardError.write(printer.prefixedLines(outcome.host, outcome.stderr))
                 let end: String
                 if !outcome.reachable {
                     end = "unreachable: \(outcome.error ?? "")"
@@ -69,14 +69,5 @@ public struct ExecCommand: AsyncParsableCommand {
         if !unreachable.isEmpty { throw HostsUnreachable(service: chosen.service.name, hosts: unreachable.map(\.host)) }
         let failed = outcomes.filter { !$0.succeeded }
         if !failed.isEmpty { throw CommandFailedOnHosts(what: "the command", problems: failed.map(LogsCommand.problem)) }
-    }
-
-    /// Each line of `text` behind `prefix`, control characters escaped.
-    static func lines(_ text: String, prefix: String) -> String {
-        guard !text.isEmpty else { return "" }
-        // "\r\n" is one Character to Swift: split on both, so output with CRLF endings is split too.
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        if lines.last == "" { lines.removeLast() }
-        return lines.map { prefix + VisibleText.escaped(String($0)) + "\n" }.joined()
     }
 }

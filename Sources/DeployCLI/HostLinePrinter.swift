@@ -59,13 +59,27 @@ final class HostLinePrinter: @unchecked Sendable {
     }
 
     private func write(_ host: String, _ line: [UInt8]) {
-        var text = String(decoding: line, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
+        let text = Self.line(line)
         switch format {
         case .text:
             LineOutput.standardOutput.write(prefix(host) + VisibleText.escaped(text) + "\n")
         case .json:
             LineOutput.standardOutput.write(JSONValue.object([("host", .string(host)), ("line", .string(text))]).compact + "\n")
         }
+    }
+
+    /// One line's text: a CRLF ending counts as the line end.
+    private static func line(_ bytes: some Collection<UInt8>) -> String {
+        var text = String(decoding: bytes, as: UTF8.self)
+        if text.hasSuffix("\r") { text.removeLast() }
+        return text
+    }
+
+    /// A whole output (`exec`'s) as text lines behind `host`'s prefix, split and escaped as streamed lines are.
+    func prefixedLines(_ host: String, _ output: String) -> String {
+        guard !output.isEmpty else { return "" }
+        var lines = Array(output.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.map { prefix(host) + VisibleText.escaped(Self.line($0)) + "\n" }.joined()
     }
 }

@@ -41,6 +41,10 @@ struct PlanRenderer {
             let host = hostPlan.host
             out += "  " + style.bold("\(host.name)") + " (\(host.ssh.user)@\(host.address):\(host.ssh.port))\n"
             for (number, step) in hostPlan.steps.enumerated() {
+                if let group = hostPlan.sentTogether.first(where: { $0.first == step.kind }), group.count > 1 {
+                    out += "    steps \(number + 1)–\(number + group.count) go to the host as one script, in one round trip: "
+                        + "each framed, in this order, stopping at the first that fails\n"
+                }
                 render(step, "\(number + 1).", into: &out)
             }
             render(hostPlan.lockRefresh, "every \(formatDuration(ExecutorOptions.defaultLockRefreshInterval)) while locked:", into: &out)

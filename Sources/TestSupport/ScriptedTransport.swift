@@ -165,12 +165,14 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
         }
     }
 
-    /// A scripted host answers each section by its rules, as if it had run the script (the script's one round
-    /// trip is checked against real hosts, end to end).
+    /// A scripted host answers each section by its rules, as if it had run the script, stopping after a failed one
+    /// when the script does (the script's one round trip is checked against real hosts, end to end).
     func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
         var results: [String: CommandResult] = [:]
         for section in script.sections {
-            results[section.name] = try await run(section.command.rendered, input: nil, timeout: timeout)
+            let result = try await run(section.command.rendered, input: nil, timeout: timeout)
+            results[section.name] = result
+            if script.stopsAtFailure, !result.succeeded { break }
         }
         return results
     }

@@ -5,10 +5,20 @@ import Testing
 /// asked to run (`scripts/sandbox`'s ForceCommand), and what a deploy sent must be, command for
 /// command, what `plan --format json` printed for the same arguments. Part of the serialized suite.
 extension RolloutEndToEndTests {
-    /// The command lines `host` received since the last reset, without the transport's `timeout` wrapper.
-    static func received(_ host: String) throws -> [String] {
+    /// The command lines `host` received since the last reset, without the transport's `timeout` wrapper; steps
+    /// the plan sends together (one framed script) are taken apart into their commands, in the order they ran.
+    static func received(_ host: String, expandingScripts: Bool = true) throws -> [String] {
         let log = try String(contentsOfFile: "\(Sandbox.dir)/hosts/\(host)/commands.log", encoding: .utf8)
-        return try log.split(separator: "\0").map { try unwrapTimeout(String($0)) }
+        let lines = try log.split(separator: "\0").map { try unwrapTimeout(String($0)) }
+        return expandingScripts ? lines.flatMap(sections) : lines
+    }
+
+    /// The section commands of a framed script (`ReadScript`), or the line itself when it is not one.
+    static func sections(of line: String) -> [String] {
+        guard line.hasPrefix("e=$(mktemp 2>/dev/null) || e=/dev/null; trap ") else { return [line] }
+        let section = try! NSRegularExpression(pattern: #"'@@openclaw-read [0-9a-f]+ [a-z_]+@@' ; \( (.*?) \) </dev/null 2>"\$e"; s=\$\?;"#,
+                                               options: .dotMatchesLineSeparators)
+        return section.matches(in: line, range: NSRange(line.startIndex..., in: line)).map { String(line[Range($0.range(at: 1), in: line)!]) }
     }
 
     /// `timeout -k 2 30.000 sh -c 'QUOTED'` → the command line inside, unquoted as `sh` would.
@@ -55,9 +65,10 @@ extension RolloutEndToEndTests {
             let commands = try #require(entry["commands"] as? [String]).filter { !$0.hasPrefix("# ") }
             let putBack = try #require(entry["put_back"] as? [String]).filter { !$0.hasPrefix("# ") }
             let refresh = try #require(entry["lock_refresh"] as? String)
-            // The environment digest is read only on a host already on the target, which these tests never start from.
-            hosts[try #require(entry["host"] as? String)] = PlannedHost(forward: commands.filter { !$0.contains("sha256sum <") },
-                                                                        putBack: putBack, lockRefresh: refresh)
+            let together = try #require(entry["sent_together"] as? [[String]])
+            #expect(together.count == 1)
+            hosts[try #require(entry["host"] as? String)] = PlannedHost(forward: commands, putBack: putBack, lockRefresh: refresh,
+                                                                        sentTogether: together.first?.count ?? 0)
         }
         return hosts
     }
@@ -82,6 +93,9 @@ extension RolloutEndToEndTests {
         for host in ["cs-1", "cs-2"] {
             let planned = try #require(plan[host])
             try expectReceived(host, planned.forward, refresh: planned.lockRefresh)
+            // Lock, the steps before a change in one script, history started, checkout, env, compose up, history, unlock.
+            let sent = try Self.received(host, expandingScripts: false).filter { !Self.matches($0, planned: planned.lockRefresh) }
+            #expect(sent.count == planned.forward.count - planned.sentTogether + 1, "\(host) was sent:\n\(sent.joined(separator: "\n"))")
         }
     }
 
@@ -94,7 +108,7 @@ extension RolloutEndToEndTests {
             let result = try Sandbox.deployTool(arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)\(result.stdout)")
             for host in ["cs-1", "cs-2"] {
-                let received = try Self.received(host)
+                let received = try Self.received(host, expandingScripts: false)
                 #expect(received.count == 1, "\(arguments) sent \(host) \(received.count) commands:\n\(received.joined(separator: "\n"))")
             }
         }
@@ -113,8 +127,8 @@ extension RolloutEndToEndTests {
         let composeUp = try #require(cs1.forward.firstIndex { $0.contains(" up -d") })
         try expectReceived("cs-1", Array(cs1.forward[...composeUp]) + cs1.putBack + Array(cs1.forward.suffix(2)), refresh: cs1.lockRefresh)
         let cs2 = try #require(plan["cs-2"])
-
-        try expectReceived("cs-2", Array(cs2.forward.prefix(3)) + [cs2.forward.last!], refresh: cs2.lockRefresh)
+        let beforeChange = try #require(cs2.forward.firstIndex { $0.contains("<history record>") })
+        try expectReceived("cs-2", Array(cs2.forward[..<beforeChange]) + [cs2.forward.last!], refresh: cs2.lockRefresh)
     }
 }
 
@@ -122,4 +136,6 @@ struct PlannedHost {
     var forward: [String]
     var putBack: [String]
     var lockRefresh: String
+    /// How many forward steps go to the host as one script.
+    var sentTogether: Int
 }

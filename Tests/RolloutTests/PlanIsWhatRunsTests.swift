@@ -54,8 +54,7 @@ struct PlanIsWhatRunsTests {
         let report = await Executor(factory: fleet.scripted, sink: EventLog(), options: Fixtures.options()).run(plan)
         #expect(report.services[0].result == .succeeded)
         for host in plan.services[0].hosts {
-            // The environment digest is read only on a host already on the target.
-            Self.expect(Self.received(fleet, host), Self.commands(host.steps.filter { $0.kind != .envDigest }))
+            Self.expect(Self.received(fleet, host), Self.commands(host.steps))
         }
         // The first host resolved; the second did not.
         #expect(fleet.resolveCount == 1)
@@ -69,7 +68,7 @@ struct PlanIsWhatRunsTests {
         let report = await Executor(factory: fleet.scripted, sink: EventLog(), options: Fixtures.options()).run(plan)
         #expect(report.services[0].result == .rolledBack)
         for host in plan.services[0].hosts {
-            let forward = Array(host.steps.prefix { $0.kind != .healthGate }.filter { $0.kind != .envDigest })
+            let forward = Array(host.steps.prefix { $0.kind != .healthGate })
             let final = Array(host.steps.drop { $0.kind != .history })
             let started = try #require(host.step(.historyStarted))
             // h2 fails its gate and is put back; h1 had passed (its final record written at once), and is put
@@ -96,7 +95,9 @@ struct PlanIsWhatRunsTests {
         let host = plan.services[0].hosts[0]
         #expect(host.steps.map(\.kind) == [.lock, .preflight, .currentRevision, .readHistory, .fetch, .resolve, .envDigest, .historyStarted,
                                           .checkout, .env, .composeUp, .healthGate, .history, .unlock])
-        Self.expect(Self.received(fleet, host), Self.commands(host.steps.filter { $0.kind != .envDigest }))
+        // The history of every host is read before the target is known: two round trips before a change.
+        #expect(host.sentTogether == [[.preflight, .currentRevision, .readHistory], [.fetch, .resolve, .envDigest]])
+        Self.expect(Self.received(fleet, host), Self.commands(host.steps))
     }
 
     @Test("the executor has no command source but the plan: a changed plan is what runs")

@@ -89,6 +89,9 @@ struct PlannerTests {
                              .healthGate, .history, .unlock])
         #expect(kinds[1] == [.lock, .preflight, .currentRevision, .fetch, .envDigest, .historyStarted, .checkout, .env, .composeUp,
                              .healthGate, .history, .unlock])
+        // What is asked before a change goes in one round trip, after every lock is taken.
+        #expect(plan.services[0].hosts[0].sentTogether == [[.preflight, .currentRevision, .fetch, .resolve, .envDigest]])
+        #expect(plan.services[0].hosts[1].sentTogether == [[.preflight, .currentRevision, .fetch, .envDigest]])
         let gate = try #require(plan.services[0].hosts[0].steps.first { $0.kind == .healthGate })
         #expect(gate.command == nil)
         #expect(gate.commandLine.hasPrefix("# health gate: GET http://127.0.0.1:8080/health through the SSH connection: 3 consecutive 2xx within 1m, every 2s"))

@@ -42,4 +42,25 @@ struct ReadScriptTests {
         #expect(reads["two"]?.stdout == "real\n")
         #expect(script.parse(String(output.prefix(10))).isEmpty)
     }
+
+    @Test("steps sent together stop at the first that fails: the later ones never run, as if each were its own round trip")
+    func stopsAtFailure() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("read-script-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let steps: [ReadScript.Section] = [
+            .init("one", RemoteCommand([.raw("echo first")])),
+            .init("two", RemoteCommand([.raw("echo broken >&2; exit 4")])),
+            .init("three", RemoteCommand([.raw("touch"), .arg(marker)])),
+        ]
+        let together = ReadScript(steps, stopsAtFailure: true)
+        let reads = together.parse(try runLocally(together))
+        #expect(reads["one"] == CommandResult(exitStatus: 0, stdout: "first\n"))
+        #expect(reads["two"] == CommandResult(exitStatus: 4, stderr: "broken\n"))
+        #expect(reads["three"] == nil)
+        #expect(!FileManager.default.fileExists(atPath: marker), "a step after a failed one ran")
+        // Without it, every section runs (reads are independent).
+        let independent = ReadScript(steps)
+        #expect(independent.parse(try runLocally(independent))["three"]?.exitStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: marker))
+    }
 }

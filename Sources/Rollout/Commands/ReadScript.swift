@@ -2,6 +2,8 @@
 /// Each command runs in a subshell of its own (its `exit` ends only its section), with stdin closed, and its
 /// stdout and exit status are framed by marker lines that carry a random nonce: no command's output can pass
 /// for a marker. `parse` reads the frames back strictly; a section whose frame is missing or broken is absent.
+/// With `stopsAtFailure` the sections are steps of a rollout sent together: the script stops at the first that
+/// fails, so the host sees what one round trip per step would have run, in the same order.
 public struct ReadScript: Sendable {
     public struct Section: Sendable {
         public var name: String
@@ -14,10 +16,14 @@ public struct ReadScript: Sendable {
     }
 
     public let sections: [Section]
+    /// The script ends after the first section that exits non-zero: the sections are steps that run one after
+    /// another only while each succeeds, as they would one round trip each.
+    public let stopsAtFailure: Bool
     let nonce: String
 
-    public init(_ sections: [Section], nonce: String = ReadScript.newNonce()) {
+    public init(_ sections: [Section], stopsAtFailure: Bool = false, nonce: String = ReadScript.newNonce()) {
         self.sections = sections
+        self.stopsAtFailure = stopsAtFailure
         self.nonce = nonce
     }
 
@@ -37,11 +43,12 @@ public struct ReadScript: Sendable {
         for section in sections {
             tokens += [.raw("printf '%s\\n'"), .arg(begin(section.name)), .raw("; (")]
             tokens += section.command.tokens
-            tokens += [.raw(") </dev/null 2>\"$e\"; printf '\\n%s %s\\n'"), .arg(end(section.name)), .raw("\"$?\";")]
+            tokens += [.raw(") </dev/null 2>\"$e\"; s=$?; printf '\\n%s %s\\n'"), .arg(end(section.name)), .raw("\"$s\";")]
             // The shell's own read loop rather than `cat`: one process less per section on every host.
             tokens += [.raw("printf '%s\\n'"), .arg(errorsBegin(section.name)),
                        .raw("; while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done <\"$e\"; printf '\\n%s\\n'"),
                        .arg(errorsEnd(section.name)), .raw(";")]
+            if stopsAtFailure { tokens.append(.raw("[ \"$s\" -eq 0 ] || exit 0;")) }
         }
         return RemoteCommand(tokens)
     }

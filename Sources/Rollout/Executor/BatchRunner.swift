@@ -14,34 +14,24 @@ struct BatchRunner {
     private var gateway: (any GatewayHook)? { plan.service.hosts.count > 1 ? context.gateway : nil }
 
     func run(state run: inout RunState) async throws {
-        // Nothing changes anywhere until every host has passed its preflight.
-        let previous: [String: CommitID]
+        // Nothing changes anywhere until every host has answered what the plan sends before a change (preflight,
+        // current revision, fetch, ...) and the target is known.
+        guard plan.batches.first?.first != nil else { return }
+        let prepared: Prepared
         do {
-            previous = try await prepare()
+            prepared = try await prepare(state: &run)
         } catch let failure as HostStepFailure {
-            run.outcomes[failure.host] = HostOutcome(host: failure.host, result: .failed, failedStep: failure.step, reason: failure.reason)
+            run.outcomes[failure.host]?.result = .failed
+            run.outcomes[failure.host]?.failedStep = failure.step
+            run.outcomes[failure.host]?.reason = failure.reason
             run.error = .stepFailed(service: service, host: failure.host, step: failure.step, reason: failure.reason)
-            return
-        }
-        for (host, revision) in previous {
-            run.outcomes[host]?.from = revision.value
-            run.outcomes[host]?.revision = revision.value
-        }
-
-        guard let first = plan.batches.first?.first, let firstSession = session(first.name) else { return }
-        let target: CommitID
-        do {
-            target = try await resolveTarget(on: firstSession, state: &run)
-        } catch let failure as StepFailure {
-            run.outcomes[first.name]?.result = .failed
-            run.outcomes[first.name]?.failedStep = failure.step
-            run.outcomes[first.name]?.reason = failure.reason
-            run.error = .stepFailed(service: service, host: first.name, step: failure.step, reason: failure.reason)
             return
         } catch let error as RolloutError {
             run.error = error
             return
         }
+        let previous = prepared.previous
+        let target = prepared.target
         run.sha = target.value
 
         if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
@@ -52,8 +42,7 @@ struct BatchRunner {
         var updated: [String] = []
         for (index, batch) in plan.batches.enumerated() {
             if context.stop.isRequested { run.stopped = true; break }
-            let results = try await runBatch(batch, index: index, target: target, previous: previous,
-                                             fetched: index == 0 ? first.name : nil)
+            let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
             for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
             if let failed = results.first(where: { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }) {
@@ -94,78 +83,103 @@ struct BatchRunner {
         await history.finished(session, outcome, target: nil)
     }
 
-    /// Preflight and current revision on every host, in parallel; the first failure in host order wins.
-    private func prepare() async throws -> [String: CommitID] {
-        let results = try await withThrowingTaskGroup(of: (String, Result<CommitID, StepFailure>).self) { group in
-            for session in sessions {
-                group.addTask {
-                    do {
-                        // A host below its declared size is a warning on the step line, never silent.
-                        try await session.run(try session.plan.required(.preflight), okDetail: {
-                            HostResources.parse($0.stdout)?.shortfall(against: plan.service.size).map { "warning: \($0)" }
-                        })
-                        let output = try await session.run(try session.plan.required(.currentRevision),
-                                                           okDetail: { "at \($0.stdout.firstLine.shortSHA)" }).stdout.firstLine
-                        guard let revision = CommitID(output) else {
-                            throw StepFailure(step: "current_revision", reason: "git rev-parse HEAD printed \"\(output)\"")
+    /// What every host answered before anything changed.
+    struct Prepared {
+        /// Each host's revision before the rollout.
+        var previous: [String: CommitID]
+        /// Each host's `env_digest` answer, compared (and reported) when the host is already on the target.
+        var environments: [String: EnvironmentRead]
+        /// The one commit for every host.
+        var target: CommitID
+    }
+
+    /// Sends every host the plan's steps before a change, as its `sentTogether` groups, all hosts at once (the
+    /// first failure in host order wins), and finds the target: the plan's ref resolved on the first host, or
+    /// (rollback without `--to`) the revision the hosts' history names, checked on the first host.
+    private func prepare(state run: inout RunState) async throws -> Prepared {
+        let first = plan.batches[0][0]
+        var answers: [String: [StepKind: CommandResult]] = [:]
+        var environments: [String: EnvironmentRead] = [:]
+        var values: [LateValue: String] = [:]
+        let rounds = sessions.map(\.plan.sentTogether.count).max() ?? 0
+        for round in 0..<rounds {
+            if round > 0, case .history = plan.target.source {
+                let commit = try commitFromHistory(answers)
+                run.ref = commit.value
+                history.ref = commit.value
+                values[.targetCommit] = commit.value
+            }
+            let label = run.ref ?? "the target"
+            let size = plan.service.size
+            let results = await withTaskGroup(of: (String, Result<([StepKind: CommandResult], Duration), StepFailure>).self) { group in
+                for session in sessions where round < session.plan.sentTogether.count {
+                    let steps = session.plan.steps(session.plan.sentTogether[round])
+                    group.addTask { [values] in
+                        do {
+                            let answer = try await session.runTogether(steps, values, unreported: [.envDigest]) { kind, result in
+                                switch kind {
+                                // A host below its declared size is a warning on the step line, never silent.
+                                case .preflight: HostResources.parse(result.stdout)?.shortfall(against: size).map { "warning: \($0)" }
+                                case .currentRevision: "at \(result.stdout.firstLine.shortSHA)"
+                                case .resolve: "\(label) is \(result.stdout.firstLine)"
+                                default: nil
+                                }
+                            }
+                            return (session.host.name, .success(answer))
+                        } catch let failure as StepFailure {
+                            return (session.host.name, .failure(failure))
+                        } catch {
+                            return (session.host.name, .failure(StepFailure(step: steps.first?.kind.rawValue ?? "prepare", reason: "stopped")))
                         }
-                        return (session.host.name, .success(revision))
-                    } catch let failure as StepFailure {
-                        return (session.host.name, .failure(failure))
                     }
                 }
+                var all: [String: Result<([StepKind: CommandResult], Duration), StepFailure>] = [:]
+                for await (host, result) in group { all[host] = result }
+                return all
             }
-            var all: [String: Result<CommitID, StepFailure>] = [:]
-            for try await (host, result) in group { all[host] = result }
-            return all
+            if Task.isCancelled { throw CancellationError() }
+            for session in sessions {
+                switch results[session.host.name] {
+                case .success(let (answer, elapsed)):
+                    answers[session.host.name, default: [:]].merge(answer) { $1 }
+                    if let digest = answer[.envDigest] {
+                        environments[session.host.name] = EnvironmentRead(digest: digest.stdout.split(separator: " ").first.map(String.init),
+                                                                          elapsed: elapsed)
+                    }
+                case .failure(let failure):
+                    throw HostStepFailure(host: session.host.name, step: failure.step, reason: failure.reason)
+                case nil:
+                    break
+                }
+            }
         }
-        var revisions: [String: CommitID] = [:]
+        var previous: [String: CommitID] = [:]
         for session in sessions {
-            switch results[session.host.name]! {
-            case .success(let revision):
-                revisions[session.host.name] = revision
-                context.monitor.set(service: service, host: session.host.name, .untouched(revision: revision.value))
-            case .failure(let failure):
-                throw HostStepFailure(host: session.host.name, step: failure.step, reason: failure.reason)
+            let output = answers[session.host.name]?[.currentRevision]?.stdout.firstLine ?? ""
+            guard let revision = CommitID(output) else {
+                throw HostStepFailure(host: session.host.name, step: "current_revision", reason: "git rev-parse HEAD printed \"\(output)\"")
             }
+            previous[session.host.name] = revision
+            context.monitor.set(service: service, host: session.host.name, .untouched(revision: revision.value))
         }
-        return revisions
-    }
-
-    /// The one commit for every host: the plan's ref resolved on the first host, or (rollback without
-    /// `--to`) the revision the hosts' history names, checked on the first host.
-    private func resolveTarget(on first: HostSession, state run: inout RunState) async throws -> CommitID {
-        var values: [LateValue: String] = [:]
-        if case .history = plan.target.source {
-            let commit = try await commitFromHistory()
-            run.ref = commit.value
-            history.ref = commit.value
-            values[.targetCommit] = commit.value
+        for (host, revision) in previous {
+            run.outcomes[host]?.from = revision.value
+            run.outcomes[host]?.revision = revision.value
         }
-        try await first.run(try first.plan.required(.fetch))
         let label = run.ref ?? "the target"
-        let output = try await first.run(try first.plan.required(.resolve), values,
-                                         okDetail: { "\(label) is \($0.stdout.firstLine)" }).stdout.firstLine
+        let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {
-            throw StepFailure(step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")")
+            throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")")
         }
         if let known = plan.target.commit, known != commit {
-            throw StepFailure(step: "resolve", reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)")
+            throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)")
         }
-        return commit
+        return Prepared(previous: previous, environments: environments, target: commit)
     }
 
-    /// Reads every host's history with the plan's step; the revision before the newest deploy that changed a host.
-    private func commitFromHistory() async throws -> CommitID {
-        var records: [HistoryRecord] = []
-        for session in sessions {
-            do {
-                let output = try await session.run(try session.plan.required(.readHistory))
-                records += HistoryLog.parse(output.stdout)
-            } catch let failure as StepFailure {
-                throw RolloutError.stepFailed(service: service, host: session.host.name, step: failure.step, reason: failure.reason)
-            }
-        }
+    /// The revision before the newest deploy that changed a host, from every host's `read_history` answer.
+    private func commitFromHistory(_ answers: [String: [StepKind: CommandResult]]) throws -> CommitID {
+        let records = sessions.flatMap { HistoryLog.parse(answers[$0.host.name]?[.readHistory]?.stdout ?? "") }
         guard let revision = HistoryLog.revisionBeforeLastChange(records), let commit = CommitID(revision) else {
             throw RolloutError.noPreviousRevision(service: service)
         }
@@ -173,15 +187,15 @@ struct BatchRunner {
     }
 
     /// Every host of the batch at once; every one is waited for and reported.
-    private func runBatch(_ batch: [ServiceHost], index: Int, target: CommitID, previous: [String: CommitID],
-                          fetched: String?) async throws -> [HostOutcome] {
+    private func runBatch(_ batch: [ServiceHost], index: Int, target: CommitID, prepared: Prepared) async throws -> [HostOutcome] {
         try await withThrowingTaskGroup(of: HostOutcome.self) { group in
             for host in batch {
                 let rollout = HostRollout(session: session(host.name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
                                           history: history, secrets: context.secrets)
-                let from = previous[host.name]!
+                let from = prepared.previous[host.name]!
+                let environment = prepared.environments[host.name]
                 group.addTask {
-                    let outcome = try await rollout.deploy(batch: index + 1, to: target, from: from, fetched: host.name == fetched)
+                    let outcome = try await rollout.deploy(batch: index + 1, to: target, from: from, environment: environment)
                     await finishHistory(rollout.session, outcome)
                     return outcome
                 }
@@ -238,6 +252,13 @@ struct BatchRunner {
         }
         return results
     }
+}
+
+/// A host's `env_digest` answer: the first word `sha256sum` printed (nil when the host has no environment file yet)
+/// and the round trip that brought it.
+struct EnvironmentRead: Sendable {
+    var digest: String?
+    var elapsed: Duration
 }
 
 struct HostStepFailure: Error {

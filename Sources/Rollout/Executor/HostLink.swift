@@ -18,9 +18,18 @@ actor HostLink: Transport {
     }
 
     func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
+        try await onConnection { try await $0.run(command, input: input, timeout: timeout) }
+    }
+
+    func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
+        try await onConnection { try await $0.runReads(script, timeout: timeout) }
+    }
+
+    /// Runs `body` on the connection; one that timed out or broke is dropped, so the next call reconnects.
+    private func onConnection<T: Sendable>(_ body: (any Transport) async throws -> T) async throws -> T {
         let (connection, made) = try await usable()
         do {
-            return try await connection.run(command, input: input, timeout: timeout)
+            return try await body(connection)
         } catch let error as TransportError {
             switch error {
             case .timedOut, .lost: await drop(made)

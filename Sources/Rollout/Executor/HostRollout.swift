@@ -17,8 +17,9 @@ struct HostRollout {
     private var plan: HostPlan { session.plan }
     private var gate: HealthGate { HealthGate(session: session, stop: stop) }
 
-    /// Moves the host from `previous` to `target`. A failure after the host changed puts it back.
-    func deploy(batch: Int, to target: CommitID, from previous: CommitID, fetched: Bool) async throws -> HostOutcome {
+    /// Moves the host from `previous` to `target`, after it answered the plan's steps before a change (fetched,
+    /// and read `environment`). A failure after the host changed puts it back.
+    func deploy(batch: Int, to target: CommitID, from previous: CommitID, environment read: EnvironmentRead?) async throws -> HostOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         func outcome(_ result: HostResult, revision: CommitID?, step: String? = nil, reason: String? = nil) -> HostOutcome {
@@ -31,20 +32,15 @@ struct HostRollout {
         let environment: String
         do {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
-            if !fetched { try await session.run(try plan.required(.fetch)) }
-            if previous == target, try await runsEnvironment(environment),
+            if runsEnvironment(environment, read: read, onTarget: previous == target),
                await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
                 let result = outcome(.noChange, revision: previous)
                 session.emit(.hostSucceeded(result))
                 return result
             }
-        } catch let incomplete as EnvFileIncomplete {
+        } catch let incomplete {
             let result = outcome(.failed, revision: previous, step: "env", reason: incomplete.description)
             session.emit(.hostFailed(HostFailure(step: "env", reason: incomplete.description, changed: false)))
-            return result
-        } catch let failure as StepFailure {
-            let result = outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
-            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
             return result
         }
         if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
@@ -156,15 +152,15 @@ struct HostRollout {
 extension HostRollout {
     private var stopReason: String { stop.leaseLost.map { "stopped: \($0)" } ?? "stopped by the operator" }
 
-    /// Whether the host's `<state>/env` is `environment` (compared by SHA-256 on the host).
-    private func runsEnvironment(_ environment: String) async throws -> Bool {
-        let expected = EnvFile.digest(ofRendered: environment)
-        var same = false
-        try await session.run(try plan.required(.envDigest), okDetail: { result in
-            same = result.stdout.split(separator: " ").first.map(String.init) == expected
-            return same ? "same environment" : "the environment differs: it changes"
-        })
-        return same
+    /// Whether the host is on the target and its `<state>/env` is `environment` (by SHA-256, read on the host with the
+    /// plan's `env_digest` step, which is reported here: what it found means something only against the target).
+    private func runsEnvironment(_ environment: String, read: EnvironmentRead?, onTarget: Bool) -> Bool {
+        guard let read else { return false }
+        let same = read.digest == EnvFile.digest(ofRendered: environment)
+        let detail = !onTarget ? "not compared: the host changes revision"
+            : same ? "same environment" : "the environment differs: it changes"
+        session.report(StepKind.envDigest.rawValue, .rollout, .ok, read.elapsed, detail)
+        return onTarget && same
     }
 
     /// The plan's `failure_logs` step: the last lines of the compose logs of a host that failed after it changed,

@@ -53,6 +53,57 @@ struct HostSession: Sendable {
         return result
     }
 
+    /// Runs `steps` (consecutive steps of the plan's `sentTogether`) as one script, in one round trip, under a
+    /// timeout of the host's command timeout per step. Each step is reported as it would be alone (with the round
+    /// trip's time), except those in `unreported`, which the caller reports once it can say what they found. The
+    /// first step that fails, or whose result did not come back, throws `StepFailure` and the later ones never ran.
+    func runTogether(_ steps: [PlannedStep], _ values: [LateValue: String] = [:], unreported: Set<StepKind> = [],
+                     okDetail: (StepKind, CommandResult) -> String? = { _, _ in nil }) async throws -> (results: [StepKind: CommandResult], elapsed: Duration) {
+        guard let first = steps.first else { return ([:], .zero) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        emit(.stepStarted(step: first.kind.rawValue, phase: .rollout))
+        let script: ReadScript
+        let reads: [String: CommandResult]
+        do {
+            script = ReadScript(try steps.map { step in
+                guard let command = step.command else {
+                    throw StepFailure(step: step.kind.rawValue, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
+                }
+                return ReadScript.Section(step.kind.rawValue, try command.filled(values))
+            }, stopsAtFailure: true)
+            reads = try await transport.runReads(script, timeout: host.ssh.commandTimeout * steps.count)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let failure as StepFailure {
+            report(failure.step, .rollout, .failed, start.duration(to: clock.now), failure.reason)
+            throw failure
+        } catch {
+            let names = steps.map(\.kind.rawValue).joined(separator: ", ")
+            let reason = "\(error) (sent together: \(names))"
+            report(first.kind.rawValue, .rollout, .failed, start.duration(to: clock.now), reason)
+            throw StepFailure(step: first.kind.rawValue, reason: reason)
+        }
+        let elapsed = start.duration(to: clock.now)
+        var results: [StepKind: CommandResult] = [:]
+        for step in steps {
+            let name = step.kind.rawValue
+            guard let result = reads[name] else {
+                let reason = "its result did not come back from the host (the script's output was cut short)"
+                report(name, .rollout, .failed, elapsed, reason)
+                throw StepFailure(step: name, reason: reason)
+            }
+            guard result.succeeded else {
+                let reason = Self.reason(of: result)
+                report(name, .rollout, .failed, elapsed, reason)
+                throw StepFailure(step: name, reason: reason)
+            }
+            results[step.kind] = result
+            if !unreported.contains(step.kind) { report(name, .rollout, .ok, elapsed, okDetail(step.kind, result)) }
+        }
+        return (results, elapsed)
+    }
+
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
     func runQuietly(_ step: PlannedStep, _ values: [LateValue: String], timeout: Duration) async throws -> CommandResult {
         try await transport.run(try Self.line(step, values), timeout: timeout)

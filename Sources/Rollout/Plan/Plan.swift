@@ -104,16 +104,23 @@ public struct HostPlan: Sendable {
     public var gate: GatePolicy
     /// What `<state>/env` holds after this host changes: the `env` step's input.
     public var env: EnvFile
+    /// Consecutive forward steps sent to the host as one script, in one round trip (`ReadScript` with
+    /// `stopsAtFailure`): each step framed, run in the plan's order, stopping at the first that fails.
+    public var sentTogether: [[StepKind]]
 
     public init(host: ServiceHost, steps: [PlannedStep], lockRefresh: PlannedStep, putBack: [PlannedStep], gate: GatePolicy,
-                env: EnvFile) {
+                env: EnvFile, sentTogether: [[StepKind]] = []) {
         self.host = host
         self.steps = steps
         self.lockRefresh = lockRefresh
         self.putBack = putBack
         self.gate = gate
         self.env = env
+        self.sentTogether = sentTogether
     }
+
+    /// The steps of `kinds` in plan order, as `sentTogether` sends them.
+    public func steps(_ kinds: [StepKind]) -> [PlannedStep] { steps.filter { kinds.contains($0.kind) } }
 
     /// The forward step of `kind`; nil when this host's plan has none (only the first host resolves).
     public func step(_ kind: StepKind) -> PlannedStep? { steps.first { $0.kind == kind } }
@@ -151,7 +158,7 @@ public enum StepKind: String, Sendable, CaseIterable {
     case currentRevision = "current_revision"
     case readHistory = "read_history"
     case fetch, resolve, checkout
-    /// The digest of the environment the host runs with, read when it is already on the target.
+    /// The digest of the environment the host runs with, compared when it is already on the target.
     case envDigest = "env_digest"
     /// Writes `<state>/env`; in the put-back branch `envRestore` puts the one before back.
     case env

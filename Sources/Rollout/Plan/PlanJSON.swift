@@ -115,6 +115,14 @@ extension ServicePlan {
             json.beginArray()
             for step in hostPlan.steps { json.commandLine(of: step, scratch: &scratch) }
             json.endArray()
+            json.key("sent_together")
+            json.beginArray()
+            for group in hostPlan.sentTogether {
+                json.beginArray()
+                for kind in group { json.string(kind.rawValue) }
+                json.endArray()
+            }
+            json.endArray()
             json.key("lock_refresh"); json.commandLine(of: hostPlan.lockRefresh, scratch: &scratch)
             json.key("put_back")
             json.beginArray()

@@ -94,7 +94,7 @@ public enum Planner {
         let env = EnvFile.of(service, on: host, revision: target.commit.map { .plain($0.value) } ?? .late(.targetCommit, label: "target"))
         steps += [
             PlannedStep(kind: .envDigest, command: commands.envDigest(),
-                        summary: "when already on the target: compare the environment in force with the one below"),
+                        summary: "read the digest of the environment in force (when already on the target, compared with the one below)"),
             PlannedStep(kind: .historyStarted, command: record,
                         summary: "write ahead a `started` record to \(host.stateDir)/history.jsonl, so a rollout killed from here on is seen"),
             PlannedStep(kind: .checkout, command: commands.checkout(commit: commit),
@@ -128,7 +128,14 @@ public enum Planner {
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start it again"),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText),
         ]
-        return HostPlan(host: host, steps: steps, lockRefresh: refresh, putBack: putBack, gate: gate, env: env)
+        // What the host is asked before it changes goes in as few round trips as the values allow: one, or two
+        // when the target comes from the hosts' history (the second once every host's history is read).
+        let reads = steps.map(\.kind).drop { $0 != .preflight }.prefix { $0 != .historyStarted }
+        let together: [[StepKind]] = switch target.source {
+        case .ref: [Array(reads)]
+        case .history: [Array(reads.prefix { $0 != .fetch }), Array(reads.drop { $0 != .fetch })]
+        }
+        return HostPlan(host: host, steps: steps, lockRefresh: refresh, putBack: putBack, gate: gate, env: env, sentTogether: together)
     }
 
     private static func targetLabel(_ target: PlanTarget, _ host: ServiceHost) -> String {

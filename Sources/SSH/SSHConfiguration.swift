@@ -130,3 +130,21 @@ public struct SSHHTTPResponse: Sendable, Equatable {
         headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
     }
 }
+
+/// An HTTP GET of `http://host:port/path` made from the remote host, through the connection.
+public struct SSHHTTPRequest: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var path: String
+    public var timeout: Duration
+    /// Nil: the connection's output limit.
+    public var bodyLimit: Int?
+
+    public init(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int? = nil) {
+        self.host = host
+        self.port = port
+        self.path = path
+        self.timeout = timeout
+        self.bodyLimit = bodyLimit
+    }
+}

@@ -116,6 +116,34 @@ public final class SSHConnection: @unchecked Sendable {
         }
     }
 
+    /// Runs `command` like `run` and, while it runs on the host, makes the HTTP GET of `httpGet` through the same
+    /// connection: two channels at once, so the request costs no round trip of its own. The request's failure is
+    /// its result's; the command's throws as `run`'s would. A request whose tunnel could not even open in time
+    /// leaves the command to finish, then the connection is dropped (`isUsable` becomes false).
+    public func run(_ command: String, timeout: Duration, alongside request: SSHHTTPRequest)
+        async throws -> (command: SSHCommandResult, response: Result<SSHHTTPResponse, SSHError>) {
+        let limit = configuration.outputLimit
+        return try await onQueue { [self] in
+            let core = try usableCore()
+            let runner = CommandRunner(core: core)
+            let started = try runner.start(command, input: [], timeout: timeout)
+            let response: Result<SSHHTTPResponse, SSHError>
+            do {
+                response = .success(try HTTPTunnel(core: core).get(host: request.host, port: request.port, path: request.path,
+                                                                   timeout: request.timeout, bodyLimit: request.bodyLimit ?? limit,
+                                                                   keepingSessionOnPendingOpen: true))
+            } catch let error as SSHError {
+                response = .failure(error)
+            } catch {
+                response = .failure(.channelFailed(endpoint: configuration.endpoint, reason: String(describing: error)))
+            }
+            guard !core.isReleased else { throw SSHError.connectionLost(endpoint: configuration.endpoint, reason: "the health request broke the connection") }
+            let result = try runner.finish(started, outputLimit: limit)
+            if core.opensNoChannels { core.discard() }
+            return (result, response)
+        }
+    }
+
     /// Ends the connection; later calls throw `closed`.
     public func close() async {
         try? await onQueue { [self] in

@@ -123,11 +123,14 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     public let port: Int
     private let listener: Int32
     private let routes: [String: Route]
+    private let onRequest: (@Sendable (String) -> Void)?
     private let source: DispatchSourceRead
 
-    public init(routes: [String: Route]) throws {
+    /// `onRequest` is called with each request's path before it is answered.
+    public init(routes: [String: Route], onRequest: (@Sendable (String) -> Void)? = nil) throws {
         (listener, port) = try LoopbackPort.listen()
         self.routes = routes
+        self.onRequest = onRequest
         source = DispatchSource.makeReadSource(fileDescriptor: listener, queue: DispatchQueue(label: "loopback-http"))
         source.setEventHandler { [weak self] in
             guard let self else { return }
@@ -156,6 +159,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         }
         let firstLine = String(decoding: request, as: UTF8.self).split(separator: "\r\n").first ?? ""
         let path = firstLine.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
+        onRequest?(path)
         let route = routes[path] ?? Route(status: 404, body: "not found\n")
         let head = (["HTTP/1.1 \(route.status) X", "Content-Length: \(route.body.utf8.count)", "Connection: close"] + route.headers)
             .joined(separator: "\r\n") + "\r\n\r\n"

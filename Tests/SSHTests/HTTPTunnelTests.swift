@@ -53,4 +53,45 @@ struct HTTPTunnelTests {
         let error = await sshError { _ = try await connection.httpGet(host: "127.0.0.1", port: silent.port, path: "/", timeout: .milliseconds(500)) }
         #expect(error == .httpTimedOut(endpoint: "127.0.0.1:\(fixture.server.port)", url: "http://127.0.0.1:\(silent.port)/", after: .milliseconds(500)))
     }
+
+    /// The command waits for a file that only the health request creates: run one after the other, it would wait
+    /// for nothing and print nothing.
+    @Test func aCommandAndARequestRunAtOnceOnOneConnection() async throws {
+        let fixture = try await SSHFixture()
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("probe-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let http = try LoopbackHTTPServer(routes: ["/health": .init(body: "ok\n")]) { _ in
+            _ = FileManager.default.createFile(atPath: marker, contents: Data())
+        }
+        defer { http.stop() }
+        let connection = try await fixture.connect()
+        let waitForProbe = "i=0; while [ ! -e '\(marker)' ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; [ -e '\(marker)' ] && echo seen"
+        let (result, response) = try await connection.run(waitForProbe, timeout: .seconds(30),
+                                                          alongside: SSHHTTPRequest(host: "127.0.0.1", port: http.port, path: "/health",
+                                                                                    timeout: .seconds(5)))
+        #expect(result.stdout == "seen\n")
+        #expect(result.exitStatus == 0)
+        #expect(try response.get().status == 200)
+        #expect(try response.get().body == "ok\n")
+        #expect(connection.isUsable)
+        #expect(try await connection.run("echo after", timeout: .seconds(5)).stdout == "after\n")
+    }
+
+    @Test func aRequestThatFailsBesideACommandLeavesTheCommandsResult() async throws {
+        let fixture = try await SSHFixture()
+        let silent = try SilentTCPServer(hangUpAfter: .seconds(30))
+        defer { silent.stop() }
+        let connection = try await fixture.connect()
+        let closed = try LoopbackPort.free()
+        for (port, expected) in [(silent.port, SSHError.httpTimedOut(endpoint: "127.0.0.1:\(fixture.server.port)",
+                                                                      url: "http://127.0.0.1:\(silent.port)/", after: .milliseconds(500))),
+                                 (closed, .targetRefused(endpoint: "127.0.0.1:\(fixture.server.port)", target: "127.0.0.1:\(closed)"))] {
+            let (result, response) = try await connection.run("printf 'one\\ntwo\\n'", timeout: .seconds(10),
+                                                              alongside: SSHHTTPRequest(host: "127.0.0.1", port: port, path: "/",
+                                                                                        timeout: .milliseconds(500)))
+            #expect(result.stdout == "one\ntwo\n")
+            #expect(throws: expected) { try response.get() }
+            #expect(connection.isUsable)
+        }
+    }
 }

@@ -97,6 +97,26 @@ public actor SSHTransport: Transport {
         }
     }
 
+    /// The read script and the health request at once, on two channels of the one connection.
+    public func runReads(_ script: ReadScript, timeout: Duration, alongside url: HealthURL, httpTimeout: Duration)
+        async throws -> (reads: [String: CommandResult], response: Result<HTTPResponse, any Error>) {
+        let connection = try await usableConnection()
+        let command = script.command.rendered
+        let request = SSHHTTPRequest(host: url.host, port: url.port, path: url.path, timeout: httpTimeout)
+        do {
+            let (result, response) = try await connection.run(command, timeout: timeout, alongside: request)
+            let reads = script.parse(result.stdout)
+            switch response {
+            case .success(let answer):
+                return (reads, .success(HTTPResponse(status: answer.status, headers: answer.headers.map { ($0.name, $0.value) }, body: answer.body)))
+            case .failure(let error):
+                return (reads, .failure(translate(error, operation: "GET \(url)", timeout: httpTimeout)))
+            }
+        } catch let error as SSHError {
+            throw translate(error, operation: command, timeout: timeout)
+        }
+    }
+
     public func close() async {
         closed = true
         await connection?.close()

@@ -69,19 +69,24 @@ public struct FleetInspector: Sendable {
             guard let transport else { return row }
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
-            // Every read in one round trip; then one health probe through the same connection.
+            // Every read in one round trip, and one health probe through the same connection while they run.
             let script = ReadScript([.init("revision", commands.currentRevision()), .init("compose", commands.composeStatus()),
                                      .init("lock", commands.lockRead()), .init("history", commands.historyRead(limit: 20)),
                                      .init("resources", commands.resources())])
-            let reads: [String: CommandResult]
+            var reads: [String: CommandResult] = [:]
             do {
-                reads = try await transport.runReads(script, timeout: timeout)
+                let answer = try await transport.runReads(script, timeout: timeout, alongside: host.health.url, httpTimeout: Self.probeTimeout)
+                reads = answer.reads
+                switch answer.response {
+                case .success(let response): row.healthStatus = response.status
+                case .failure(let error): row.healthError = String(describing: error)
+                }
             } catch {
-                reads = [:]
                 row.error = String(describing: error)
+                // The reads failed (a timeout drops the connection): the probe goes on its own, on a fresh one if need be.
+                (row.healthStatus, row.healthError) = await probe(transport, host)
             }
             let revision = reads["revision"], compose = reads["compose"], lock = reads["lock"], history = reads["history"]
-            (row.healthStatus, row.healthError) = await probe(transport, host)
             if let result = reads["resources"], result.succeeded {
                 row.sizeWarning = HostResources.parse(result.stdout)?.shortfall(against: service.size)
             }
@@ -186,10 +191,12 @@ public struct FleetInspector: Sendable {
         }
     }
 
+    static let probeTimeout: Duration = .seconds(5)
+
     private func probe(_ transport: any Transport, _ host: ServiceHost) async -> (Int?, String?) {
         let url = host.health.url
         do {
-            let response = try await transport.httpGet(url, timeout: .seconds(5))
+            let response = try await transport.httpGet(url, timeout: Self.probeTimeout)
             return (response.status, nil)
         } catch {
             return (nil, String(describing: error))

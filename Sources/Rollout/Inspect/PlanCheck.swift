@@ -103,7 +103,7 @@ public enum PlanCheck {
         } catch {
             return HostRead(unreachable: "\(error)")
         }
-        // The plan's read steps for this host, in one round trip; then one health probe.
+        // The plan's read steps for this host, in one round trip, and one health probe while they run.
         func step(_ kind: StepKind) -> ReadScript.Section? {
             guard let command = hostPlan.step(kind)?.command, command.lateValues.isEmpty else { return nil }
             return ReadScript.Section(kind.rawValue, command)
@@ -115,7 +115,8 @@ public enum PlanCheck {
         let script = ReadScript(kinds.compactMap(step))
         var result = HostRead()
         do {
-            let reads = try await transport.runReads(script, timeout: timeout)
+            let (reads, response) = try await transport.runReads(script, timeout: timeout, alongside: hostPlan.gate.url,
+                                                                 httpTimeout: .seconds(5))
             func read(_ kind: StepKind) -> CommandResult? { reads[kind.rawValue] }
             if let head = read(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
                 result.current = sha.value
@@ -125,11 +126,11 @@ public enum PlanCheck {
             if let digest = read(.envDigest), digest.succeeded {
                 result.envDigest = digest.stdout.split(separator: " ").first.map(String.init)
             }
-            do {
-                let answer = try await transport.httpGet(hostPlan.gate.url, timeout: .seconds(5))
+            switch response {
+            case .success(let answer):
                 result.healthy = (200..<300).contains(answer.status)
                 result.health = "HTTP \(answer.status)"
-            } catch {
+            case .failure(let error):
                 result.health = "no answer (\(error))"
             }
             if case .history = service.target.source {

@@ -12,6 +12,12 @@ public protocol Transport: Sendable {
     /// did not come back is absent). Transports normally keep the default, which sends `script.command`.
     func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult]
 
+    /// `runReads`, with one HTTP GET of `url` made while the script runs (through the same connection, so it costs
+    /// no round trip of its own). The GET's failure is its result's; the script's throws as `runReads`'s would.
+    /// Transports that cannot overlap them keep the default: the reads, then the GET.
+    func runReads(_ script: ReadScript, timeout: Duration, alongside url: HealthURL, httpTimeout: Duration)
+        async throws -> (reads: [String: CommandResult], response: Result<HTTPResponse, any Error>)
+
     /// Runs one command and hands its output over chunk by chunk as it arrives (`CommandResult`'s stdout and
     /// stderr stay empty). With `untilStopped` the command's stdin stays open, and cancelling the calling task
     /// closes it: a command that reads its stdin to the end takes that as the sign to stop, and the call returns
@@ -79,6 +85,16 @@ extension Transport {
 
     public func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
         script.parse(try await run(script.command.rendered, timeout: timeout).stdout)
+    }
+
+    public func runReads(_ script: ReadScript, timeout: Duration, alongside url: HealthURL, httpTimeout: Duration)
+        async throws -> (reads: [String: CommandResult], response: Result<HTTPResponse, any Error>) {
+        let reads = try await runReads(script, timeout: timeout)
+        do {
+            return (reads, .success(try await httpGet(url, timeout: httpTimeout)))
+        } catch {
+            return (reads, .failure(error))
+        }
     }
 
     /// For transports that cannot stream: the whole output once the command has ended.

@@ -27,10 +27,40 @@ struct CommandRunner {
         return "timeout -k \(killGraceSeconds) \(seconds) sh -c \(quote(command))"
     }
 
+    /// A command whose channel is open and running on the host, its input sent; `finish` collects its output.
+    struct Started {
+        let channel: OpaquePointer
+        let command: String
+        let timeout: Duration
+        let deadline: Deadline
+        var inputOpen: Bool
+    }
+
     func run(_ command: String, input: [UInt8], timeout: Duration, outputLimit: Int, stream: OutputStreaming? = nil) throws -> SSHCommandResult {
+        let started = try start(command, input: input, timeout: timeout, keepInputOpen: stream?.keepInputOpen ?? false)
+        return try finish(started, outputLimit: outputLimit, stream: stream)
+    }
+
+    /// Opens a channel and starts `command` on it with `input` on its stdin (then its end, unless `keepInputOpen`).
+    /// Other channels of the session may be used before `finish`: what the command writes meanwhile waits in its
+    /// channel's window.
+    func start(_ command: String, input: [UInt8], timeout: Duration, keepInputOpen: Bool = false) throws -> Started {
         let deadline = Deadline(after: timeout)
+        return try timingOut(command, timeout) {
+            try startChannel(command, input: input, timeout: timeout, deadline: deadline, keepInputOpen: keepInputOpen)
+        }
+    }
+
+    /// Reads the started command's output to its end and closes its channel.
+    func finish(_ started: Started, outputLimit: Int, stream: OutputStreaming? = nil) throws -> SSHCommandResult {
+        try timingOut(started.command, started.timeout) {
+            try finishChannel(started, outputLimit: outputLimit, stream: stream)
+        }
+    }
+
+    private func timingOut<T>(_ command: String, _ timeout: Duration, _ body: () throws -> T) throws -> T {
         do {
-            return try runChannel(command, input: input, timeout: timeout, deadline: deadline, outputLimit: outputLimit, stream: stream)
+            return try body()
         } catch is DeadlineReached {
             // The channel is mid-flight; the session cannot be trusted for another command.
             core.discard()
@@ -38,8 +68,7 @@ struct CommandRunner {
         }
     }
 
-    private func runChannel(_ command: String, input: [UInt8], timeout: Duration, deadline: Deadline, outputLimit: Int,
-                            stream: OutputStreaming?) throws -> SSHCommandResult {
+    private func startChannel(_ command: String, input: [UInt8], timeout: Duration, deadline: Deadline, keepInputOpen: Bool) throws -> Started {
         let channel: OpaquePointer
         switch try core.openChannel(until: deadline, { openclaw_channel_open_session(core.session) }) {
         case .success(let opened): channel = opened
@@ -55,9 +84,13 @@ struct CommandRunner {
         // waits for more.
         // A streamed command that reads until its input ends keeps it open until asked to stop.
         try write(input, to: channel, deadline: deadline)
-        var inputOpen = stream?.keepInputOpen ?? false
-        if !inputOpen { _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) } }
+        if !keepInputOpen { _ = try core.retrying(until: deadline) { libssh2_channel_send_eof(channel) } }
+        return Started(channel: channel, command: command, timeout: timeout, deadline: deadline, inputOpen: keepInputOpen)
+    }
 
+    private func finishChannel(_ started: Started, outputLimit: Int, stream: OutputStreaming?) throws -> SSHCommandResult {
+        let (channel, command, timeout, deadline) = (started.channel, started.command, started.timeout, started.deadline)
+        var inputOpen = started.inputOpen
         var stdout = OutputBuffer(limit: outputLimit)
         var stderr = OutputBuffer(limit: outputLimit)
         try drain(channel, into: &stdout, &stderr, deadline: deadline, stream: stream, inputOpen: &inputOpen)

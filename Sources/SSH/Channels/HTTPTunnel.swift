@@ -6,7 +6,10 @@ import Foundation
 struct HTTPTunnel {
     let core: SessionCore
 
-    func get(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int) throws -> SSHHTTPResponse {
+    /// With `keepingSessionOnPendingOpen`, a tunnel whose open is still pending at the deadline leaves the session up
+    /// for the channels already open (it marks it `opensNoChannels`; the caller drops it once they are done).
+    func get(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int,
+             keepingSessionOnPendingOpen: Bool = false) throws -> SSHHTTPResponse {
         let authority = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let url = "http://\(authority)\(path)"
         guard path.hasPrefix("/"), !path.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
@@ -34,8 +37,8 @@ struct HTTPTunnel {
                 try? release(channel, grace: Deadline(after: .seconds(1)))
             } else {
                 // The tunnel's open was still pending (the target had not answered the host's connect): libssh2
-                // would resume that open on the session's next channel and fail it, so the session is dropped.
-                core.discard()
+                // would resume that open on the session's next channel and fail it, so the session opens no more.
+                if keepingSessionOnPendingOpen { core.opensNoChannels = true } else { core.discard() }
             }
             throw SSHError.httpTimedOut(endpoint: core.endpoint, url: url, after: timeout)
         } catch let error as SSHError {

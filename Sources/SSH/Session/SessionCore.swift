@@ -12,6 +12,8 @@ final class SessionCore {
     let socket: Int32
     let endpoint: String
     private(set) var isReleased = false
+    /// A channel open was abandoned mid-way: the channels already open may finish, then the session is dropped.
+    var opensNoChannels = false
 
     init(socket: Int32, endpoint: String) throws {
         guard LibSSH2.initialized, let session = openclaw_session_init() else {

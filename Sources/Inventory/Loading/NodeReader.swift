@@ -29,6 +29,13 @@ final class NodeReader {
         diagnostics.append(.fileLevel(file, message))
     }
 
+    /// Takes over what `child` (a reader of part of the same file, on another thread) found, after what this one has.
+    func absorb(_ child: NodeReader) {
+        diagnostics += child.diagnostics
+        localFiles += child.localFiles
+        reportedRepeats.formUnion(child.reportedRepeats)
+    }
+
     // MARK: Scalars
 
     /// A non-empty text value. Numbers and booleans are accepted as their text (`tier: 99.9`).

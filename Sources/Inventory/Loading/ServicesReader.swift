@@ -1,4 +1,15 @@
+import Dispatch
 import Yams
+
+/// What reading one entry of `services:` found; `reader` holds its findings when it was read on another thread.
+private struct ServiceEntry {
+    var name: String
+    var service: Service?
+    var routePrefix: (String, Node)?
+    var reader: NodeReader?
+
+    init(name: String) { self.name = name }
+}
 
 /// What every service is read against: the defaults layer and the tier table.
 struct ServiceContext {
@@ -14,29 +25,62 @@ extension NodeReader {
                               "route", "ssh", "state_dir", "env", "hooks", "hosts"]
     static let hostKeys = ["name", "address", "ssh", "repo", "compose", "health", "state_dir", "env"]
 
-    /// Every valid service, sorted by name; route prefixes must not be shared.
+    /// Every valid service, sorted by name; route prefixes must not be shared. A large inventory's services are
+    /// read on every core, each by a reader of its own whose findings are taken over in the file's order.
     func services(_ node: Node, context: ServiceContext) -> [Service] {
+        let entries = namedEntries(node, "services")
+        var read: [ServiceEntry]
+        if entries.count < 64 {
+            read = entries.map { serviceEntry($0.name, $0.keyNode, $0.value, context: context) }
+        } else {
+            let file = file, repeatedKeys = repeatedKeys
+            read = [ServiceEntry](unsafeUninitializedCapacity: entries.count) { buffer, initialized in
+                nonisolated(unsafe) let base = buffer.baseAddress!
+                nonisolated(unsafe) let entries = entries
+                nonisolated(unsafe) let context = context
+                DispatchQueue.concurrentPerform(iterations: entries.count) { index in
+                    let reader = NodeReader(file: file)
+                    reader.repeatedKeys = repeatedKeys
+                    let (name, keyNode, value) = entries[index]
+                    var entry = reader.serviceEntry(name, keyNode, value, context: context)
+                    entry.reader = reader
+                    (base + index).initialize(to: entry)
+                }
+                initialized = entries.count
+            }
+        }
         var services: [Service] = []
         var routeOwners: [String: (service: String, mark: Mark?)] = [:]
-        for (name, keyNode, value) in namedEntries(node, "services") {
-            if let problem = RemoteValueRules.name(name) {
-                error(at: keyNode.mark, "invalid service name \(quoted(name)); \(problem)")
-                continue
-            }
-            guard let fields = mapping(value, "services.\(name)", allowed: Self.serviceKeys) else { continue }
-            if let route = fields["route"], case .mapping(let routeMap) = route,
-               let prefixNode = routeMap.first(where: { $0.key.string == "prefix" })?.value,
-               let prefix = prefixNode.string {
+        for entry in read {
+            if let reader = entry.reader { absorb(reader) }
+            if let (prefix, prefixNode) = entry.routePrefix {
                 if let owner = routeOwners[prefix] {
                     let place = owner.mark.map { " (at \(Position($0)))" } ?? ""
-                    error(at: prefixNode.mark, "`services.\(name).route.prefix`: \(quoted(prefix)) is already the prefix of service `\(owner.service)`\(place); each service needs its own prefix")
+                    error(at: prefixNode.mark, "`services.\(entry.name).route.prefix`: \(quoted(prefix)) is already the prefix of service `\(owner.service)`\(place); each service needs its own prefix")
                 } else {
-                    routeOwners[prefix] = (name, prefixNode.mark)
+                    routeOwners[prefix] = (entry.name, prefixNode.mark)
                 }
             }
-            if let service = service(name, fields, context: context) { services.append(service) }
+            if let service = entry.service { services.append(service) }
         }
         return services.sorted { $0.name < $1.name }
+    }
+
+    /// One entry of `services:`: the service when it is valid, and its route prefix (checked against the others').
+    private func serviceEntry(_ name: String, _ keyNode: Node, _ value: Node, context: ServiceContext) -> ServiceEntry {
+        var entry = ServiceEntry(name: name)
+        if let problem = RemoteValueRules.name(name) {
+            error(at: keyNode.mark, "invalid service name \(quoted(name)); \(problem)")
+            return entry
+        }
+        guard let fields = mapping(value, "services.\(name)", allowed: Self.serviceKeys) else { return entry }
+        if let route = fields["route"], case .mapping(let routeMap) = route,
+           let prefixNode = routeMap.first(where: { $0.key.string == "prefix" })?.value,
+           let prefix = prefixNode.string {
+            entry.routePrefix = (prefix, prefixNode)
+        }
+        entry.service = service(name, fields, context: context)
+        return entry
     }
 
     private func service(_ name: String, _ fields: MappingFields, context: ServiceContext) -> Service? {

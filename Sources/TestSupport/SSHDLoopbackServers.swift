@@ -106,6 +106,48 @@ public final class SilentTCPServer: @unchecked Sendable {
     }
 }
 
+/// A port on 127.0.0.1 whose connections never complete: it listens with an accept queue of one that is
+/// already full and never accepts, so the kernel drops every new SYN and a connect to it hangs (until the
+/// caller's own deadline).
+public final class UnansweredConnectPort: @unchecked Sendable {
+    public let port: Int
+    private let listener: Int32
+    private var fillers: [Int32] = []
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TestCommand.Failed(description: "socket: \(errno)") }
+        var address = LoopbackPort.loopback(port: 0)
+        guard LoopbackPort.bindSocket(fd, &address) == 0, listen(fd, 0) == 0 else {
+            close(fd)
+            throw TestCommand.Failed(description: "bind/listen: \(errno)")
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // Two connections fill the queue (the first completes into it, the second waits for a slot).
+        for _ in 0..<2 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard client >= 0 else { continue }
+            var target = LoopbackPort.loopback(port: port)
+            _ = withUnsafePointer(to: &target) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fillers.append(client)
+        }
+        usleep(100_000)
+    }
+
+    public func stop() {
+        fillers.forEach { close($0) }
+        fillers = []
+        close(listener)
+    }
+}
+
 /// A minimal HTTP/1.1 server on 127.0.0.1: answers each request by its path from `routes`
 /// (404 otherwise) and closes the connection.
 public final class LoopbackHTTPServer: @unchecked Sendable {

@@ -94,4 +94,26 @@ struct HTTPTunnelTests {
             #expect(connection.isUsable)
         }
     }
+
+    /// The host's connect to the target never completes, so the tunnel is still opening at the deadline: the
+    /// command beside it still finishes and gives its output, then the connection (which cannot open another
+    /// channel) is dropped; the next call reconnects.
+    @Test func aTunnelStillOpeningAtItsDeadlineLeavesTheCommandToFinish() async throws {
+        let fixture = try await SSHFixture()
+        let unanswered = try UnansweredConnectPort()
+        defer { unanswered.stop() }
+        let connection = try await fixture.connect()
+        let (result, response) = try await connection.run("sleep 0.2; echo still here", timeout: .seconds(10),
+                                                          alongside: SSHHTTPRequest(host: "127.0.0.1", port: unanswered.port, path: "/health",
+                                                                                    timeout: .milliseconds(500)))
+        #expect(result.stdout == "still here\n")
+        #expect(throws: SSHError.httpTimedOut(endpoint: "127.0.0.1:\(fixture.server.port)", url: "http://127.0.0.1:\(unanswered.port)/health",
+                                              after: .milliseconds(500))) { try response.get() }
+        #expect(!connection.isUsable)
+        // Alone, the same request drops the connection at once (nothing else is in flight on it).
+        let again = try await fixture.connect()
+        let alone = await sshError { _ = try await again.httpGet(host: "127.0.0.1", port: unanswered.port, path: "/", timeout: .milliseconds(300)) }
+        #expect(alone == .httpTimedOut(endpoint: "127.0.0.1:\(fixture.server.port)", url: "http://127.0.0.1:\(unanswered.port)/", after: .milliseconds(300)))
+        #expect(!again.isUsable)
+    }
 }

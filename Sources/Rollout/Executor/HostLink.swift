@@ -7,16 +7,14 @@ actor HostLink: Transport {
     private let host: ServiceHost
     private let connector: HostConnector
     private var current: (any Transport)?
-    /// Where the first connection comes from, until it has been taken.
-    private var arrivals: ConnectionArrivals?
     /// Counts connections made, so a failure drops only the connection it happened on.
     private var generation = 0
 
-    /// With `arrivals`, the first call waits for the host's connection there; without, it connects.
-    init(host: ServiceHost, connector: HostConnector, arrivals: ConnectionArrivals? = nil) {
+    /// `connection` nil: the first call connects.
+    init(host: ServiceHost, connector: HostConnector, connection: (any Transport)? = nil) {
         self.host = host
         self.connector = connector
-        self.arrivals = arrivals
+        self.current = connection
     }
 
     func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
@@ -58,13 +56,6 @@ actor HostLink: Transport {
 
     private func usable() async throws -> (any Transport, Int) {
         if let current { return (current, generation) }
-        if let pending = arrivals {
-            arrivals = nil
-            let first = try await pending.claim(host.name).get()
-            current = first
-            generation += 1
-            return (first, generation)
-        }
         let fresh = try await connector.connect(host.endpoint)
         current = fresh
         generation += 1

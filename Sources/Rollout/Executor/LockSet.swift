@@ -8,20 +8,12 @@ struct LockSet {
     let sessions: [HostSession]
     let owner: LockOwner
     let options: ExecutorOptions
-    /// The hosts' connections as they are made: each lock is taken as soon as its host is connected and the
-    /// locks before it are taken.
-    var arrivals: ConnectionArrivals? = nil
 
     /// Takes every lock in order. If one is held (or cannot be taken), releases those already taken and
-    /// throws, having changed nothing; if a host cannot be connected to, releases them and throws
-    /// `UnreachableHosts` naming every host that could not be, once every connection attempt has ended.
+    /// throws, having changed nothing.
     func acquire() async throws -> [HostSession] {
         var taken: [HostSession] = []
         for session in sessions {
-            if let arrivals, case .failure = await arrivals.outcome(session.host.name) {
-                _ = await release(taken)
-                if let unreachable = await arrivals.unreachable(in: sessions.map(\.host.name)) { throw unreachable }
-            }
             let refusal: Refusal?
             do {
                 refusal = try await take(session)

@@ -43,27 +43,31 @@ struct ServiceRollout {
             batches: plan.batches.map { $0.map(\.name) }, canary: plan.policy.canary,
             bakeSeconds: plan.policy.bake.wholeSeconds, healthyAfter: plan.healthyAfter)))
 
-        // Every host is connected to at once; each host's first step (its lock) waits for its own connection only.
-        let connector = HostConnector(factory: context.factory, options: context.options)
-        let arrivals = ConnectionArrivals()
-        async let connecting: Void = connector.connectEach(hosts, into: arrivals)
-        let sessions = plan.hosts.map { hostPlan in
-            HostSession(service: service, plan: hostPlan, sink: context.sink,
-                        transport: HostLink(host: hostPlan.host, connector: connector, arrivals: arrivals))
+        do {
+            let connector = HostConnector(factory: context.factory, options: context.options)
+            let transports = try await connector.connectAll(hosts)
+            let sessions = plan.hosts.map { hostPlan in
+                HostSession(service: service, plan: hostPlan, sink: context.sink,
+                            transport: HostLink(host: hostPlan.host, connector: connector, connection: transports[hostPlan.host.name]!))
+            }
+            await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
+            for session in sessions { await session.transport.close() }
+        } catch let unreachable as UnreachableHosts {
+            run.error = .unreachable(service: service, reason: unreachable.description,
+                                     hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
+        } catch is CancellationError {
+            run.aborted = true
+        } catch {
+            run.error = .unreachable(service: service, reason: String(describing: error))
         }
-        await runConnected(sessions, connector: connector, arrivals: arrivals, deployID: deployID, state: &run)
-        await connecting
-        for session in sessions { await session.transport.close() }
-        await arrivals.closeUnclaimed()
         return await finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
     }
 
     /// Locks, does the work (writing history ahead of each change), unlocks.
-    private func runConnected(_ sessions: [HostSession], connector: HostConnector, arrivals: ConnectionArrivals, deployID: String,
+    private func runConnected(_ sessions: [HostSession], connector: HostConnector, deployID: String,
                               state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
-        var locks = LockSet(sessions: sessions, owner: owner, options: context.options)
-        locks.arrivals = arrivals
+        let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
         let lease = Lease(stop: context.stop)
         let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options, lease: lease)
         history.ref = run.ref
@@ -72,10 +76,6 @@ struct ServiceRollout {
             taken = try await locks.acquire()
         } catch let error as RolloutError {
             run.error = error
-            return
-        } catch let unreachable as UnreachableHosts {
-            run.error = .unreachable(service: service, reason: unreachable.description,
-                                     hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
             return
         } catch {
             run.aborted = true

@@ -125,21 +125,27 @@ public final class SSHConnection: @unchecked Sendable {
         let limit = configuration.outputLimit
         return try await onQueue { [self] in
             let core = try usableCore()
+            // A session that gave up a channel open mid-way opens no more: it is dropped once this call is done.
+            defer { if core.opensNoChannels { core.discard() } }
             let runner = CommandRunner(core: core)
             let started = try runner.start(command, input: [], timeout: timeout)
             let response: Result<SSHHTTPResponse, SSHError>
             do {
+                // The command's deadline runs meanwhile: the request gets no longer than it has.
                 response = .success(try HTTPTunnel(core: core).get(host: request.host, port: request.port, path: request.path,
-                                                                   timeout: request.timeout, bodyLimit: request.bodyLimit ?? limit,
+                                                                   timeout: min(request.timeout, timeout), bodyLimit: request.bodyLimit ?? limit,
                                                                    keepingSessionOnPendingOpen: true))
             } catch let error as SSHError {
                 response = .failure(error)
             } catch {
                 response = .failure(.channelFailed(endpoint: configuration.endpoint, reason: String(describing: error)))
             }
-            guard !core.isReleased else { throw SSHError.connectionLost(endpoint: configuration.endpoint, reason: "the health request broke the connection") }
+            if core.isReleased {
+                // The request broke the connection, and the command's output with it.
+                if case .failure(let error) = response { throw error }
+                throw SSHError.connectionLost(endpoint: configuration.endpoint, reason: "the connection broke during the health request")
+            }
             let result = try runner.finish(started, outputLimit: limit)
-            if core.opensNoChannels { core.discard() }
             return (result, response)
         }
     }

@@ -8,6 +8,9 @@ public struct ScriptedCall: Sendable, Equatable {
         case connect
         case run(String)
         case httpGet(host: String, port: Int, path: String)
+        /// A script of several commands sent in one round trip (`ReadScript`): its sections' names, in order. Each
+        /// section is then answered (and logged) as a `run` of its own.
+        case script(sections: [String], stopsAtFailure: Bool)
         case close
     }
 
@@ -105,6 +108,10 @@ public final class ScriptedTransportFactory: TransportFactory, @unchecked Sendab
         return try await Self.bounded(timeout, host: host, what: "GET \(path)") { try await handler(host, path) }
     }
 
+    fileprivate func sentScript(host: String, _ script: ReadScript) {
+        locked { log.append(ScriptedCall(host: host, kind: .script(sections: script.sections.map(\.name), stopsAtFailure: script.stopsAtFailure))) }
+    }
+
     fileprivate func closed(host: String) {
         locked { log.append(ScriptedCall(host: host, kind: .close)) }
     }
@@ -167,12 +174,22 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 
     /// A scripted host answers each section by its rules, as if it had run the script, stopping after a failed one
     /// when the script does (the script's one round trip is checked against real hosts, end to end).
+    /// The whole script is one command: `timeout` bounds all its sections together.
     func runReads(_ script: ReadScript, timeout: Duration) async throws -> [String: CommandResult] {
+        try checkUsable()
+        factory.sentScript(host: host, script)
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
         var results: [String: CommandResult] = [:]
         for section in script.sections {
-            let result = try await run(section.command.rendered, input: nil, timeout: timeout)
-            results[section.name] = result
-            if script.stopsAtFailure, !result.succeeded { break }
+            let left = clock.now.duration(to: deadline)
+            do {
+                let result = try await run(section.command.rendered, input: nil, timeout: max(left, .milliseconds(1)))
+                results[section.name] = result
+                if script.stopsAtFailure, !result.succeeded { break }
+            } catch TransportError.timedOut {
+                throw TransportError.timedOut(host: host, command: script.command.rendered, after: timeout)
+            }
         }
         return results
     }

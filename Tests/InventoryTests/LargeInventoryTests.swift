@@ -43,4 +43,20 @@ struct LargeInventoryTests {
         #expect(inventory.localFiles.map(\.path) == (0..<count).map { String(format: "/home/op/.ssh/s%03d", $0) })
         #expect(inventory.localFiles.map(\.line) == (0..<count).map { Self.line(ofService: $0, 3) })
     }
+
+    /// Every service reaches the same mapping through an alias: its repeated key is one problem, told once, however
+    /// many readers meet it.
+    @Test("a repeated key behind an alias many services share is reported once", arguments: [10, 100])
+    func repeatedKeyBehindAnAlias(count: Int) {
+        var text = "version: 1\ndefaults:\n  repo: { path: /srv/app }\nservices:\n"
+        for index in 0..<count {
+            text += "  \(String(format: "s%03d", index)):\n    tier: \"95\"\n"
+            text += index == 0 ? "    health: &h { url: \"http://127.0.0.1:8080/health\", url: \"http://127.0.0.1:8080/other\" }\n"
+                : "    health: *h\n"
+            text += "    hosts: [{ name: a, address: 10.0.0.1 }]\n"
+        }
+        let errors = Support.errors(text)
+        #expect(errors.count == 1, "\(errors.joined(separator: "\n"))")
+        #expect(errors.first?.hasPrefix("inv.yaml:7:") == true && errors.first?.contains("appears twice") == true, "\(errors)")
+    }
 }

@@ -174,6 +174,28 @@ struct ExecutorTests {
         #expect(fleet.head("h1") == oldSHA)
     }
 
+    /// The steps before a change go as one command under one `command_timeout`: two steps of 200 ms each do not fit
+    /// in 300 ms, and the failure names every step the script carried, not the script's text.
+    @Test func stepsSentTogetherShareOneCommandTimeout() async throws {
+        let slow = [Fixtures.host("h1", commandTimeout: .milliseconds(300))]
+        let fleet = FakeFleet(service: Fixtures.service(hosts: slow))
+        for pattern in ["git status --porcelain", "fetch --quiet"] {
+            fleet.scripted.on(pattern, host: "h1") { _, _ in
+                try await Task.sleep(for: .milliseconds(200))
+                return CommandResult(exitStatus: 0)
+            }
+        }
+        let outcome = try await run(fleet, batches: [["h1"]])
+
+        #expect(outcome.result == .rolledBack)
+        #expect(outcome.hosts[0].failedStep == "preflight")
+        let reason = try #require(outcome.hosts[0].reason)
+        #expect(reason.contains("the steps sent together (preflight, current_revision, fetch, resolve, env_digest) did not finish within"), "\(reason)")
+        #expect(!reason.contains("@@openclaw-read"), "\(reason)")
+        #expect(fleet.checkouts(on: "h1").isEmpty)
+        #expect(fleet.lockHolder("h1") == nil)
+    }
+
     @Test func aCommandPastItsTimeoutFailsTheHostWhichIsPutBack() async throws {
         let slow = [Fixtures.host("h1", commandTimeout: .milliseconds(300))]
         let fleet = FakeFleet(service: Fixtures.service(hosts: slow))

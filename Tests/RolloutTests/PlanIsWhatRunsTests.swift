@@ -58,6 +58,14 @@ struct PlanIsWhatRunsTests {
         }
         // The first host resolved; the second did not.
         #expect(fleet.resolveCount == 1)
+        // The steps before a change went to each host as one script that stops at its first failure.
+        for host in plan.services[0].hosts {
+            let scripts = fleet.scripted.calls.filter { $0.host == host.host.name }.compactMap { call -> [String]? in
+                if case .script(let sections, true) = call.kind { return sections }
+                return nil
+            }
+            #expect(scripts == host.sentTogether.map { $0.map(\.rawValue) } && scripts.count == 1, "\(host.host.name): \(scripts)")
+        }
     }
 
     @Test("a failed gate runs the plan's put-back branch on the failed host and on the host updated before it")

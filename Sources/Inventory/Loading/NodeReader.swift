@@ -30,6 +30,8 @@ final class NodeReader {
     }
 
     /// Takes over what `child` (a reader of part of the same file, on another thread) found, after what this one has.
+    /// A repeated key several readers met through an alias is reported by each in the same words at the same
+    /// place, which `InventoryLoader.presented` keeps once.
     func absorb(_ child: NodeReader) {
         diagnostics += child.diagnostics
         localFiles += child.localFiles

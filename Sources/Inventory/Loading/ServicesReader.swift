@@ -74,9 +74,11 @@ extension NodeReader {
             return entry
         }
         guard let fields = mapping(value, "services.\(name)", allowed: Self.serviceKeys) else { return entry }
+        // Plain scalar reads only: a YAML node's `tag` (and `==`) resolves it in place, which readers on other
+        // threads reaching the same node through an alias must not do.
         if let route = fields["route"], case .mapping(let routeMap) = route,
-           let prefixNode = routeMap.first(where: { $0.key.string == "prefix" })?.value,
-           let prefix = prefixNode.string {
+           let prefixNode = routeMap.first(where: { $0.key.scalar?.string == "prefix" })?.value,
+           let prefix = prefixNode.scalar?.string {
             entry.routePrefix = (prefix, prefixNode)
         }
         entry.service = service(name, fields, context: context)

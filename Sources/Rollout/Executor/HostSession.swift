@@ -53,10 +53,11 @@ struct HostSession: Sendable {
         return result
     }
 
-    /// Runs `steps` (consecutive steps of the plan's `sentTogether`) as one script, in one round trip, under a
-    /// timeout of the host's command timeout per step. Each step is reported as it would be alone (with the round
-    /// trip's time), except those in `unreported`, which the caller reports once it can say what they found. The
-    /// first step that fails, or whose result did not come back, throws `StepFailure` and the later ones never ran.
+    /// Runs `steps` (consecutive steps of the plan's `sentTogether`) as one script, in one round trip, under the
+    /// host's command timeout (one remote command, one bound). Each step is reported as it would be alone (with the
+    /// round trip's time), except those in `unreported`, which the caller reports once it can say what they found.
+    /// The first step that fails, or whose result did not come back, throws `StepFailure` and the later ones never
+    /// ran; a script that timed out or lost its connection fails at its first step, the reason naming them all.
     func runTogether(_ steps: [PlannedStep], _ values: [LateValue: String] = [:], unreported: Set<StepKind> = [],
                      okDetail: (StepKind, CommandResult) -> String? = { _, _ in nil }) async throws -> (results: [StepKind: CommandResult], elapsed: Duration) {
         guard let first = steps.first else { return ([:], .zero) }
@@ -72,7 +73,7 @@ struct HostSession: Sendable {
                 }
                 return ReadScript.Section(step.kind.rawValue, try command.filled(values))
             }, stopsAtFailure: true)
-            reads = try await transport.runReads(script, timeout: host.ssh.commandTimeout * steps.count)
+            reads = try await transport.runReads(script, timeout: host.ssh.commandTimeout)
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as StepFailure {
@@ -80,7 +81,13 @@ struct HostSession: Sendable {
             throw failure
         } catch {
             let names = steps.map(\.kind.rawValue).joined(separator: ", ")
-            let reason = "\(error) (sent together: \(names))"
+            // The script itself is no news to the operator: say which steps it carried instead.
+            let reason: String
+            if case TransportError.timedOut(let host, _, let after)? = error as? TransportError {
+                reason = "\(host): the steps sent together (\(names)) did not finish within \(after) and were stopped"
+            } else {
+                reason = "\(error) (while running the steps sent together: \(names))"
+            }
             report(first.kind.rawValue, .rollout, .failed, start.duration(to: clock.now), reason)
             throw StepFailure(step: first.kind.rawValue, reason: reason)
         }

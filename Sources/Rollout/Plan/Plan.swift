@@ -109,7 +109,7 @@ public struct HostPlan: Sendable {
     public var sentTogether: [[StepKind]]
 
     public init(host: ServiceHost, steps: [PlannedStep], lockRefresh: PlannedStep, putBack: [PlannedStep], gate: GatePolicy,
-                env: EnvFile, sentTogether: [[StepKind]] = []) {
+                env: EnvFile, sentTogether: [[StepKind]]) {
         self.host = host
         self.steps = steps
         self.lockRefresh = lockRefresh

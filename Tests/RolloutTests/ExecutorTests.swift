@@ -248,6 +248,37 @@ struct ExecutorTests {
         #expect(!message.contains("is back") && !message.contains("are back"), "\(message)")
     }
 
+    /// `env_digest` runs in every host's script before a change; each host that ran it has exactly one event for it,
+    /// which says what it found or why it was not compared — also on hosts that never got as far as comparing.
+    @Test func everyHostThatReadItsEnvironmentReportsItOnce() async throws {
+        func digests(_ events: EventLog) -> [String: [String]] {
+            events.all.reduce(into: [:]) { found, event in
+                if case .step(let report) = event.payload, report.step == "env_digest", let host = event.host {
+                    found[host, default: []].append(report.detail ?? "")
+                }
+            }
+        }
+        // h2's preflight fails: h1 answered, h2's script stopped before its env_digest.
+        let dirty = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        dirty.scripted.on("status --porcelain", host: "h2", reply: CommandResult(exitStatus: 1, stderr: "preflight: local changes\n"))
+        let dirtyEvents = EventLog()
+        _ = try await run(dirty, batches: [["h1"], ["h2"]], events: dirtyEvents)
+        #expect(digests(dirtyEvents) == ["h1": ["not compared: the rollout stopped before any host changed"]])
+
+        // h1 fails its gate in batch 1: h2 never starts.
+        let failing = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        failing.unhealthy(on: "h1", at: newSHA)
+        let failingEvents = EventLog()
+        _ = try await run(failing, batches: [["h1"], ["h2"]], events: failingEvents)
+        #expect(digests(failingEvents) == ["h1": ["not compared: the host changes revision"], "h2": ["not compared: the host did not start"]])
+
+        // A good rollout: each host once, where it is compared.
+        let good = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        let goodEvents = EventLog()
+        _ = try await run(good, batches: [["h1"], ["h2"]], events: goodEvents)
+        #expect(digests(goodEvents) == ["h1": ["not compared: the host changes revision"], "h2": ["not compared: the host changes revision"]])
+    }
+
     @Test func aDirtyWorkingTreeOnAnyHostRefusesBeforeAnyHostChanges() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
         fleet.scripted.on("status --porcelain", host: "h2",

@@ -35,6 +35,7 @@ struct BatchRunner {
         run.sha = target.value
 
         if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
+            reportUncompared(prepared.environments, "not compared: the before hook failed")
             run.error = .hookFailed(service: service, hook: "before", reason: failure.reason)
             return
         }
@@ -62,6 +63,8 @@ struct BatchRunner {
                 }
             }
         }
+        let neverStarted = Set(sessions.map(\.host.name).filter { run.outcomes[$0]?.result == .notStarted })
+        reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
         if context.stop.isRequested && run.error == nil { run.stopped = true }
         // A lost lease puts nothing back: another rollout may own the hosts now.
         if context.stop.leaseLost == nil && (run.error != nil || run.stopped) {
@@ -138,6 +141,7 @@ struct BatchRunner {
                 return all
             }
             if Task.isCancelled { throw CancellationError() }
+            var failure: HostStepFailure?
             for session in sessions {
                 switch results[session.host.name] {
                 case .success(let (answer, elapsed)):
@@ -146,17 +150,22 @@ struct BatchRunner {
                         environments[session.host.name] = EnvironmentRead(digest: digest.stdout.split(separator: " ").first.map(String.init),
                                                                           elapsed: elapsed)
                     }
-                case .failure(let failure):
-                    throw HostStepFailure(host: session.host.name, step: failure.step, reason: failure.reason)
+                case .failure(let step):
+                    if failure == nil { failure = HostStepFailure(host: session.host.name, step: step.step, reason: step.reason) }
                 case nil:
                     break
                 }
+            }
+            if let failure {
+                reportUncompared(environments, "not compared: the rollout stopped before any host changed")
+                throw failure
             }
         }
         var previous: [String: CommitID] = [:]
         for session in sessions {
             let output = answers[session.host.name]?[.currentRevision]?.stdout.firstLine ?? ""
             guard let revision = CommitID(output) else {
+                reportUncompared(environments, "not compared: the rollout stopped before any host changed")
                 throw HostStepFailure(host: session.host.name, step: "current_revision", reason: "git rev-parse HEAD printed \"\(output)\"")
             }
             previous[session.host.name] = revision
@@ -169,12 +178,22 @@ struct BatchRunner {
         let label = run.ref ?? "the target"
         let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {
+            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
             throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")")
         }
         if let known = plan.target.commit, known != commit {
+            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
             throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)")
         }
         return Prepared(previous: previous, environments: environments, target: commit)
+    }
+
+    /// Reports the `env_digest` step of hosts whose rollout will not compare it (it ran; the events say so, and why).
+    private func reportUncompared(_ environments: [String: EnvironmentRead], _ why: String, only hosts: Set<String>? = nil) {
+        for session in sessions {
+            guard let read = environments[session.host.name], hosts?.contains(session.host.name) ?? true else { continue }
+            session.reportEnvironmentRead(read, why)
+        }
     }
 
     /// The revision before the newest deploy that changed a host, from every host's `read_history` answer.

@@ -28,19 +28,20 @@ struct HostRollout {
         }
         session.emit(.hostStarted(batch: batch, revision: previous.value))
         monitor.set(service: session.service, host: name, .untouched(revision: previous.value))
-        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
         let environment: String
         do {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
-            if runsEnvironment(environment, read: read, onTarget: previous == target),
-               await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
-                let result = outcome(.noChange, revision: previous)
-                session.emit(.hostSucceeded(result))
-                return result
-            }
         } catch let incomplete {
+            read.map { session.reportEnvironmentRead($0, "not compared: the environment could not be written out") }
             let result = outcome(.failed, revision: previous, step: "env", reason: incomplete.description)
             session.emit(.hostFailed(HostFailure(step: "env", reason: incomplete.description, changed: false)))
+            return result
+        }
+        let sameEnvironment = runsEnvironment(environment, read: read, onTarget: previous == target)
+        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
+        if sameEnvironment, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
+            let result = outcome(.noChange, revision: previous)
+            session.emit(.hostSucceeded(result))
             return result
         }
         if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
@@ -157,9 +158,8 @@ extension HostRollout {
     private func runsEnvironment(_ environment: String, read: EnvironmentRead?, onTarget: Bool) -> Bool {
         guard let read else { return false }
         let same = read.digest == EnvFile.digest(ofRendered: environment)
-        let detail = !onTarget ? "not compared: the host changes revision"
-            : same ? "same environment" : "the environment differs: it changes"
-        session.report(StepKind.envDigest.rawValue, .rollout, .ok, read.elapsed, detail)
+        session.reportEnvironmentRead(read, !onTarget ? "not compared: the host changes revision"
+            : same ? "same environment" : "the environment differs: it changes")
         return onTarget && same
     }
 

@@ -116,7 +116,7 @@ public final class SSHConnection: @unchecked Sendable {
         }
     }
 
-    /// Runs `command` like `run` and, while it runs on the host, makes the HTTP GET of `httpGet` through the same
+    /// Runs `command` like `run` and, while it runs on the host, makes `request` (as `httpGet` would) through the same
     /// connection: two channels at once, so the request costs no round trip of its own. The request's failure is
     /// its result's; the command's throws as `run`'s would. A request whose tunnel could not even open in time
     /// leaves the command to finish, then the connection is dropped (`isUsable` becomes false).

@@ -32,7 +32,7 @@ struct HostRollout {
         do {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
         } catch let incomplete {
-            read.map { session.reportEnvironmentRead($0, "not compared: the environment could not be written out") }
+            if let read { session.reportEnvironmentRead(read, "not compared: the environment could not be written out") }
             let result = outcome(.failed, revision: previous, step: "env", reason: incomplete.description)
             session.emit(.hostFailed(HostFailure(step: "env", reason: incomplete.description, changed: false)))
             return result

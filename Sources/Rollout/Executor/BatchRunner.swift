@@ -100,9 +100,22 @@ struct BatchRunner {
     /// first failure in host order wins), and finds the target: the plan's ref resolved on the first host, or
     /// (rollback without `--to`) the revision the hosts' history names, checked on the first host.
     private func prepare(state run: inout RunState) async throws -> Prepared {
+        var environments: [String: EnvironmentRead] = [:]
+        do {
+            return try await ask(state: &run, environments: &environments)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Nothing changed anywhere: the hosts that read their environment say it was not compared.
+            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
+            throw error
+        }
+    }
+
+    /// `prepare`'s work; `environments` holds the hosts' `env_digest` answers as they come.
+    private func ask(state run: inout RunState, environments: inout [String: EnvironmentRead]) async throws -> Prepared {
         let first = plan.batches[0][0]
         var answers: [String: [StepKind: CommandResult]] = [:]
-        var environments: [String: EnvironmentRead] = [:]
         var values: [LateValue: String] = [:]
         let rounds = sessions.map(\.plan.sentTogether.count).max() ?? 0
         for round in 0..<rounds {
@@ -156,16 +169,12 @@ struct BatchRunner {
                     break
                 }
             }
-            if let failure {
-                reportUncompared(environments, "not compared: the rollout stopped before any host changed")
-                throw failure
-            }
+            if let failure { throw failure }
         }
         var previous: [String: CommitID] = [:]
         for session in sessions {
             let output = answers[session.host.name]?[.currentRevision]?.stdout.firstLine ?? ""
             guard let revision = CommitID(output) else {
-                reportUncompared(environments, "not compared: the rollout stopped before any host changed")
                 throw HostStepFailure(host: session.host.name, step: "current_revision", reason: "git rev-parse HEAD printed \"\(output)\"")
             }
             previous[session.host.name] = revision
@@ -178,11 +187,9 @@ struct BatchRunner {
         let label = run.ref ?? "the target"
         let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {
-            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
             throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")")
         }
         if let known = plan.target.commit, known != commit {
-            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
             throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)")
         }
         return Prepared(previous: previous, environments: environments, target: commit)

@@ -191,6 +191,7 @@ public struct FleetInspector: Sendable {
         }
     }
 
+    /// How long `status` and `plan --check` wait for a host's one health answer.
     static let probeTimeout: Duration = .seconds(5)
 
     private func probe(_ transport: any Transport, _ host: ServiceHost) async -> (Int?, String?) {

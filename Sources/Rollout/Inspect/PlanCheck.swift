@@ -116,7 +116,7 @@ public enum PlanCheck {
         var result = HostRead()
         do {
             let (reads, response) = try await transport.runReads(script, timeout: timeout, alongside: hostPlan.gate.url,
-                                                                 httpTimeout: .seconds(5))
+                                                                 httpTimeout: FleetInspector.probeTimeout)
             func read(_ kind: StepKind) -> CommandResult? { reads[kind.rawValue] }
             if let head = read(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
                 result.current = sha.value

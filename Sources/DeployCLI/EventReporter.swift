@@ -1,5 +1,7 @@
 import Foundation
+import Inventory
 import Rollout
+import Synchronization
 
 /// Turns rollout events into output: text for people or JSON Lines for machines. Events arrive from
 /// many tasks at once; every reporter writes whole lines under one lock.
@@ -30,6 +32,10 @@ final class LineOutput: @unchecked Sendable {
     static let standardOutput = LineOutput(.standardOutput)
     static let standardError = LineOutput(.standardError)
 
+    /// The run's secret values: every text written to standard output or error passes through it, whichever
+    /// command, reporter or message wrote it (SPEC "Secrets never leave"). Set once the secrets are read.
+    static let redaction = Mutex(Redactor.none)
+
     func write(_ text: String) {
         lock.lock()
         defer { lock.unlock() }
@@ -40,6 +46,8 @@ final class LineOutput: @unchecked Sendable {
     var isReaderGone: Bool { withLock { readerGone } }
 
     func write(bytes: [UInt8]) {
+        let redactor = Self.redaction.withLock { $0 }
+        guard redactor.isEmpty else { return write(String(decoding: bytes, as: UTF8.self)) }
         lock.lock()
         defer { lock.unlock() }
         if !Self.writeAll(bytes, to: handle.fileDescriptor) { readerGone = true }
@@ -54,6 +62,7 @@ final class LineOutput: @unchecked Sendable {
 
     /// Writes without taking the lock; only inside `withLock`.
     func writeLocked(_ text: String) {
+        let text = Self.redaction.withLock { $0 }.redact(text)
         if !Self.writeAll(Array(text.utf8), to: handle.fileDescriptor) { readerGone = true }
     }
 
@@ -81,6 +90,16 @@ final class LineOutput: @unchecked Sendable {
             }
             return true
         }
+    }
+}
+
+extension Plan {
+    /// Reads the plan's secrets on this machine (exit 65 when one cannot be read) and hands them to the output's
+    /// redaction before anything the hosts say can be printed.
+    func readSecrets(_ inventory: Inventory) async throws -> Secrets {
+        let secrets = try await resolveSecrets(directory: inventory.directory)
+        LineOutput.redaction.withLock { $0 = secrets.redactor }
+        return secrets
     }
 }
 

@@ -8,7 +8,8 @@ final class HostLinePrinter: @unchecked Sendable {
     private let lock = NSLock()
     private let width: Int
     private let format: OutputFormat
-    private var partial: [String: [UInt8]] = [:]
+    /// Each host's stdout and stderr, split apart (a partial line waits for the rest).
+    private var splitters: [String: LineSplitter] = [:]
 
     /// Called once when stdout's reader went away (`logs --follow | head`).
     private let onReaderGone: (@Sendable () -> Void)?
@@ -28,19 +29,10 @@ final class HostLinePrinter: @unchecked Sendable {
     /// Takes a chunk of `host`'s output (stdout or stderr alike) and prints every line it completes.
     func take(_ host: String, _ chunk: OutputChunk) {
         let key = host + (chunk.isStderr ? "\u{0}err" : "")
-        let lines: [[UInt8]] = lock.withLock {
-            var buffer = partial[key, default: []]
-            buffer += chunk.bytes
-            var complete: [[UInt8]] = []
-            var start = 0
-            for index in buffer.indices where buffer[index] == UInt8(ascii: "\n") {
-                complete.append(Array(buffer[start..<index]))
-                start = index + 1
-            }
-            partial[key] = Array(buffer[start...])
-            return complete
-        }
-        for line in lines { write(host, line) }
+        lock.lock()
+        let lines = splitters[key, default: LineSplitter()].take(chunk.bytes)
+        lock.unlock()
+        for line in lines { write(host, line.text) }
         if LineOutput.standardOutput.isReaderGone {
             let first = lock.withLock { () -> Bool in
                 defer { readerGoneReported = true }
@@ -53,13 +45,13 @@ final class HostLinePrinter: @unchecked Sendable {
     /// Prints what is left of `host`'s last lines (output that did not end with a newline).
     func flush(_ host: String) {
         for key in [host, host + "\u{0}err"] {
-            let rest = lock.withLock { partial.removeValue(forKey: key) }
-            if let rest, !rest.isEmpty { write(host, rest) }
+            var splitter = lock.withLock { splitters.removeValue(forKey: key) }
+            let rest = splitter?.flush()
+            if let rest { write(host, rest.text) }
         }
     }
 
-    private func write(_ host: String, _ line: [UInt8]) {
-        let text = Self.line(line)
+    private func write(_ host: String, _ text: String) {
         switch format {
         case .text:
             LineOutput.standardOutput.write(prefix(host) + VisibleText.escaped(text) + "\n")
@@ -68,18 +60,10 @@ final class HostLinePrinter: @unchecked Sendable {
         }
     }
 
-    /// One line's text: a CRLF ending counts as the line end.
-    private static func line(_ bytes: some Collection<UInt8>) -> String {
-        var text = String(decoding: bytes, as: UTF8.self)
-        if text.hasSuffix("\r") { text.removeLast() }
-        return text
-    }
-
     /// A whole output (`exec`'s) as text lines behind `host`'s prefix, split and escaped as streamed lines are.
     func prefixedLines(_ host: String, _ output: String) -> String {
-        guard !output.isEmpty else { return "" }
-        var lines = Array(output.utf8).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return lines.map { prefix(host) + VisibleText.escaped(Self.line($0)) + "\n" }.joined()
+        var splitter = LineSplitter()
+        let lines = splitter.take(output.utf8) + (splitter.flush().map { [$0] } ?? [])
+        return lines.map { prefix(host) + VisibleText.escaped($0.text) + "\n" }.joined()
     }
 }

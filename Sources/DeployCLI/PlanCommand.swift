@@ -44,7 +44,7 @@ struct PlanCommand: AsyncParsableCommand {
             return
         }
         // The environment a deploy would write is compared too, so the secrets are read first (exit 65 if one is missing).
-        let secrets = try await plan.resolveSecrets(directory: inventory.directory)
+        let secrets = try await plan.readSecrets(inventory)
         let report = await PlanCheck.run(plan, factory: hostKeys.factory, secrets: secrets)
         let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
         LineOutput.standardOutput.write(text)

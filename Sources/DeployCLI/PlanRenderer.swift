@@ -21,8 +21,8 @@ struct PlanRenderer {
         let service = plan.service
         out += style.bold(service.name) + "  " + headerFacts(service).joined(separator: " · ") + "\n"
         if let description = service.description { out += "  \(VisibleText.escaped(description))\n" }
-        if !service.skills.isEmpty { out += "  skills: \(service.skills.joined(separator: ", "))\n" }
-        if !service.channels.isEmpty { out += "  channels: \(service.channels.joined(separator: ", "))\n" }
+        if !service.skills.isEmpty { out += "  skills: \(VisibleText.escaped(service.skills.joined(separator: ", ")))\n" }
+        if !service.channels.isEmpty { out += "  channels: \(VisibleText.escaped(service.channels.joined(separator: ", ")))\n" }
         out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter))\n"
         let commit = plan.target.commit?.value ?? "resolved once at deploy time, the same commit for every host"
         out += "  target: \(plan.target.ref?.value ?? "the revision before the newest deploy, from history") (\(commit))\n"
@@ -32,10 +32,10 @@ struct PlanRenderer {
             out += "    \(number + 1). " + batch.map { "\($0.name) \($0.address):\($0.ssh.port)" }.joined(separator: ", ") + canary + "\n"
         }
         if let before = service.hooks.before {
-            out += "  hook before (local, after locks and preflight, before any host changes): \(VisibleText.escaped(before.joined(separator: " ")))\n"
+            out += "  hook before (local, after locks and preflight, before any host changes): \(VisibleText.escaped(before.map(ShellQuote.quote).joined(separator: " ")))\n"
         }
         if let after = service.hooks.after {
-            out += "  hook after (local, when the rollout ends, with OPENCLAW_RESULT): \(VisibleText.escaped(after.joined(separator: " ")))\n"
+            out += "  hook after (local, when the rollout ends, with OPENCLAW_RESULT): \(VisibleText.escaped(after.map(ShellQuote.quote).joined(separator: " ")))\n"
         }
         for hostPlan in plan.hosts {
             let host = hostPlan.host

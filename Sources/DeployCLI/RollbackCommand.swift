@@ -38,7 +38,7 @@ public struct RollbackCommand: AsyncParsableCommand {
             try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
             return
         }
-        let report = await PlanCheck.run(plan, factory: factory, secrets: try await plan.resolveSecrets(directory: inventory.directory))
+        let report = await PlanCheck.run(plan, factory: factory, secrets: try await plan.readSecrets(inventory))
         switch global.format {
         case .json:
             // The plan document, with the target the hosts' history (or --to) names.

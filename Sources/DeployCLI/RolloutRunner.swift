@@ -16,7 +16,7 @@ struct RolloutRunner {
     /// or returns when every service succeeded or needed no change.
     func run() async throws {
         // Every secret is read before any host is contacted: a missing one is exit 65 with nothing touched.
-        let secrets = try await plan.resolveSecrets(directory: inventory.directory)
+        let secrets = try await plan.readSecrets(inventory)
         let stop = StopSignal()
         let monitor = RolloutMonitor()
         let reporter = makeReporter()

@@ -20,7 +20,7 @@ public enum TestCommand {
     /// Runs the command and returns its status and output, whatever the status; in `directory` when given.
     public static func capture(_ executable: String, _ arguments: [String], directory: String? = nil,
                                environment: [String: String]? = nil, timeout: Duration = .seconds(30)) throws -> Output {
-        try ChildProcess.capture(executable, arguments, directory: directory, environment: environment, timeout: timeout)
+        try ChildProcess.capture(executable, arguments, directory: directory, environment: environment, timeout: timeout, keep: .max)
     }
 }
 
@@ -65,7 +65,7 @@ public final class RunningCommand: @unchecked Sendable {
             throw TestCommand.Failed(description: "\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); "
                 + "output so far:\n\(stdout)\(stderr)", timedOut: true)
         }
-        return TestCommand.Output(status: status, stdout: stdout, stderr: stderr)
+        return TestCommand.Output(status: status, stdout: Array(stdout.utf8), stderr: Array(stderr.utf8))
     }
 
     deinit {

@@ -104,8 +104,9 @@ extension NodeReader {
             valid = false
         }
         let size = fields["size"].flatMap { check(resourceSize($0, fields.path("size"))) }
-        let skills = fields["skills"].map { check(stringList($0, fields.path("skills"))) ?? [] } ?? []
-        let channels = fields["channels"].map { check(stringList($0, fields.path("channels"))) ?? [] } ?? []
+        // Delivered to hosts comma-separated (OPENCLAW_SKILLS, OPENCLAW_CHANNELS): a comma in one would split it.
+        let skills = fields["skills"].map { check(stringList($0, fields.path("skills"), rule: RemoteValueRules.listItem)) ?? [] } ?? []
+        let channels = fields["channels"].map { check(stringList($0, fields.path("channels"), rule: RemoteValueRules.listItem)) ?? [] } ?? []
         let route = fields["route"].flatMap { check(self.route($0, fields.path("route"))) }
 
         var layer = context.defaults

@@ -81,8 +81,24 @@ public enum EnvNames {
         }
         if name.count > 128 { return "a variable name has at most 128 characters" }
         if name.hasPrefix(reservedPrefix) { return "names starting with `\(reservedPrefix)` are set by openclaw-deploy itself" }
+        if refused.contains(name) || refusedPrefixes.contains(where: name.hasPrefix) {
+            return "`\(name)` would change how the shell or compose runs openclaw-deploy's own commands on the host "
+                + "(refused: \(refusedList)); pick another name"
+        }
         return nil
     }
+
+    /// Names a host's shell or compose reads for itself: set from `env:`, they would break the tool's own
+    /// commands there (`UID` is read-only in bash, `PATH` would replace the compose command, `COMPOSE_FILE`
+    /// would point compose elsewhere).
+    public static let refused: Set<String> = [
+        "PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "UID", "EUID", "PPID", "GROUPS", "HOME", "SHELL",
+        "COMPOSE_PROJECT_NAME", "COMPOSE_FILE",
+    ]
+    /// Prefixes of refused names: the dynamic loader's (`LD_PRELOAD`, …) and bash's own (`BASH_*`).
+    public static let refusedPrefixes = ["LD_", "BASH_"]
+
+    static var refusedList: String { (refused.sorted() + refusedPrefixes.map { $0 + "*" }).joined(separator: ", ") }
 
     /// nil when `value` can be a variable's value (one line), else the reason.
     public static func valueProblem(_ value: String) -> String? {

@@ -44,11 +44,17 @@ public enum RemoteValueRules {
 
     /// Any text passed to a remote shell as one (quoted) argument: no control characters, bounded length.
     static func noControlCharacters(_ text: String) -> String? {
-        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        if text.unicodeScalars.contains(where: VisibleText.isUnsafe) {
+            // Bidirectional overrides and line separators are format controls: they too could hide what a value says.
             return "it may not contain NUL, newlines or other control characters"
         }
         if text.utf8.count > maxArgumentBytes { return "it is \(text.utf8.count) bytes long; at most \(maxArgumentBytes) are allowed" }
         return nil
+    }
+
+    /// One skill or channel: delivered in a comma-separated variable, so without commas.
+    static func listItem(_ text: String) -> String? {
+        noControlCharacters(text) ?? (text.contains(",") ? "it may not contain a comma (the list reaches hosts comma-separated)" : nil)
     }
 
     /// A gateway route prefix; it is written into the nginx config, so only URL-path characters are allowed.

@@ -5,19 +5,69 @@ import Inventory
 /// (by accident, in a message or a debug dump) shows `(secret)`, never the value.
 public struct Secrets: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private var values: [SecretSource.Kind: String]
+    /// The variable each source is delivered as (the last part of its key path), for `(secret NAME)`.
+    private var names: [SecretSource.Kind: String]
+    /// Variables of the operator's environment that `from_env` reads: local hooks and `from_command` do
+    /// not inherit them.
+    public let withheldVariables: Set<String>
 
-    public init(_ values: [SecretSource.Kind: String] = [:]) { self.values = values }
+    public init(_ values: [SecretSource.Kind: String] = [:], names: [SecretSource.Kind: String] = [:],
+                withheldVariables: Set<String> = []) {
+        self.values = values
+        self.names = names
+        self.withheldVariables = withheldVariables
+    }
 
     /// The value of `source`; nil when it was not resolved.
     func value(of source: SecretSource) -> String? { values[source.kind] }
 
-    /// Every value, so output can be checked against them before it leaves the process.
-    var allValues: [String] { Array(values.values) }
+    /// What replaces every secret value in text that leaves the process.
+    public var redactor: Redactor {
+        Redactor(values.map { (name: names[$0.key] ?? "", value: $0.value) })
+    }
+
+    /// The operator's environment as local hooks and `from_command` get it: without the variables `from_env` reads.
+    public func localEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        environment.filter { !withheldVariables.contains($0.key) }
+    }
 
     public var count: Int { values.count }
     public var description: String { "(\(values.count) secret\(values.count == 1 ? "" : "s"))" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: [:]) }
+}
+
+/// Replaces every secret value in a text by `(secret NAME)`: step reasons, relayed command output, failure
+/// diagnostics, history records, events and error messages all pass through one before they leave. A value
+/// is found as it is, and as the tool's text and JSON output write it (escaped), so no output form lets one
+/// through.
+public struct Redactor: Sendable {
+    /// (form of a value, its replacement), longest form first, so a value that contains another is replaced whole.
+    private let needles: [(form: String, replacement: String)]
+
+    public init(_ secrets: [(name: String, value: String)]) {
+        var needles: [(String, String)] = []
+        for secret in secrets where !secret.value.isEmpty {
+            let replacement = secret.name.isEmpty ? "(secret)" : "(secret \(secret.name))"
+            let json = String(JSONWriter.quoted(secret.value).dropFirst().dropLast())
+            for form in Set([secret.value, VisibleText.escaped(secret.value), json]) { needles.append((form, replacement)) }
+        }
+        self.needles = needles.sorted { $0.0.utf8.count > $1.0.utf8.count }
+    }
+
+    public static let none = Redactor([])
+
+    public var isEmpty: Bool { needles.isEmpty }
+
+    public func redact(_ text: String) -> String {
+        var text = text
+        for (form, replacement) in needles where text.contains(form) {
+            text = text.replacingOccurrences(of: form, with: replacement)
+        }
+        return text
+    }
+
+    public func redact(_ text: String?) -> String? { text.map { redact($0) } }
 }
 
 /// Secrets that could not be read: every one is named, with its key path and source, and nothing was contacted.
@@ -44,34 +94,68 @@ public enum SecretResolver {
         return sources
     }
 
+    /// Shortest secret value accepted: a shorter one could not be told apart in output.
+    public static let minimumLength = 8
+
+    /// Bytes of a failing `from_command`'s stderr shown.
+    public static let shownStderrBytes = 2048
+
     /// - Parameters:
     ///   - directory: where `from_command` runs (the inventory's directory).
     ///   - timeout: how long a `from_command` may take.
     public static func resolve(_ sources: [SecretSource], environment: [String: String] = ProcessInfo.processInfo.environment,
                                directory: String, timeout: Duration = .seconds(30)) async throws -> Secrets {
         var values: [SecretSource.Kind: String] = [:]
-        var problems: [String] = []
+        var names: [SecretSource.Kind: String] = [:]
+        var problems: [(source: SecretSource, reason: String, stderr: LocalOutput?)] = []
+        // Partial values a failing command printed: redacted from every message too.
+        var seen: [(name: String, value: String)] = []
+        let withheld = Set(sources.compactMap { source -> String? in
+            if case .environment(let name) = source.kind { return name }
+            return nil
+        })
+        let commandEnvironment = environment.filter { !withheld.contains($0.key) }
         for source in sources {
-            let where_ = "\(source.position): `\(source.keyPath)` (\(source))"
+            let name = String(source.keyPath.split(separator: ".").last ?? "")
             do {
-                let value = try await read(source, environment: environment, directory: directory, timeout: timeout)
+                let value = try await read(source, environment: environment, commandEnvironment: commandEnvironment,
+                                           directory: directory, timeout: timeout)
                 if let problem = EnvNames.valueProblem(value) {
-                    problems.append("\(where_): the value is not usable: \(problem)")
+                    problems.append((source, "the value is not usable: \(problem)", nil))
+                    seen.append((name, value))
+                } else if value.count < minimumLength {
+                    problems.append((source, "the value has \(value.count) character\(value.count == 1 ? "" : "s"); a secret needs at "
+                        + "least \(minimumLength), or it could not be told apart in output", nil))
+                    seen.append((name, value))
                 } else {
                     values[source.kind] = value
+                    names[source.kind] = name
                 }
             } catch let failure as Unreadable {
-                problems.append("\(where_): \(failure.reason)")
+                problems.append((source, failure.reason, failure.stderr))
+                for partial in failure.printed { seen.append((name, partial)) }
             }
         }
-        guard problems.isEmpty else { throw SecretError(problems: problems) }
-        return Secrets(values)
+        guard problems.isEmpty else {
+            let redactor = Redactor(values.map { (names[$0.key] ?? "", $0.value) } + seen.filter { $0.value.count >= minimumLength })
+            throw SecretError(problems: problems.map { problem in
+                "\(problem.source.position): `\(problem.source.keyPath)` (\(problem.source)): " + redactor.redact(problem.reason)
+                    + (problem.stderr.map { shownStderr($0, redactor: redactor) } ?? "")
+            })
+        }
+        return Secrets(values, names: names, withheldVariables: withheld)
     }
 
-    private struct Unreadable: Error { var reason: String }
+    private struct Unreadable: Error {
+        var reason: String
+        /// What the source printed before failing (a command's stdout lines): possibly a secret, never shown.
+        var printed: [String] = []
+        /// A failed command's output: the start of its stderr is shown, redacted.
+        var stderr: LocalOutput?
+    }
 
-    private static func read(_ source: SecretSource, environment: [String: String], directory: String,
-                             timeout: Duration) async throws -> String {
+    private static func read(_ source: SecretSource, environment: [String: String], commandEnvironment: [String: String],
+                             directory: String, timeout: Duration) async throws -> String {
         switch source.kind {
         case .environment(let name):
             guard let value = environment[name] else {
@@ -89,17 +173,35 @@ public enum SecretResolver {
             let output: LocalOutput
             do {
                 output = try await ChildProcess.capture(argv[0], Array(argv.dropFirst()), directory: directory,
-                                                        environment: environment, timeout: timeout)
+                                                        environment: commandEnvironment, timeout: timeout)
             } catch let failure as ChildProcess.Failed {
                 throw Unreadable(reason: failure.description)
             }
+            // Whatever it printed on stdout may be (part of) a secret: it is never shown, and it is redacted
+            // from its own stderr.
+            let printed = output.stdout.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
             guard output.status == 0 else {
-                // Its stderr is the command's own message; its stdout could be a partial secret and is not shown.
-                let said = output.stderr.split(whereSeparator: \.isNewline).last.map { ": " + VisibleText.escaped(String($0)) } ?? ""
-                throw Unreadable(reason: "the command exited with status \(output.status)\(said)")
+                throw Unreadable(reason: "the command exited with status \(output.status)", printed: printed, stderr: output)
             }
-            return droppingOneNewline(output.stdout)
+            guard output.stdoutDropped == 0 else {
+                throw Unreadable(reason: "the command printed more than \(ChildProcess.keptOutputBytes / 1024) KiB; a secret is one line",
+                                 printed: printed)
+            }
+            guard let text = String(validating: output.stdoutBytes, as: UTF8.self) else {
+                throw Unreadable(reason: "the command printed bytes that are not UTF-8 text", printed: printed)
+            }
+            return droppingOneNewline(text)
         }
+    }
+
+    /// The start of a failed command's stderr (its own message), redacted, escaped and bounded; "" when it
+    /// said nothing. Redacted before it is cut, so no part of a value is left at the cut.
+    private static func shownStderr(_ output: LocalOutput, redactor: Redactor) -> String {
+        let text = redactor.redact(output.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard !text.isEmpty else { return "" }
+        let (shown, cut) = FailureDiagnostics.prefix(text, bytes: shownStderrBytes)
+        let more = text.utf8.count - shown.utf8.count + output.stderrDropped
+        return ": " + VisibleText.escaped(shown) + (cut || output.stderrDropped > 0 ? " (\(more) more bytes not shown)" : "")
     }
 
     /// One trailing line end (`\n` or `\r\n`) is dropped: editors and `echo` add one.

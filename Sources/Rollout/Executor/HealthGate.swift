@@ -35,7 +35,7 @@ struct HealthGate {
                 session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probes")
             case .failed(let reason):
                 session.report("health_gate", phase, .failed, elapsed, reason)
-                if let lastBody { session.emit(.diagnostics(Self.bodyDiagnostics(status: lastBody.status, body: lastBody.body))) }
+                if let lastBody { session.emit(.diagnostics(Self.bodyDiagnostics(status: lastBody.status, body: session.redactor.redact(lastBody.body)))) }
             case .stopped:
                 session.report("health_gate", phase, .failed, elapsed, "stopped by the operator while waiting")
             }
@@ -108,7 +108,8 @@ struct HealthGate {
         }
     }
 
-    /// The start of the last answer's body, for the operator to read why the host is unhealthy.
+    /// The start of the last answer's body, for the operator to read why the host is unhealthy (`body` already
+    /// redacted: a cut could leave part of a secret).
     static func bodyDiagnostics(status: Int, body: String) -> FailureDiagnostics {
         let (text, cut) = FailureDiagnostics.prefix(body, bytes: FailureDiagnostics.bodyBytes)
         let size = cut ? "first \(FailureDiagnostics.bodyBytes) of \(body.utf8.count) bytes" : "\(body.utf8.count) bytes"

@@ -12,6 +12,8 @@ final class HistoryBook: @unchecked Sendable {
     private let timeout: Duration
     /// Hosts whose lock was lost are someone else's now: nothing more is written there.
     private let lease: Lease
+    /// Records are written on hosts: a reason (a command's last line) never carries a secret there.
+    private let redactor: Redactor
     private let lock = NSLock()
     /// Hosts whose final record was written.
     private var finished: Set<String> = []
@@ -23,8 +25,9 @@ final class HistoryBook: @unchecked Sendable {
         set { lock.withLock { refValue = newValue } }
     }
 
-    init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions, lease: Lease) {
+    init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions, lease: Lease, redactor: Redactor = .none) {
         self.lease = lease
+        self.redactor = redactor
         self.deployID = deployID
         self.service = service
         self.action = action
@@ -47,7 +50,7 @@ final class HistoryBook: @unchecked Sendable {
         guard !lease.isLost(session.host.name) else { return }
         var record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
                                  finishedAt: Timestamp.string(Date()))
-        let why = [outcome.failedStep.map { "failed at \($0)" }, outcome.reason].compactMap { $0 }.joined(separator: ": ")
+        let why = redactor.redact([outcome.failedStep.map { "failed at \($0)" }, outcome.reason].compactMap { $0 }.joined(separator: ": "))
         // One line of the record travels as one argument: a reason is kept short (it ends in a command's last line).
         record.reason = why.isEmpty ? nil : FailureDiagnostics.prefix(why, bytes: Self.reasonBytes).text
         // A final record is bookkeeping: a host that cannot take it does not change the rollout's result.

@@ -13,14 +13,17 @@ struct HostSession: Sendable {
     let plan: HostPlan
     let transport: any Transport
     let sink: any RolloutEventSink
+    /// The run's secret values, for host text cut short before it is reported.
+    let redactor: Redactor
 
     var host: ServiceHost { plan.host }
 
-    init(service: String, plan: HostPlan, sink: any RolloutEventSink, transport: any Transport) {
+    init(service: String, plan: HostPlan, sink: any RolloutEventSink, redactor: Redactor = .none, transport: any Transport) {
         self.service = service
         self.plan = plan
         self.transport = transport
         self.sink = sink
+        self.redactor = redactor
     }
 
     /// Runs the plan's `step` under the host's command timeout (or `timeout`), and reports it. `input` is the

@@ -17,7 +17,8 @@ struct LocalHooks {
     func run(_ kind: Kind, ref: String?, sha: String?, result: DeployResult? = nil) async -> StepFailure? {
         let hooks = plan.service.hooks
         guard let argv = kind == .before ? hooks.before : hooks.after, let executable = argv.first else { return nil }
-        var environment = ProcessInfo.processInfo.environment
+        // The operator's environment without what `from_env` reads: a hook never sees the service's secrets.
+        var environment = context.secrets.localEnvironment()
         environment["OPENCLAW_SERVICE"] = plan.service.name
         environment["OPENCLAW_ACTION"] = plan.action.rawValue
         environment["OPENCLAW_REF"] = ref ?? ""

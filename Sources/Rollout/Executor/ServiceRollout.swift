@@ -11,6 +11,9 @@ struct RunContext: Sendable {
     let gateway: (any GatewayHook)?
     let secrets: Secrets
     let hookDirectory: String?
+    /// Every secret value, for text cut short before it leaves (a health body, a history reason): redacted
+    /// before the cut, so no part of a value is left at it.
+    var redactor: Redactor { secrets.redactor }
 
     /// The context of one service: its own stop signal, which an operator's stop reaches and which the
     /// loss of that service's lease trips without stopping the others.
@@ -47,7 +50,7 @@ struct ServiceRollout {
             let connector = HostConnector(factory: context.factory, options: context.options)
             let transports = try await connector.connectAll(hosts)
             let sessions = plan.hosts.map { hostPlan in
-                HostSession(service: service, plan: hostPlan, sink: context.sink,
+                HostSession(service: service, plan: hostPlan, sink: context.sink, redactor: context.redactor,
                             transport: HostLink(host: hostPlan.host, connector: connector, connection: transports[hostPlan.host.name]!))
             }
             await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
@@ -69,7 +72,8 @@ struct ServiceRollout {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
         let lease = Lease(stop: context.stop)
-        let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options, lease: lease)
+        let history = HistoryBook(deployID: deployID, service: service, action: action, options: context.options, lease: lease,
+                                  redactor: context.redactor)
         history.ref = run.ref
         let taken: [HostSession]
         do {
@@ -84,7 +88,7 @@ struct ServiceRollout {
         // Refreshes go over connections of their own (opened at the first refresh): a host's rollout
         // connection runs one command at a time, and a compose build can outlast the lock's lifetime.
         let refreshSessions = taken.map { session in
-            HostSession(service: service, plan: session.plan, sink: context.sink,
+            HostSession(service: service, plan: session.plan, sink: context.sink, redactor: session.redactor,
                         transport: HostLink(host: session.host, connector: connector))
         }
         let refresher = locks.startRefreshing(refreshSessions, lease: lease)

@@ -1,5 +1,6 @@
 import Foundation
 import Inventory
+import Synchronization
 
 /// A local child process started with `posix_spawn` and managed by its PID: the hooks and `from_command`
 /// secrets run through it, and so do the test harness's daemons.
@@ -31,14 +32,20 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts `executable` (a path, or a name looked up in `PATH`) in `directory` (default: this process's).
+    ///
+    /// The child starts with an empty signal mask and every signal at its default disposition, whatever the
+    /// spawning thread had blocked or this process ignores (SIGPIPE, the signals the interrupt handler waits
+    /// for): otherwise a hook could not be stopped by SIGTERM, nor could what it starts. With
+    /// `newProcessGroup` it leads a process group of its own, so the whole tree it starts can be signalled.
     public static func spawn(_ executable: String, _ arguments: [String], directory: String? = nil,
                              environment: [String: String]? = nil, stdin: Stream = .null,
-                             stdout: Stream = .null, stderr: Stream = .null) throws -> ChildProcess {
+                             stdout: Stream = .null, stderr: Stream = .null,
+                             newProcessGroup: Bool = false) throws -> ChildProcess {
         if let directory {
             // Glibc's chdir spawn action is not visible to Swift; env(1) changes directory, then execs
             // (searching PATH for a bare name, resolving a relative path against the new directory).
             return try spawn("/usr/bin/env", ["-C", directory, "--", executable] + arguments, environment: environment,
-                             stdin: stdin, stdout: stdout, stderr: stderr)
+                             stdin: stdin, stdout: stdout, stderr: stderr, newProcessGroup: newProcessGroup)
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -55,6 +62,23 @@ public final class ChildProcess: @unchecked Sendable {
             case .descriptor(let source): posix_spawn_file_actions_adddup2(&actions, source, fd)
             }
         }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var everySignal = sigset_t()
+        sigfillset(&everySignal)
+        sigdelset(&everySignal, SIGKILL)
+        sigdelset(&everySignal, SIGSTOP)
+        posix_spawnattr_setsigdefault(&attributes, &everySignal)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK) | Int32(POSIX_SPAWN_SETSIGDEF)
+        if newProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -63,20 +87,26 @@ public final class ChildProcess: @unchecked Sendable {
         }
         var pid: pid_t = 0
         // posix_spawnp searches PATH for a bare name; a name with `/` is used as given (after the chdir).
-        var rc = posix_spawnp(&pid, executable, &actions, nil, argv, env)
+        var rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, env)
         // A script just written can be "busy" for a moment: a child another thread forked meanwhile may still
         // hold its write descriptor until that child execs. Try again briefly, as Go's os/exec does.
         var tries = 0
         while rc == ETXTBSY && tries < 100 {
             usleep(10_000)
             tries += 1
-            rc = posix_spawnp(&pid, executable, &actions, nil, argv, env)
+            rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, env)
         }
         guard rc == 0 else { throw Failed(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
-        return ChildProcess(pid: pid)
+        return ChildProcess(pid: pid, leadsGroup: newProcessGroup)
     }
 
-    private init(pid: pid_t) { self.pid = pid }
+    /// Whether the child leads a process group of its own (its group id is its pid).
+    public let leadsGroup: Bool
+
+    private init(pid: pid_t, leadsGroup: Bool) {
+        self.pid = pid
+        self.leadsGroup = leadsGroup
+    }
 
     /// Reaps the child if it ended; true while it runs.
     public var isRunning: Bool { lock.withLock { reap(blocking: false) == nil } }
@@ -110,6 +140,22 @@ public final class ChildProcess: @unchecked Sendable {
         _ = lock.withLock { reap(blocking: true) }
     }
 
+    /// Ends the child's whole process group (it must lead one): SIGTERM to every member, then SIGKILL to
+    /// whatever is left after `grace`; reaps the child. Background processes it left are stopped too.
+    public func stopGroup(grace: Duration = .seconds(5)) {
+        precondition(leadsGroup, "stopGroup needs a child started with newProcessGroup")
+        kill(-pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline {
+            _ = exitStatus
+            // ESRCH: no process is left in the group (the leader, once reaped, counts no more).
+            if kill(-pid, 0) != 0 && errno == ESRCH { break }
+            usleep(10_000)
+        }
+        kill(-pid, SIGKILL)
+        _ = lock.withLock { reap(blocking: true) }
+    }
+
     deinit { stop() }
 
     private func reap(blocking: Bool) -> Int32? {
@@ -123,24 +169,43 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// What a local command printed, and how it ended.
+/// What a local command printed, and how it ended. Each stream keeps at most the bytes `capture` was asked to
+/// keep (64 KiB by default); what came after is counted, not kept.
 public struct LocalOutput: Sendable {
     public var status: Int32
-    public var stdout: String
-    public var stderr: String
+    public var stdoutBytes: [UInt8]
+    public var stderrBytes: [UInt8]
+    /// Bytes the command wrote past the kept ones, per stream.
+    public var stdoutDropped: Int
+    public var stderrDropped: Int
 
-    public init(status: Int32, stdout: String, stderr: String) {
+    public init(status: Int32, stdout: [UInt8], stderr: [UInt8], stdoutDropped: Int = 0, stderrDropped: Int = 0) {
         self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
+        self.stdoutBytes = stdout
+        self.stderrBytes = stderr
+        self.stdoutDropped = stdoutDropped
+        self.stderrDropped = stderrDropped
     }
+
+    /// Standard output as text (bytes that are not UTF-8 shown as U+FFFD).
+    public var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
+    public var stderr: String { String(decoding: stderrBytes, as: UTF8.self) }
 }
 
 extension ChildProcess {
-    /// Runs a command to completion and returns its status and output, whatever the status. Past `timeout` the
-    /// command is stopped (TERM, then KILL) and `Failed` is thrown with `timedOut`. Blocks the calling thread.
+    /// Bytes of each stream a local command keeps by default (SPEC "Local processes").
+    public static let keptOutputBytes = 64 * 1024
+
+    /// Runs a command to completion and returns its status and output, whatever the status. Blocks the
+    /// calling thread.
+    ///
+    /// The command leads a process group of its own, with default signal handling. It has ended when its
+    /// process exits: a background process it left behind may keep the output open, but is not waited for.
+    /// Past `timeout` (or once `cancelled` says so) the whole group is stopped (SIGTERM, then SIGKILL 5 s
+    /// later) and `Failed` is thrown. At most `keep` bytes of each stream are kept, the rest counted.
     public static func capture(_ executable: String, _ arguments: [String], directory: String? = nil,
-                               environment: [String: String]? = nil, timeout: Duration) throws -> LocalOutput {
+                               environment: [String: String]? = nil, timeout: Duration, keep: Int = keptOutputBytes,
+                               cancelled: @Sendable () -> Bool = { false }) throws -> LocalOutput {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         // Socket pairs rather than pipes: they can be created close-on-exec atomically, so no other child
         // spawned meanwhile inherits them and holds the end-of-file back.
@@ -153,7 +218,7 @@ extension ChildProcess {
         let child: ChildProcess
         do {
             child = try spawn(executable, arguments, directory: directory, environment: environment,
-                              stdout: .descriptor(outPipe[1]), stderr: .descriptor(errPipe[1]))
+                              stdout: .descriptor(outPipe[1]), stderr: .descriptor(errPipe[1]), newProcessGroup: true)
         } catch {
             (outPipe + errPipe).forEach { close($0) }
             throw error
@@ -165,36 +230,78 @@ extension ChildProcess {
             close(errPipe[0])
         }
         let deadline = ContinuousClock.now + timeout
-        var collected: [[UInt8]] = [[], []]
+        var streams = [CappedBuffer(keep: keep), CappedBuffer(keep: keep)]
         var open = [true, true]
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while open.contains(true), ContinuousClock.now < deadline {
+        /// Reads what is ready on the open streams, waiting at most `wait` ms; false when nothing was.
+        func readReady(wait: Int32) -> Bool {
             var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
             for index in 0..<2 where !open[index] { fds[index].fd = -1 }
-            guard poll(&fds, 2, 50) >= 0 || errno == EINTR else { break }
+            guard poll(&fds, 2, wait) > 0 else { return false }
             for index in 0..<2 where open[index] && fds[index].revents != 0 {
                 let count = read(fds[index].fd, &buffer, buffer.count)
-                if count > 0 { collected[index] += buffer[0..<count] } else { open[index] = false }
+                if count > 0 { streams[index].append(buffer[0..<count]) } else if count == 0 || errno != EINTR { open[index] = false }
             }
+            return true
         }
-        guard let status = child.wait(timeout: max(deadline - ContinuousClock.now, .milliseconds(100))) else {
-            child.stop()
-            throw Failed(description: "\(executable) ran past \(formatDuration(timeout)) and was stopped", timedOut: true)
+        var status: Int32?
+        while status == nil {
+            if ContinuousClock.now >= deadline || cancelled() {
+                child.stopGroup()
+                let reason = cancelled() ? "was stopped" : "ran past \(formatDuration(timeout)) and was stopped"
+                throw Failed(description: "\(executable) \(reason)", timedOut: !cancelled())
+            }
+            if open.contains(true) {
+                _ = readReady(wait: 20)
+            } else {
+                usleep(5_000)
+            }
+            status = child.exitStatus
         }
-        return LocalOutput(status: status, stdout: String(decoding: collected[0], as: UTF8.self),
-                           stderr: String(decoding: collected[1], as: UTF8.self))
+        // The process ended: take what it wrote that is still to be read, but never wait for a background
+        // process that holds the streams open.
+        while open.contains(true), readReady(wait: 0) {}
+        return LocalOutput(status: status!, stdout: streams[0].bytes, stderr: streams[1].bytes,
+                           stdoutDropped: streams[0].dropped, stderrDropped: streams[1].dropped)
     }
 
     /// `capture` on a thread of its own, so waiting never holds one of the few threads of Swift's
-    /// cooperative pool.
+    /// cooperative pool. Cancelling the calling task stops the command's process group.
     public static func capture(_ executable: String, _ arguments: [String], directory: String? = nil,
-                               environment: [String: String]? = nil, timeout: Duration) async throws -> LocalOutput {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    try capture(executable, arguments, directory: directory, environment: environment, timeout: timeout) as LocalOutput
-                })
+                               environment: [String: String]? = nil, timeout: Duration,
+                               keep: Int = keptOutputBytes) async throws -> LocalOutput {
+        let cancelled = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                Thread.detachNewThread {
+                    continuation.resume(with: Result {
+                        try capture(executable, arguments, directory: directory, environment: environment, timeout: timeout,
+                                    keep: keep, cancelled: { cancelled.isSet }) as LocalOutput
+                    })
+                }
             }
+        } onCancel: {
+            cancelled.set()
         }
     }
+}
+
+/// Bytes kept up to a limit; the rest only counted.
+struct CappedBuffer {
+    let keep: Int
+    var bytes: [UInt8] = []
+    var dropped = 0
+
+    mutating func append(_ chunk: ArraySlice<UInt8>) {
+        let room = max(0, keep - bytes.count)
+        bytes += chunk.prefix(room)
+        dropped += max(0, chunk.count - room)
+    }
+}
+
+/// Set once, from any thread.
+final class CancelFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

@@ -49,6 +49,13 @@ struct JSONWriter {
 
     mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
 
+    /// `value` as a JSON string, quotes included: how every JSON form of the tool writes it.
+    static func quoted(_ value: String) -> String {
+        var writer = JSONWriter()
+        writer.writeString(value)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
     // MARK: layout
 
     private var pendingValueAfterKey = false

@@ -90,4 +90,66 @@ struct EnvironmentInventoryTests {
         #expect(errors.count == 1)
         #expect(errors.first?.contains("unknown key `hooks` in `services.web.hosts[0]`") == true)
     }
+
+    @Test("names a host's shell or compose reads for itself are refused, each with its place")
+    func namesThatBreakTheToolsOwnCommands() {
+        let refused = ["PATH", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "UID", "EUID", "PPID", "GROUPS", "HOME",
+                       "SHELL", "LD_PRELOAD", "LD_LIBRARY_PATH", "BASH_FUNC_X", "COMPOSE_PROJECT_NAME", "COMPOSE_FILE"]
+        let env = refused.map { "    \($0): x" }.joined(separator: "\n")
+        let errors = Support.errors(Support.inventory(service: """
+            web:
+              tier: "95"
+              repo: { path: /srv/web }
+              health: { url: "http://127.0.0.1:8080/health" }
+              env:
+                PATHS: allowed
+                LOADER: allowed
+            \(env)
+              hosts: [{ name: a, address: 10.0.0.1 }]
+            """))
+        #expect(errors.count == refused.count, "\(errors)")
+        for (index, name) in refused.enumerated() {
+            // Each error points at its own key: line 10 onwards, column 7.
+            #expect(errors.contains { $0.hasPrefix("inv.yaml:\(10 + index):7: `services.web.env`: invalid variable name `\(name)`;")
+                && $0.contains("would change how the shell or compose runs openclaw-deploy's own commands") }, "\(name): \(errors)")
+        }
+    }
+
+    @Test("a skill or channel with a comma is refused: OPENCLAW_SKILLS and OPENCLAW_CHANNELS are comma-separated")
+    func skillsAndChannelsWithoutCommas() {
+        let errors = Support.errors(Support.inventory(service: """
+            web:
+              tier: "95"
+              skills: [faq, "order,lookup"]
+              channels: ["web,chat"]
+              repo: { path: /srv/web }
+              health: { url: "http://127.0.0.1:8080/health" }
+              hosts: [{ name: a, address: 10.0.0.1 }]
+            """))
+        #expect(errors == [
+            "inv.yaml:5:19: `services.web.skills[1]`: `order,lookup` is not allowed: it may not contain a comma (the list reaches hosts comma-separated)",
+            "inv.yaml:6:16: `services.web.channels[0]`: `web,chat` is not allowed: it may not contain a comma (the list reaches hosts comma-separated)",
+        ])
+    }
+
+    @Test("C1 controls, bidirectional overrides and line separators are refused in values and escaped in output")
+    func c1BidiAndSeparators() {
+        // Written as YAML escapes (`"\u009B"`): raw C1 characters are refused by the YAML reader itself.
+        for hidden in ["009B", "0085", "202E", "2066", "2028", "2029"] {
+            let errors = Support.errors(Support.inventory(service: """
+                web:
+                  tier: "95"
+                  skills: ["faq\\u\(hidden)x"]
+                  repo: { path: /srv/web }
+                  health: { url: "http://127.0.0.1:8080/health" }
+                  hosts: [{ name: a, address: 10.0.0.1 }]
+                """))
+            #expect(errors.count == 1 && errors[0].contains("may not contain NUL, newlines or other control characters"),
+                    "U+\(hidden): \(errors)")
+        }
+        #expect(VisibleText.escaped("a\u{9B}31mb") == "a\\x9b31mb")
+        #expect(VisibleText.escaped("x\u{202E}gnp.exe") == "x\\u202egnp.exe")
+        #expect(VisibleText.escaped("one\u{2028}two\u{2029}three\u{2067}") == "one\\u2028two\\u2029three\\u2067")
+        #expect(VisibleText.escaped("plain ünïcode ✓") == "plain ünïcode ✓")
+    }
 }

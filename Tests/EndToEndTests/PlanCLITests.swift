@@ -86,6 +86,32 @@ struct PlanCLITests {
         #expect(result.stdout.isEmpty)
     }
 
+    @Test("plan text shows a hook's argv shell-quoted: one word with a space is not two words")
+    func hookArgvIsQuoted() throws {
+        func planText(_ before: String) throws -> String {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString).yaml")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try """
+                version: 1
+                services:
+                  web:
+                    tier: "95"
+                    repo: { path: /srv/web }
+                    health: { url: "http://127.0.0.1:8080/health" }
+                    hooks: { before: \(before), after: [./notify, "it's done"] }
+                    hosts: [{ name: a, address: 10.0.0.1 }]
+                """.write(to: file, atomically: true, encoding: .utf8)
+            let result = try PlanCLI.run(["plan", "web", "-i", file.path], environment: ["NO_COLOR": "1"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return result.stdout
+        }
+        let one = try planText(#"[./notify, "a b"]"#)
+        let two = try planText("[./notify, a, b]")
+        #expect(one.contains("before any host changes): ./notify 'a b'\n"), "\(one)")
+        #expect(two.contains("before any host changes): ./notify a b\n"), "\(two)")
+        #expect(one.contains("with OPENCLAW_RESULT): ./notify 'it'\\''s done'\n"), "\(one)")
+    }
+
     @Test("a missing inventory exits 65; OPENCLAW_INVENTORY is read, and -i wins over it")
     func inventoryPath() throws {
         let missing = try PlanCLI.run(["inventory", "check", "-i", "no/such.yaml"])

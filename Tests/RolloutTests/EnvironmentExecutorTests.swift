@@ -169,4 +169,65 @@ struct EnvironmentExecutorTests {
             == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(EnvFile.digest(ofRendered: String(repeating: "a", count: 1000)).count == 64)
     }
+
+    /// The service-wide step `hook_<kind>` as reported.
+    static func hookStep(_ events: EventLog, _ kind: String) -> StepReport? {
+        events.all.compactMap { event -> StepReport? in
+            guard event.host == nil, case .step(let report) = event.payload, report.step == "hook_" + kind else { return nil }
+            return report
+        }.first
+    }
+
+    @Test("a before hook that leaves `sleep 300 &` behind ends its step when it exits, not at its timeout")
+    func aHooksBackgroundChildHoldsNothing() async throws {
+        let pidFile = NSTemporaryDirectory() + "hook-bg-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: pidFile) }
+        let fleet = FakeFleet(service: Self.service(hooks: Hooks(before: ["/bin/sh", "-c", "sleep 300 & echo $! > \(pidFile); echo notified"])))
+        let events = EventLog()
+        let outcome = try await run(fleet, events: events)
+        #expect(outcome.result == .succeeded, "\(String(describing: outcome.error))")
+        let step = try #require(Self.hookStep(events, "before"))
+        // The hook's own timeout is 30 s: a step that waited for the background process's output to end
+        // would last that long and fail.
+        #expect(step.status == .ok && step.elapsed < .seconds(10), "\(step)")
+        if let pid = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    @Test("a before hook past its timeout is stopped with its whole process group; nothing changes")
+    func aTimedOutHookLeavesNoProcess() async throws {
+        let groupFile = NSTemporaryDirectory() + "hook-group-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: groupFile) }
+        var service = Self.service(hooks: Hooks(before: ["/bin/sh", "-c", "\(LocalProcessTests.recordGroup(groupFile)); sleep 300 & sleep 300"]))
+        for index in service.hosts.indices { service.hosts[index].ssh.commandTimeout = .seconds(1) }
+        let fleet = FakeFleet(service: service)
+        let outcome = try await run(fleet)
+        #expect(outcome.error?.description.contains("the before hook failed") == true, "\(String(describing: outcome.error))")
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
+        let (pid, group) = try LocalProcessTests.leader(groupFile)
+        #expect(pid == group)
+        #expect(LocalProcessTests.alive(inGroup: group).isEmpty, "left alive: \(LocalProcessTests.alive(inGroup: group))")
+    }
+
+    @Test("local hooks get the operator's environment without the variables from_env reads")
+    func hooksDoNotSeeFromEnvVariables() async throws {
+        let withheld = "HOOK_TEST_TOKEN_\(UInt32.random(in: 0...UInt32.max))"
+        let kept = withheld + "_KEPT"
+        setenv(withheld, "withheld-value", 1)
+        setenv(kept, "kept-value", 1)
+        defer {
+            unsetenv(withheld)
+            unsetenv(kept)
+        }
+        let out = NSTemporaryDirectory() + "hook-env-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let fleet = FakeFleet(service: Self.service(hooks: Hooks(before: ["/bin/sh", "-c", "echo \"${\(withheld):-unset} ${\(kept):-unset}\" > \(out)"])))
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let secrets = Secrets([Self.source.kind: Self.secretValue], withheldVariables: [withheld])
+        let executor = Executor(factory: fleet.scripted, sink: EventLog(), options: Fixtures.options(), secrets: secrets)
+        let outcome = try #require(await executor.run(plan).services.first)
+        #expect(outcome.result == .succeeded)
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "unset kept-value\n")
+    }
 }

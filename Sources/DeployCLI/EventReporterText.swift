@@ -87,7 +87,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     /// hosts ended on the target, and the first failure.
     private func combinedSummary(_ services: [ServiceOutcome]) -> String {
         var counts: [(String, Int)] = []
-        for result in ["succeeded", "no_change", "rolled_back", "rollback_failed"] {
+        for result in ["succeeded", "no_change", "stopped", "rolled_back", "rollback_failed"] {
             let count = services.filter { $0.result.rawValue == result }.count
             if count > 0 { counts.append((result.replacingOccurrences(of: "_", with: " "), count)) }
         }
@@ -227,9 +227,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         switch outcome.result {
         case .succeeded: verdict = palette.green("succeeded")
         case .noChange: verdict = palette.green("no change")
-        case .rolledBack where !outcome.hosts.contains(where: { $0.result == .rolledBack }):
-            // The SPEC's result set has no word for "stopped before any host changed"; say it plainly here.
-            verdict = palette.yellow("failed before any host changed")
+        case .stopped: verdict = palette.yellow("stopped before any host changed")
         case .rolledBack: verdict = palette.yellow("rolled back")
         case .rollbackFailed: verdict = palette.red("ROLLBACK FAILED")
         }

@@ -7,8 +7,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// A host could not be reached, authenticated or verified before anything changed (exit 4). For a
     /// rollback, `hint` says how to roll back the hosts that can be reached.
     case unreachable(service: String, reason: String, hint: String? = nil)
-    /// A step failed on a host before anything on it changed (exit 1).
-    case stepFailed(service: String, host: String, step: String, reason: String)
+    /// Steps failed before anything changed, on one host or on several (each named with its step and reason;
+    /// exit 1).
+    case stepFailed(service: String, failures: [FailedStep])
     /// The local `before` hook failed: no host was changed.
     case hookFailed(service: String, hook: String, reason: String)
     /// A host failed its rollout; it and every host already updated were put back (exit 1).
@@ -25,6 +26,11 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// once, putting nothing back. `changed` are the hosts it had changed (exit 2 when there are any, else 1).
     case leaseLost(service: String, reason: String, changed: [String])
 
+    /// A step that failed on one host before anything changed.
+    public static func stepFailed(service: String, host: String, step: String, reason: String) -> RolloutError {
+        .stepFailed(service: service, failures: [FailedStep(host: host, step: step, reason: reason)])
+    }
+
     public var category: ExitCategory {
         switch self {
         case .lockHeld, .lockLive: return .lockHeld
@@ -39,7 +45,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// builds on, so the two never contradict each other.
     public var whatFailed: String {
         switch self {
-        case .stepFailed(_, let host, let step, let reason), .hostFailed(_, let host, let step, let reason):
+        case .stepFailed(_, let failures):
+            return failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
+        case .hostFailed(_, let host, let step, let reason):
             return "\(host) failed at \(step): \(reason)"
         case .hookFailed(_, let hook, let reason): return "the \(hook) hook failed: \(reason)"
         case .stoppedByOperator: return "stopped by the operator"
@@ -56,8 +64,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
             return "\(service): the lock on \(host) is held by \(who); nothing was changed. \(next)"
         case .unreachable(let service, let reason, let hint):
             return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts." + (hint.map { " \($0)" } ?? "")
-        case .stepFailed(let service, let host, let step, let reason):
-            return "\(service): \(step) failed on \(host): \(reason); no host was changed."
+        case .stepFailed(let service, let failures):
+            return "\(service): " + failures.map { "\($0.step) failed on \($0.host): \($0.reason)" }.joined(separator: "; ")
+                + "; no host was changed."
         case .hookFailed(let service, let hook, let reason):
             return "\(service): the \(hook) hook failed: \(reason); no host was changed."
         case .hostFailed(let service, let host, let step, let reason):
@@ -83,3 +92,16 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     }
 }
 
+
+/// A step that failed on a host before anything changed.
+public struct FailedStep: Sendable, Equatable {
+    public var host: String
+    public var step: String
+    public var reason: String
+
+    public init(host: String, step: String, reason: String) {
+        self.host = host
+        self.step = step
+        self.reason = reason
+    }
+}

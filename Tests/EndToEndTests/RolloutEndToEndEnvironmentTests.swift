@@ -134,7 +134,7 @@ extension RolloutEndToEndTests {
         try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
         for host in ["cs-1", "cs-2"] { #expect(try !Sandbox.isLocked(host, service: "customer-service")) }
         let log = URL(fileURLWithPath: inventory).deletingLastPathComponent().appendingPathComponent("after.log").path
-        #expect(try String(contentsOfFile: log, encoding: .utf8) == "deploy rolled_back cs-1,cs-2\n")
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "deploy stopped cs-1,cs-2\n")
     }
 
     @Test func aFailingBeforeUpPutsTheHostBack() throws {

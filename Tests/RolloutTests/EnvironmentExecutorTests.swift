@@ -110,13 +110,13 @@ struct EnvironmentExecutorTests {
         let failing = FakeFleet(service: Self.service(hooks: Hooks(before: ["/bin/sh", "-c", record + "; echo refused >&2; exit 3"],
                                                                    after: ["/bin/sh", "-c", record])))
         let outcome = try await run(failing, hookDirectory: directory)
-        #expect(outcome.result == .rolledBack)
+        #expect(outcome.result == .stopped)
         #expect(outcome.error?.category == .failed)
         #expect(outcome.error?.description.contains("the before hook failed: exit status 3: refused") == true)
         #expect(failing.checkouts(on: "h1").isEmpty && failing.checkouts(on: "h2").isEmpty)
         #expect(failing.commands(on: "h1", containing: "cat > .env.new").isEmpty)
         let log = try String(contentsOfFile: directory + "/hooks.log", encoding: .utf8)
-        #expect(log == "app deploy \(newSHA) h1,h2 none\napp deploy \(newSHA) h1,h2 rolled_back\n")
+        #expect(log == "app deploy \(newSHA) h1,h2 none\napp deploy \(newSHA) h1,h2 stopped\n")
 
         let good = FakeFleet(service: Self.service(hooks: Hooks(after: ["/bin/sh", "-c", record])))
         let goodOutcome = try await run(good, hookDirectory: directory)

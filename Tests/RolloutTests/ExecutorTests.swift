@@ -91,7 +91,7 @@ struct ExecutorTests {
         #expect(service == "app" && host == "h2" && stale == nil)
         #expect(holder?.operator == "alice" && holder?.machine == "laptop" && holder?.target == "deploy main")
         #expect(outcome.error?.category == .lockHeld)
-        #expect(outcome.result == .rolledBack)
+        #expect(outcome.result == .stopped)
         #expect(fleet.lockHolder("h1") == nil)
         #expect(fleet.lockHolder("h2") != nil)
         // h3 comes after h2 in lock order: never asked.
@@ -187,7 +187,7 @@ struct ExecutorTests {
         }
         let outcome = try await run(fleet, batches: [["h1"]])
 
-        #expect(outcome.result == .rolledBack)
+        #expect(outcome.result == .stopped)
         #expect(outcome.hosts[0].failedStep == "preflight")
         let reason = try #require(outcome.hosts[0].reason)
         #expect(reason.contains("the steps sent together (preflight, current_revision, fetch, resolve, env_digest) did not finish within"), "\(reason)")
@@ -285,11 +285,32 @@ struct ExecutorTests {
                           reply: CommandResult(exitStatus: 1, stderr: "preflight: /srv/app has local changes\n"))
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
 
-        #expect(outcome.result == .rolledBack)
+        #expect(outcome.result == .stopped)
         #expect(outcome.error == .stepFailed(service: "app", host: "h2", step: "preflight",
                                              reason: "preflight: /srv/app has local changes (exit status 1)"))
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+    }
+
+    @Test func everyHostWhosePreflightFailsIsNamedWithItsReason() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
+        for host in ["h1", "h3"] {
+            fleet.scripted.on("status --porcelain", host: host,
+                              reply: CommandResult(exitStatus: 1, stderr: "preflight: /srv/app on \(host) has local changes\n"))
+        }
+        let events = EventLog()
+        let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]], events: events)
+
+        #expect(outcome.result == .stopped)
+        #expect(outcome.hosts.map(\.result) == [.failed, .notStarted, .failed])
+        #expect(outcome.hosts.map(\.reason) == ["preflight: /srv/app on h1 has local changes (exit status 1)", nil,
+                                               "preflight: /srv/app on h3 has local changes (exit status 1)"])
+        let description = try #require(outcome.error?.description)
+        #expect(description.contains("preflight failed on h1: preflight: /srv/app on h1 has local changes")
+            && description.contains("preflight failed on h3: preflight: /srv/app on h3 has local changes"), "\(description)")
+        let failed = events.all.filter { if case .hostFailed = $0.payload { return true } else { return false } }.compactMap(\.host)
+        #expect(failed.sorted() == ["h1", "h3"])
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty && fleet.checkouts(on: "h3").isEmpty)
     }
 
     @Test func anUnreachableHostStopsEverythingBeforeAnyLock() async throws {
@@ -298,6 +319,10 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
 
         #expect(outcome.error?.category == .unreachable)
+        #expect(outcome.result == .stopped)
+        // The unreachable host is named on its own row, with its reason; the reachable one did not start.
+        #expect(outcome.hosts.map(\.result) == [.notStarted, .failed])
+        #expect(outcome.hosts[1].failedStep == "connect" && outcome.hosts[1].reason == "could not connect: host key mismatch")
         #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
     }
 

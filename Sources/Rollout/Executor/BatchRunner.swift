@@ -20,11 +20,17 @@ struct BatchRunner {
         let prepared: Prepared
         do {
             prepared = try await prepare(state: &run)
-        } catch let failure as HostStepFailure {
-            run.outcomes[failure.host]?.result = .failed
-            run.outcomes[failure.host]?.failedStep = failure.step
-            run.outcomes[failure.host]?.reason = failure.reason
-            run.error = .stepFailed(service: service, host: failure.host, step: failure.step, reason: failure.reason)
+        } catch let failed as HostStepFailures {
+            // Every host that failed is named, each with its own step and reason, not only the first.
+            for failure in failed.failures {
+                run.outcomes[failure.host]?.result = .failed
+                run.outcomes[failure.host]?.failedStep = failure.step
+                run.outcomes[failure.host]?.reason = failure.reason
+                session(failure.host)?.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
+            }
+            run.error = .stepFailed(service: service, failures: failed.failures.map {
+                FailedStep(host: $0.host, step: $0.step, reason: $0.reason)
+            })
             return
         } catch let error as RolloutError {
             run.error = error
@@ -154,7 +160,7 @@ struct BatchRunner {
                 return all
             }
             if Task.isCancelled { throw CancellationError() }
-            var failure: HostStepFailure?
+            var failures: [HostStepFailure] = []
             for session in sessions {
                 switch results[session.host.name] {
                 case .success(let (answer, elapsed)):
@@ -164,18 +170,19 @@ struct BatchRunner {
                                                                           elapsed: elapsed)
                     }
                 case .failure(let step):
-                    if failure == nil { failure = HostStepFailure(host: session.host.name, step: step.step, reason: step.reason) }
+                    failures.append(HostStepFailure(host: session.host.name, step: step.step, reason: step.reason))
                 case nil:
                     break
                 }
             }
-            if let failure { throw failure }
+            if !failures.isEmpty { throw HostStepFailures(failures: failures) }
         }
         var previous: [String: CommitID] = [:]
         for session in sessions {
             let output = answers[session.host.name]?[.currentRevision]?.stdout.firstLine ?? ""
             guard let revision = CommitID(output) else {
-                throw HostStepFailure(host: session.host.name, step: "current_revision", reason: "git rev-parse HEAD printed \"\(output)\"")
+                throw HostStepFailures(HostStepFailure(host: session.host.name, step: "current_revision",
+                                                       reason: "git rev-parse HEAD printed \"\(output)\""))
             }
             previous[session.host.name] = revision
             context.monitor.set(service: service, host: session.host.name, .untouched(revision: revision.value))
@@ -187,10 +194,11 @@ struct BatchRunner {
         let label = run.ref ?? "the target"
         let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {
-            throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")")
+            throw HostStepFailures(HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")"))
         }
         if let known = plan.target.commit, known != commit {
-            throw HostStepFailure(host: first.name, step: "resolve", reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)")
+            throw HostStepFailures(HostStepFailure(host: first.name, step: "resolve",
+                                                   reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))
         }
         return Prepared(previous: previous, environments: environments, target: commit)
     }
@@ -291,4 +299,12 @@ struct HostStepFailure: Error {
     var host: String
     var step: String
     var reason: String
+}
+
+/// Hosts that failed before anything changed, in host order: every one is reported.
+struct HostStepFailures: Error {
+    var failures: [HostStepFailure]
+
+    init(failures: [HostStepFailure]) { self.failures = failures }
+    init(_ one: HostStepFailure) { failures = [one] }
 }

@@ -61,7 +61,7 @@ public struct Executor: Sendable {
     static func notStarted(_ plan: ServicePlan) -> ServiceOutcome {
         let hosts = plan.hosts.map { HostOutcome(host: $0.host.name, result: .notStarted) }
         return ServiceOutcome(service: plan.service.name, action: plan.action, deployID: "", ref: plan.target.ref?.value, sha: nil,
-                              result: .rolledBack, error: .stoppedByOperator(service: plan.service.name), hosts: hosts,
+                              result: .stopped, error: .stoppedByOperator(service: plan.service.name), hosts: hosts,
                               elapsed: .zero, locksLeft: [], aborted: false)
     }
 }

@@ -22,9 +22,13 @@ public enum HostResult: String, Sendable, Equatable {
 public enum DeployResult: String, Sendable, Equatable {
     case succeeded
     case noChange = "no_change"
-    /// The rollout did not complete, and every host it touched is back on its previous revision and
-    /// healthy (also when it stopped before touching any host: lock held, host unreachable, preflight).
+    /// The rollout did not complete: some host had changed, and every host that changed is back on its
+    /// previous revision and healthy.
     case rolledBack = "rolled_back"
+    /// The rollout stopped before any host changed: a lock held, a host unreachable, a failed preflight or
+    /// `before` hook, a ref that does not resolve, a lost lock, an operator's stop. Nothing was put back
+    /// because nothing had changed.
+    case stopped
     /// Some host is not known to be healthy on its previous revision: a person must look.
     case rollbackFailed = "rollback_failed"
 }

@@ -56,6 +56,14 @@ struct ServiceRollout {
             await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let unreachable as UnreachableHosts {
+            // Every host that could not be reached is named on its own row, with its reason.
+            for (host, error) in unreachable.failures {
+                run.outcomes[host]?.result = .failed
+                run.outcomes[host]?.failedStep = "connect"
+                run.outcomes[host]?.reason = Self.withoutHostPrefix(String(describing: error), host: host)
+                context.sink.emit(RolloutEvent(service: service, host: host, payload: .hostFailed(HostFailure(
+                    step: "connect", reason: run.outcomes[host]?.reason ?? "", changed: false))))
+            }
             run.error = .unreachable(service: service, reason: unreachable.description,
                                      hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
         } catch is CancellationError {
@@ -129,14 +137,15 @@ struct ServiceRollout {
         if let lost = context.stop.leaseLost {
             // Stopped at once, nothing put back: hosts that changed are not known to be where they were.
             let changed = outcomes.filter { [.succeeded, .interrupted, .rollbackFailed].contains($0.result) }.map(\.host)
-            result = changed.isEmpty ? .rolledBack : .rollbackFailed
+            result = changed.isEmpty ? .stopped : .rollbackFailed
             error = .leaseLost(service: service, reason: lost, changed: changed)
         } else if !attention.isEmpty {
             result = .rollbackFailed
             error = .rollbackIncomplete(service: service, hosts: Array(Set(attention)).sorted(),
                                         cause: run.error?.whatFailed ?? (run.aborted ? "stopped at once by a second Ctrl-C" : "a host failed"))
         } else if run.error != nil || run.aborted || run.stopped {
-            result = .rolledBack
+            // `rolled_back` only when some host changed and was put back; otherwise the rollout stopped before.
+            result = outcomes.contains { $0.result == .rolledBack } ? .rolledBack : .stopped
             if error == nil { error = .stoppedByOperator(service: service) }
         } else if outcomes.allSatisfy({ $0.result == .noChange }) {
             result = .noChange
@@ -195,6 +204,11 @@ struct ServiceRollout {
 
     private func emit(_ payload: RolloutEvent.Payload) {
         context.sink.emit(RolloutEvent(service: service, payload: payload))
+    }
+
+    /// `cs-1: could not connect: …` on cs-1's own row reads `could not connect: …`.
+    static func withoutHostPrefix(_ text: String, host: String) -> String {
+        text.hasPrefix(host + ": ") ? String(text.dropFirst(host.count + 2)) : text
     }
 
     /// A random id naming this rollout in locks and history.

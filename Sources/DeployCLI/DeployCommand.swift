@@ -19,7 +19,7 @@ public struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
     var ref: String?
 
-    @Option(help: "Services rolled out at once, with --all or several services (default: 4).")
+    @Option(help: "Services rolled out at once (named services: 1, in the order given; --all: 4).")
     var parallel: Int?
 
     @Flag(help: "Print the plan that would run, touch nothing.")
@@ -30,7 +30,6 @@ public struct DeployCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if !selection.all && selection.services.isEmpty { throw ValidationError("name at least one service, or pass --all") }
         if let parallel {
             if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
             // It sets how many services roll out at once: with one service it would silently mean nothing.
@@ -41,6 +40,15 @@ public struct DeployCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        if !selection.all && selection.services.isEmpty {
+            // Bare `openclaw-deploy`: what there is to deploy, and how. `deploy` with no service is a usage error.
+            let inventory = try? global.loadInventory()
+            if CommandLine.arguments.dropFirst().first != "deploy" {
+                LineOutput.standardOutput.write(Self.firstContact(inventory, path: global.inventoryPath))
+                return
+            }
+            throw SelectionError.noServicesChosen(known: inventory?.services.map(\.name) ?? [])
+        }
         let inventory = try global.loadInventory()
         let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides)
         if dryRun {
@@ -51,6 +59,34 @@ public struct DeployCommand: AsyncParsableCommand {
             return
         }
         let factory = hostKeys.factory
-        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: parallel ?? 4).run()
+        try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory,
+                                parallel: parallel ?? (selection.all ? 4 : 1)).run()
+    }
+}
+
+extension DeployCommand {
+    /// What bare `openclaw-deploy` prints: the inventory's services, one a line, and the commands to start with.
+    static func firstContact(_ inventory: Inventory?, path: String) -> String {
+        var lines: [String] = []
+        if let inventory {
+            let width = inventory.services.map(\.name.count).max() ?? 0
+            lines.append("Services in \(path):")
+            for service in inventory.services {
+                let hosts = "\(service.hosts.count) host\(service.hosts.count == 1 ? "" : "s")"
+                let about = [service.description].compactMap { $0 }.map(VisibleText.escaped)
+                lines.append("  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  " + (["tier \(service.tier)", hosts] + about).joined(separator: " · "))
+            }
+        } else {
+            lines.append("No inventory at \(path) (set it with -i PATH or OPENCLAW_INVENTORY).")
+        }
+        lines += [
+            "",
+            "  openclaw-deploy SERVICE             deploy a service (plan SERVICE shows what would run)",
+            "  openclaw-deploy status SERVICE      where each host is and whether it is healthy",
+            "  openclaw-deploy rollback SERVICE    back to the revision before the last deploy",
+            "  openclaw-deploy --help              every command",
+        ]
+        return lines.joined(separator: "\n") + "\n"
     }
 }

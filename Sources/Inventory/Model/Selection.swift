@@ -25,6 +25,9 @@ extension Inventory {
             guard !names.isEmpty else { throw SelectionError.noServicesChosen(known: known) }
             var seen = Set<String>()
             let unique = names.filter { seen.insert($0).inserted }
+            // Named services run in the order given: a name given twice has no one place in that order.
+            let repeated = unique.filter { name in names.filter { $0 == name }.count > 1 }
+            guard repeated.isEmpty else { throw SelectionError.repeatedServices(repeated) }
             let unknown = unique.filter { service(named: $0) == nil }
             guard unknown.isEmpty else { throw SelectionError.unknownServices(unknown, known: known) }
             chosen = unique.compactMap(service(named:))
@@ -48,19 +51,25 @@ public enum SelectionError: Error, Sendable, Equatable, CategorizedError {
     case unknownHosts([String], known: [String])
     /// Neither service names nor `--all` were given.
     case noServicesChosen(known: [String])
+    /// A service named more than once.
+    case repeatedServices([String])
 
     public var category: ExitCategory { .usage }
 
     public var description: String {
         switch self {
         case .unknownServices(let names, let known):
-            return "unknown service\(names.count == 1 ? "" : "s") \(names.map(QuotedText.quoted).joined(separator: ", ")); "
-                + "the inventory has: \(Self.list(known))."
+            let guesses = names.compactMap { name in closestMatch(to: name, among: known).map { "did you mean \(QuotedText.quoted($0))?" } }
+            return "unknown service\(names.count == 1 ? "" : "s") \(names.map(QuotedText.quoted).joined(separator: ", "))"
+                + (guesses.isEmpty ? "" : " (\(guesses.joined(separator: ", ")))") + "; the inventory has: \(Self.list(known))."
         case .unknownHosts(let names, let known):
             return "unknown host\(names.count == 1 ? "" : "s") \(names.map(QuotedText.quoted).joined(separator: ", ")) "
                 + "for the chosen services; their hosts are: \(Self.list(known))."
         case .noServicesChosen(let known):
             return "name at least one service or pass --all; the inventory has: \(Self.list(known))."
+        case .repeatedServices(let names):
+            return "\(names.map(QuotedText.quoted).joined(separator: ", ")) \(names.count == 1 ? "is" : "are") named more than once; "
+                + "name each service once (they run in the order given)"
         }
     }
 

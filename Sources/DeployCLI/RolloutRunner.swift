@@ -34,7 +34,7 @@ struct RolloutRunner {
         interrupts.uninstall()
         reporter.finish(report)
         if report.services.contains(where: \.aborted) {
-            LineOutput.standardError.write(InterruptHandling.describe(monitor))
+            LineOutput.standardError.write(InterruptHandling.abortReport(monitor))
         }
         if let error = RolloutExit.mostSerious(report) { throw error }
     }

@@ -14,6 +14,11 @@ final class InterruptHandling: @unchecked Sendable {
     private let lock = NSLock()
     private var sources: [DispatchSourceSignal] = []
     private var onAbort: (@Sendable () -> Void)?
+    /// The exit a second signal schedules in case the rollout does not come back; cancelled when it does.
+    private var pendingExit: DispatchWorkItem?
+    /// Set once the process is on its way out, by the rollout's own end or by the pending exit: only one of them
+    /// reports and exits.
+    private var finished = false
 
     /// Seconds the rollout gets to unwind after the second signal before the process exits by itself.
     static let abortGrace: Double = 3
@@ -38,14 +43,25 @@ final class InterruptHandling: @unchecked Sendable {
         }
     }
 
-    /// Back to the default behaviour (a later Ctrl-C ends the process).
-    func uninstall() {
-        let installed = lock.withLock { () -> [DispatchSourceSignal] in
+    /// Back to the default behaviour (a later Ctrl-C ends the process). The rollout came back: an exit a second
+    /// signal scheduled is called off, so it cannot cut the report short or exit with another code. Returns false
+    /// when that exit is already under way (the caller must then not report or exit itself).
+    @discardableResult
+    func uninstall() -> Bool {
+        let (installed, mine) = lock.withLock { () -> ([DispatchSourceSignal], Bool) in
             defer { sources = [] }
-            return sources
+            pendingExit?.cancel()
+            let mine = !finished
+            finished = true
+            return (sources, mine)
         }
         for source in installed { source.cancel() }
         for signo in Self.handled { signal(signo, SIG_DFL) }
+        if !mine {
+            // The pending exit is printing and exiting; wait for it rather than race it.
+            while true { pause() }
+        }
+        return mine
     }
 
     private func received() {
@@ -58,14 +74,25 @@ final class InterruptHandling: @unchecked Sendable {
         guard count == 2 else { return }
         err.write("\nstopping at once.\n")
         lock.withLock { onAbort }?()
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace) { [monitor, err] in
-            err.write(Self.describe(monitor))
-            let services = Set(monitor.snapshot().map(\.service)).sorted()
-            err.write("locks may still be held: once the hosts are checked, run "
-                + services.map { "`openclaw-deploy lock release \($0) --force`" }.joined(separator: ", ") + "\n")
+        let exit = DispatchWorkItem { [weak self, monitor, err] in
+            guard let self, self.lock.withLock({ () -> Bool in
+                defer { self.finished = true }
+                return !self.finished
+            }) else { return }
+            err.write(Self.abortReport(monitor))
             let attention = monitor.snapshot().contains { $0.state.needsAttention }
-            exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
+            Foundation.exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
         }
+        lock.withLock { pendingExit = exit }
+        DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace, execute: exit)
+    }
+
+    /// Where each host was left, and how to release the locks a stop at once left behind.
+    static func abortReport(_ monitor: RolloutMonitor) -> String {
+        let services = Set(monitor.snapshot().map(\.service)).sorted()
+        guard !services.isEmpty else { return "" }
+        return describe(monitor) + "locks may still be held: once the hosts are checked, run "
+            + services.map { "`openclaw-deploy lock release \($0) --force`" }.joined(separator: ", ") + "\n"
     }
 
     /// One line per host: where it was left.

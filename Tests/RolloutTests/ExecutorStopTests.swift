@@ -71,7 +71,37 @@ struct ExecutorStopTests {
         #expect(outcome.hosts[0].from == oldSHA && outcome.hosts[0].to == newSHA && outcome.hosts[0].revision == nil)
         #expect(outcome.hosts[0].reason?.hasPrefix("stopped at once by a second Ctrl-C") == true)
         #expect(outcome.error?.description.contains("h1 is not known to be healthy") == true)
-        #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+        // Stopped at once: not even an unlock is sent; the locks stay for a person to release once the hosts are checked.
+        #expect(fleet.lockHolder("h1") != nil && fleet.lockHolder("h2") != nil)
+        #expect(outcome.locksLeft == ["h1", "h2"])
+        #expect(fleet.scripted.commands(on: "h1").allSatisfy { !$0.contains("mv -T lock .lock-gone") })
+    }
+
+    @Test func cancellingDuringAPutBackStartsNoFurtherStepAndTheSummarySaysHowFarItGot() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", timeout: .milliseconds(300)), Fixtures.host("h2")]))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        let monitor = RolloutMonitor()
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let executor = Executor(factory: fleet.scripted, sink: EventLog(), monitor: monitor, options: Fixtures.options())
+        let task = Task { await executor.run(plan) }
+        // The second Ctrl-C comes while the put back's checkout runs; the checkout itself finishes on the host.
+        fleet.scripted.on("checkout --quiet --detach \(oldSHA)", host: "h1") { host, command in
+            task.cancel()
+            fleet.setHead(host, oldSHA)
+            return CommandResult(exitStatus: 0)
+        }
+        let outcome = try #require(await task.value.services.first)
+
+        let commands = fleet.scripted.commands(on: "h1")
+        let putBackCheckout = try #require(commands.lastIndex { $0.contains("checkout --quiet --detach \(oldSHA)") })
+        #expect(commands.count == putBackCheckout + 1, "commands after the put back's checkout: \(commands[(putBackCheckout + 1)...])")
+        #expect(monitor.snapshot().first?.state == .puttingBack(to: oldSHA, done: ["checkout"]))
+        #expect(outcome.hosts[0].result == .interrupted)
+        // What it last saw: the checkout finished, so the host is on the previous revision; its health is not known.
+        #expect(outcome.hosts[0].revision == oldSHA)
+        #expect(outcome.hosts[0].reason?.contains("stopped after checkout: checked out \(oldSHA.prefix(12)), health unknown") == true,
+                "\(outcome.hosts[0].reason ?? "")")
+        #expect(outcome.result == .rollbackFailed)
     }
 
     @Test func theLockIsRefreshedWhileTheRolloutWorks() async throws {

@@ -12,10 +12,13 @@ struct PlannerTests {
         F.service("customer-service", tier: "99.9", hosts: [F.host("lighthouse-a"), F.host("lighthouse-a2", port: 2222)]),
     ])
 
-    @Test("named services keep the order given, once each; --all takes every service by name")
+    @Test("named services keep the order given; a name given twice is refused; --all takes every service by name")
     func serviceOrder() throws {
-        let named = try F.plan(inventory, services: ["trading", "customer-service", "trading"], all: false, ref: nil, hosts: [])
+        let named = try F.plan(inventory, services: ["trading", "customer-service"], all: false, ref: nil, hosts: [])
         #expect(named.services.map(\.service.name) == ["trading", "customer-service"])
+        #expect(throws: SelectionError.repeatedServices(["trading"])) {
+            try F.plan(inventory, services: ["trading", "customer-service", "trading"], all: false, ref: nil, hosts: [])
+        }
         let all = try F.plan(inventory, services: [], all: true, ref: nil, hosts: [])
         #expect(all.services.map(\.service.name) == ["customer-service", "trading"])
     }
@@ -26,7 +29,9 @@ struct PlannerTests {
             try F.plan(inventory, services: ["tradng", "trading", "nope"], all: false, ref: nil, hosts: [])
         }
         #expect(SelectionError.unknownServices(["tradng"], known: ["customer-service", "trading"]).description
-            == "unknown service \"tradng\"; the inventory has: customer-service, trading.")
+            == "unknown service \"tradng\" (did you mean \"trading\"?); the inventory has: customer-service, trading.")
+        #expect(SelectionError.unknownServices(["nope"], known: ["customer-service", "trading"]).description
+            == "unknown service \"nope\"; the inventory has: customer-service, trading.")
     }
 
     @Test("no service and no --all is a usage error")

@@ -116,14 +116,23 @@ struct HostRollout {
             try haltIfLeaseLost()
             try? await drain(phase: .putBack)
             try haltIfLeaseLost()
+            // What it finished is kept as it goes: a second Ctrl-C stops it between steps, and says how far it got.
+            var done: [String] = []
+            func finished(_ step: StepKind) {
+                done.append(step.rawValue)
+                monitor.set(service: session.service, host: name, .puttingBack(to: previous.value, done: done))
+            }
             try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
                                   okDetail: { _ in "now at \(previous.short)" })
+            finished(.checkout)
             try haltIfLeaseLost()
             if restoringEnvironment {
                 try await session.run(try plan.requiredPutBack(.envRestore), phase: .putBack)
+                finished(.envRestore)
                 try haltIfLeaseLost()
             }
             try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
+            finished(.composeUp)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
                 problem = StepFailure(step: "health_gate", reason: reason)
             }

@@ -33,6 +33,8 @@ struct HostSession: Sendable {
     func run(_ step: PlannedStep, _ values: [LateValue: String] = [:], input: String? = nil, phase: StepPhase = .rollout,
              timeout: Duration? = nil, okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
         let name = step.kind.rawValue
+        // A cancelled rollout (a second Ctrl-C) starts no new remote command.
+        try Task.checkCancellation()
         let clock = ContinuousClock()
         let start = clock.now
         emit(.stepStarted(step: name, phase: phase))
@@ -64,6 +66,7 @@ struct HostSession: Sendable {
     func runTogether(_ steps: [PlannedStep], _ values: [LateValue: String] = [:], unreported: Set<StepKind> = [],
                      okDetail: (StepKind, CommandResult) -> String? = { _, _ in nil }) async throws -> (results: [StepKind: CommandResult], elapsed: Duration) {
         guard let first = steps.first else { return ([:], .zero) }
+        try Task.checkCancellation()
         let clock = ContinuousClock()
         let start = clock.now
         emit(.stepStarted(step: first.kind.rawValue, phase: .rollout))
@@ -122,7 +125,8 @@ struct HostSession: Sendable {
 
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
     func runQuietly(_ step: PlannedStep, _ values: [LateValue: String], timeout: Duration) async throws -> CommandResult {
-        try await transport.run(try Self.line(step, values), timeout: timeout)
+        try Task.checkCancellation()
+        return try await transport.run(try Self.line(step, values), timeout: timeout)
     }
 
     /// The plan's command line for `step`, late values filled in.

@@ -76,8 +76,12 @@ struct LockSet {
     }
 
     /// Releases the given locks (only if they still carry this rollout's token). Returns the hosts whose
-    /// lock could not be released. Runs in its own task so that it is attempted even after cancellation.
+    /// lock could not be released. Runs in its own task so that a task cancelled meanwhile does not cut an unlock
+    /// short; a task already cancelled (stopped at once) sends none.
     func release(_ taken: [HostSession]) async -> [String] {
+        // Stopped at once (a second Ctrl-C): no new remote command, not even an unlock. The locks stay until a
+        // person has looked at the hosts; their holder (this process, gone by then) makes them stale at once here.
+        if Task.isCancelled { return taken.map(\.host.name).sorted() }
         let token = owner.token
         let timeout = options.bookkeepingTimeout
         let work = Task<[String], Never> {

@@ -10,8 +10,8 @@ public enum HostState: Sendable, Equatable {
     case changing(from: String, to: String)
     /// On the new revision and healthy.
     case onTarget(String)
-    /// Being put back on its previous revision.
-    case puttingBack(to: String)
+    /// Being put back on its previous revision; `done` are the put-back steps it finished (`checkout`, …).
+    case puttingBack(to: String, done: [String] = [])
     /// Back on its previous revision and healthy.
     case onPrevious(String)
     /// Not known to be healthy on any revision: a person must look.
@@ -31,7 +31,10 @@ public enum HostState: Sendable, Equatable {
         case .untouched(let revision): return "unchanged" + (revision.map { " on \($0.shortSHA)" } ?? "")
         case .changing(let from, let to): return "was being changed from \(from.shortSHA) to \(to.shortSHA): revision and health unknown"
         case .onTarget(let sha): return "on \(sha.shortSHA), healthy"
-        case .puttingBack(let to): return "was being put back on \(to.shortSHA): revision and health unknown"
+        case .puttingBack(let to, let done):
+            guard let last = done.last else { return "was being put back on \(to.shortSHA), no step of it done: revision and health unknown" }
+            let revision = done.contains("checkout") ? "checked out \(to.shortSHA)" : "revision unknown"
+            return "was being put back on \(to.shortSHA), stopped after \(last): \(revision), health unknown"
         case .onPrevious(let sha): return "back on \(sha.shortSHA), healthy"
         case .unknown(let why): return "not known to be healthy: \(why)"
         }

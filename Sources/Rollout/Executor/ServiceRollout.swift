@@ -184,7 +184,13 @@ struct ServiceRollout {
         case .changing(let from, let to):
             outcome = HostOutcome(host: outcome.host, result: .interrupted, from: from, to: to, revision: nil,
                                   reason: "\(stopped); \(state.description)")
-        case .puttingBack, .unknown:
+        case .puttingBack(let previous, let done):
+            outcome.result = .interrupted
+            outcome.to = outcome.to ?? sha
+            // What it last saw: a checkout that finished put the previous revision in place.
+            outcome.revision = done.contains(StepKind.checkout.rawValue) ? previous : nil
+            outcome.reason = "\(stopped); \(state.description)"
+        case .unknown:
             outcome.result = .interrupted
             outcome.to = outcome.to ?? sha
             outcome.revision = nil

@@ -54,7 +54,8 @@ public struct DeployCommand: AsyncParsableCommand {
         if dryRun {
             switch global.format {
             case .json: LineOutput.standardOutput.write(plan.jsonDocument)
-            case .text: LineOutput.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
+            case .text: LineOutput.standardOutput.write(TextFit.wrappedLines(PlanRenderer(color: global.useColor).render(plan),
+                                                                              width: global.textWidth))
             }
             return
         }
@@ -74,18 +75,19 @@ extension DeployCommand {
             for service in inventory.services {
                 let hosts = "\(service.hosts.count) host\(service.hosts.count == 1 ? "" : "s")"
                 let about = [service.description].compactMap { $0 }.map(VisibleText.escaped)
-                lines.append("  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                    + "  " + (["tier \(service.tier)", hosts] + about).joined(separator: " · "))
+                lines.append(TextFit.shortened("  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + "  " + (["tier \(service.tier)", hosts] + about).joined(separator: " · "), to: 80))
             }
         } else {
             lines.append("No inventory at \(path) (set it with -i PATH or OPENCLAW_INVENTORY).")
         }
         lines += [
             "",
-            "  openclaw-deploy SERVICE             deploy a service (plan SERVICE shows what would run)",
-            "  openclaw-deploy status SERVICE      where each host is and whether it is healthy",
-            "  openclaw-deploy rollback SERVICE    back to the revision before the last deploy",
-            "  openclaw-deploy --help              every command",
+            "  openclaw-deploy plan SERVICE       what a deploy would do",
+            "  openclaw-deploy SERVICE            deploy it",
+            "  openclaw-deploy status SERVICE     each host's revision and health",
+            "  openclaw-deploy rollback SERVICE   undo the last deploy",
+            "  openclaw-deploy --help             every command",
         ]
         return lines.joined(separator: "\n") + "\n"
     }

@@ -35,7 +35,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision))]
         case .step(let step):
             fields += [("step", .string(step.step)), ("phase", .string(step.phase.rawValue)), ("status", .string(step.status.rawValue)),
-                       ("elapsed_ms", .int(step.elapsed.milliseconds)), ("detail", .optional(step.detail))]
+                       ("elapsed_ms", .int(step.elapsed.milliseconds)), ("detail", .optional(step.detail)),
+                       ("together", .bool(step.together))]
         case .healthProbe(let p):
             fields += [("phase", .string(p.phase.rawValue)), ("attempt", .int(Int64(p.attempt))),
                        ("status", p.status.map { .int(Int64($0)) } ?? .null), ("error", .optional(p.error)),

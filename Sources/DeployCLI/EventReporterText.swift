@@ -13,6 +13,10 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     private var lastAnswer: [String: String] = [:]
     private let hostWidth: Int
     private let serviceWidth: Int
+    /// With one service the service column is left out: the header names it.
+    private let showService: Bool
+    /// Columns lines fit (nil: no limit; see `TextFit`).
+    private let width: Int?
     /// Remote steps under way, by `service/host`, so a long one (an image build) can be shown to be alive.
     private var running: [String: RunningStep] = [:]
     /// When the health progress line was last written: a running step's line does not replace it at once.
@@ -32,10 +36,13 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     static let terminalTick: Duration = .seconds(1)
     static let pipeInterval: Duration = .seconds(30)
 
-    init(out: LineOutput = .standardOutput, color: Bool, hostNames: [String], serviceNames: [String]) {
+    init(out: LineOutput = .standardOutput, color: Bool, hostNames: [String], serviceNames: [String], width: Int? = nil) {
         self.out = out
         self.palette = Palette(enabled: color)
-        self.hostWidth = max(4, hostNames.map(\.count).max() ?? 0)
+        self.width = width
+        self.showService = serviceNames.count > 1
+        // Host names past 24 characters are shortened in the middle in the step lines (the summary shows them whole).
+        self.hostWidth = min(max(4, hostNames.map(\.count).max() ?? 0), width == nil ? .max : 24)
         self.serviceWidth = max(7, serviceNames.map(\.count).max() ?? 0)
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1))
@@ -110,7 +117,14 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     }
 
     private func who(_ event: RolloutEvent) -> String {
-        "\(pad(event.service, serviceWidth))  \(pad(event.host ?? "", hostWidth))"
+        var host = event.host ?? ""
+        if width != nil { host = TextFit.shortened(host, to: hostWidth) }
+        return showService ? "\(pad(event.service, serviceWidth))  \(pad(host, hostWidth))" : pad(host, hostWidth)
+    }
+
+    /// `line` wrapped to the width, continuation lines under `indent`.
+    private func wrap(_ line: String, indent: Int) -> String {
+        TextFit.wrapped(line, width: width, indent: String(repeating: " ", count: indent)).joined(separator: "\n")
     }
 
     /// Shows that long steps are alive: on a terminal, the longest-running step's elapsed time in place (unless
@@ -149,30 +163,42 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     }
 
     private func line(for event: RolloutEvent) -> String? {
-        let who = "\(pad(event.service, serviceWidth))  \(pad(event.host ?? "", hostWidth))"
+        let who = self.who(event)
+        let under = who.count + 4
         switch event.payload {
         case .deployStarted(let started):
             let batches = started.batches.map { "[" + $0.joined(separator: " ") + "]" }.joined(separator: " ")
             let target = started.ref.map { "to \($0)" } ?? "to the revision before the newest deploy that changed a host"
-            return palette.bold("\(started.action.rawValue) \(event.service) \(target)")
-                + palette.dim("  tier \(started.tier): batches \(batches)"
-                    + (started.canary ? ", canary then \(started.bakeSeconds)s bake" : "")
-                    + ", " + healthyAnswers(started.healthyAfter))
+            let facts = "tier \(started.tier) · batches \(batches)" + (started.canary ? " · canary, then \(started.bakeSeconds)s bake" : "")
+                + " · " + healthyAnswers(started.healthyAfter)
+            let head = "\(started.action.rawValue) \(event.service) \(target)"
+            // One line when it fits, else the facts on a line of their own.
+            if let width, head.count + 2 + facts.count > width {
+                return palette.bold(head) + "\n" + palette.dim(wrap("  " + facts, indent: 4))
+            }
+            return palette.bold(head) + palette.dim("  " + facts)
         case .hostStarted(let batch, let revision):
             return "\(who)  " + palette.bold("batch \(batch)") + palette.dim(" starting at \(shortRevision(revision))")
         case .step(let step):
             let status = step.status == .ok ? palette.green("ok    ") : palette.red("FAILED")
             let name = (step.phase == .putBack ? "put back: " : "") + step.step
-            return "\(who)  \(pad(name, 26)) \(status) \(pad(spokenDuration(step.elapsed), 7, right: true))"
-                + (step.detail.map { "  " + VisibleText.escaped($0) } ?? "")
+            // Steps sent in one round trip with the one before show no time of their own: it is that round trip's.
+            let time = step.together ? "" : spokenDuration(step.elapsed)
+            let start = "\(who)  \(pad(name, 20)) \(status) \(pad(time, 7, right: true))"
+            guard let detail = step.detail.map(VisibleText.escaped) else { return start }
+            // A failed step's reason is wrapped, whole, and so is a service-wide step's word (what a rollback undoes); a
+            // host's ok step's detail is shortened to stay on its line.
+            if step.status == .failed || event.host == nil { return wrap(start + "  " + detail, indent: under) }
+            let room = width.map { $0 - TextFit.visibleCount(start) - 2 } ?? .max
+            return start + "  " + TextFit.shortened(detail, to: max(12, room))
         case .hostSucceeded(let outcome):
             let what = outcome.result == .noChange
                 ? "no change: already on \(shortRevision(outcome.to)) and healthy"
                 : "succeeded: \(shortRevision(outcome.from)) → \(shortRevision(outcome.to))"
             return "\(who)  " + palette.green("✔ " + what) + palette.dim(" (\(spokenDuration(outcome.elapsed)))")
         case .hostFailed(let failure):
-            return "\(who)  " + palette.red("✘ failed at \(failure.step): \(VisibleText.escaped(failure.reason))")
-                + (failure.changed ? palette.dim(" (putting it back)") : "")
+            return palette.red(wrap("\(who)  ✘ failed at \(failure.step): \(VisibleText.escaped(failure.reason))"
+                + (failure.changed ? " (putting it back)" : ""), indent: under))
         case .hostRolledBack(let outcome):
             return "\(who)  " + palette.yellow("↩ back on \(shortRevision(outcome.revision)), healthy")
         case .deployFinished(let outcome):
@@ -186,7 +212,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             if lines.last == "" { lines.removeLast() }
             if lines.isEmpty { lines = ["(empty)"] }
             return "\(who)  " + palette.dim(VisibleText.escaped(diagnostics.title) + ":") + "\n"
-                + lines.map { "    " + VisibleText.escaped($0) }.joined(separator: "\n")
+                + lines.map { wrap("    " + VisibleText.escaped($0), indent: 6) }.joined(separator: "\n")
         }
     }
 
@@ -234,17 +260,26 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         var lines = ["", palette.bold("\(outcome.service): \(outcome.action.rawValue) ") + verdict
             + (outcome.sha.map { " (\(outcome.ref ?? "") = \(shortRevision($0)))" } ?? "")
             + " in \(spokenDuration(outcome.elapsed))"]
-        let header = [pad("HOST", hostWidth), pad("RESULT", 15), pad("FROM", 12), pad("TO", 12), pad("NOW ON", 12), "NOTE"]
+        // Host names whole; RESULT as wide as the longest result shown. Each note (why a host failed) goes on the
+        // lines under its row, wrapped, so the table stays in 80 columns whatever the reason says.
+        let names = outcome.hosts.map(\.host)
+        let hostColumn = max(4, names.map(\.count).max() ?? 0)
+        let resultColumn = max(6, outcome.hosts.map(\.result.rawValue.count).max() ?? 0)
+        let header = [pad("HOST", hostColumn), pad("RESULT", resultColumn), pad("FROM", 12), pad("TO", 12), "NOW ON"]
         lines.append("  " + palette.dim(header.joined(separator: "  ")))
         for host in outcome.hosts {
+            let row = [pad(host.host, hostColumn), pad(host.result.rawValue, resultColumn), pad(shortRevision(host.from), 12),
+                       pad(shortRevision(host.to), 12), shortRevision(host.revision)].joined(separator: "  ")
+            lines.append("  " + row)
             let note = VisibleText.escaped([host.failedStep.map { "failed at \($0)" }, host.reason].compactMap { $0 }.joined(separator: ": "))
-            let row = [pad(host.host, hostWidth), pad(host.result.rawValue, 15), pad(shortRevision(host.from), 12),
-                       pad(shortRevision(host.to), 12), pad(shortRevision(host.revision), 12), note].joined(separator: "  ")
-            lines.append("  " + String(row.reversed().drop(while: { $0 == " " }).reversed()))
+            if !note.isEmpty {
+                let indent = String(repeating: " ", count: 4 + hostColumn)
+                lines += TextFit.wrapped(indent + note, width: width, indent: indent)
+            }
         }
         if !outcome.locksLeft.isEmpty {
-            lines.append(palette.red("  lock left on \(outcome.locksLeft.joined(separator: ", ")): "
-                + "run `openclaw-deploy lock release \(outcome.service) --force` once the host is reachable"))
+            lines.append(palette.red(wrap("  lock left on \(outcome.locksLeft.joined(separator: ", ")): "
+                + "run `openclaw-deploy lock release \(outcome.service) --force` once the host is reachable and checked", indent: 4)))
         }
         return lines.joined(separator: "\n")
     }

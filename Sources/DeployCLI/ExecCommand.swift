@@ -8,7 +8,7 @@ public struct ExecCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Run one command in the checkout of every host of a service, with the service's environment.",
-        usage: "openclaw-deploy exec <service> [--host <name> ...] [--parallel <n>] -- <command> [<arg> ...]",
+        usage: "openclaw-deploy exec <service> [--host <name>]... -- <command> [<arg>...]",
         discussion: "The words after -- are sent quoted, each as one argument (no remote shell syntax). Each host's "
             + "output lines are prefixed with its host (stderr's on stderr), then its exit status. Exits 0 when every "
             + "host's command exited 0, 1 when one did not, 4 when a host could not be reached. --format json prints "

@@ -61,8 +61,12 @@ extension ExitStatus {
     }
 
     /// Messages carry text from hosts (a command's last line): control characters are shown escaped, line by line.
+    /// On a terminal a long message is wrapped at spaces to its width, continuation lines indented.
     private static func printError(_ text: String) {
-        let visible = text.split(separator: "\n", omittingEmptySubsequences: false).map { VisibleText.escaped(String($0)) }
+        let width = TextFit.width(wide: TextFit.wide.withLock { $0 }, descriptor: STDERR_FILENO)
+        let visible = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
+            TextFit.wrapped(VisibleText.escaped(String(line)), width: width, indent: "  ")
+        }
         LineOutput.standardError.write(visible.joined(separator: "\n") + "\n")
     }
 }

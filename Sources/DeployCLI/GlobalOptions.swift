@@ -14,7 +14,18 @@ public struct GlobalOptions: ParsableArguments, Sendable {
     @Flag(name: .customLong("no-color"), help: "No colors in text output (also when NO_COLOR is set, TERM is dumb or output is not a terminal).")
     public var noColor = false
 
+    @Flag(help: "Keep long lines whole on a terminal too: no wrapping, no values shortened in the middle.")
+    public var wide = false
+
     public init() {}
+
+    public func validate() throws {
+        // Error messages are printed after the command is gone: they fit the same width.
+        TextFit.wide.withLock { $0 = wide }
+    }
+
+    /// Columns text output fits (nil: no limit).
+    public var textWidth: Int? { TextFit.width(wide: wide) }
 
     /// The inventory path after `-i`, `OPENCLAW_INVENTORY` and the default are considered.
     public var inventoryPath: String { InventoryLoader.path(explicit: inventory) }

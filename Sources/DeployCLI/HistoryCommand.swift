@@ -6,7 +6,8 @@ import Rollout
 public struct HistoryCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "The deploy and rollback records of a service, newest first, merged across its hosts."
+        abstract: "The deploy and rollback records of a service, newest first, merged across its hosts.",
+        usage: "openclaw-deploy history <service> [--host <name>]... [--limit <n>] [opts]"
     )
 
     @OptionGroup var global: GlobalOptions
@@ -34,6 +35,9 @@ public struct HistoryCommand: AsyncParsableCommand {
                 ("version", .int(1)), ("service", .string(service.name)),
                 ("records", .array(records.map(Self.json))), ("problems", .array(problems.map(JSONValue.string))),
             ]).pretty)
+        case .text where global.textWidth != nil && !records.isEmpty:
+            // On a terminal each record takes two lines: what happened, then its revisions, id and reason, wrapped.
+            LineOutput.standardOutput.write(Self.narrow(records, palette: Palette(enabled: global.useColor), width: global.textWidth!))
         case .text:
             let palette = Palette(enabled: global.useColor)
             var rows = [["STARTED", "FINISHED", "HOST", "ACTION", "REF", "FROM", "TO", "RESULT", "OPERATOR", "ID", "REASON"]]
@@ -44,6 +48,31 @@ public struct HistoryCommand: AsyncParsableCommand {
             LineOutput.standardOutput.write(records.isEmpty ? "no history for \(service.name) yet\n" : TextTable.render(rows, palette: palette))
         }
         if !problems.isEmpty { throw HostsNotRead(service: service.name, problems: problems) }
+    }
+
+    /// The records in `width` columns: a table of when, where, what and by whom, each row followed by the
+    /// revisions, the record's id and the reason on indented lines.
+    static func narrow(_ records: [HistoryRecord], palette: Palette, width: Int) -> String {
+        var rows = [["STARTED", "HOST", "ACTION", "REF", "RESULT", "OPERATOR"]]
+        rows += records.map { r in
+            [Self.minute(r.startedAt), r.host, r.action, TextFit.shortened(r.ref.map(Self.shortRef) ?? "-", to: 16), r.result,
+             TextFit.shortened(r.operator, to: 16)]
+        }
+        let table = TextTable.render(rows, palette: palette).split(separator: "\n").map(String.init)
+        var lines = [table[0]]
+        for (record, row) in zip(records, table.dropFirst()) {
+            lines.append(row)
+            let details = "\(shortRevision(record.from)) → \(shortRevision(record.to)) · id \(record.id)"
+                + (record.reason.map { " · " + VisibleText.escaped($0) } ?? "")
+            lines += TextFit.wrapped("    " + details, width: width, indent: "    ")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `2026-12-07T03:25:41Z` as `2026-12-07 03:25`.
+    static func minute(_ timestamp: String) -> String {
+        guard timestamp.count >= 16 else { return timestamp }
+        return String(timestamp.prefix(16)).replacingOccurrences(of: "T", with: " ")
     }
 
     static func json(_ r: HistoryRecord) -> JSONValue {

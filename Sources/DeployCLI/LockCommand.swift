@@ -46,7 +46,7 @@ struct LockStatusCommand: AsyncParsableCommand {
                         + (row.lockStale.map { " — STALE: \($0)" } ?? "") } ?? "free"
                 lines.append([row.host, lock])
             }
-            LineOutput.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor)))
+            LineOutput.standardOutput.write(TextTable.render(lines, palette: Palette(enabled: global.useColor), width: global.textWidth))
         }
         // Every host's row names why it could not be read: the exit code only summarises it.
         if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }

@@ -9,6 +9,7 @@ public struct LogsCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "Each host's compose logs, every line prefixed with its host. Changes nothing.",
+        usage: "openclaw-deploy logs <service> [--host <name>]... [--tail <n>] [--follow]",
         discussion: "With --follow, streams until Ctrl-C (each host's follower is stopped on the host). A host that "
             + "cannot be reached is reported at once and the others are still shown; the exit is then 4. The exit is 1 "
             + "when a host's compose logs command failed. --format json prints one JSON object per line: {\"host\",\"line\"}."

@@ -14,6 +14,7 @@ struct PlanCheckRenderer {
             let ref = service.ref?.value ?? "the revision from history"
             let target = service.sha.map { "\(ref) = \($0)" } ?? "\(ref) (not resolved: \(VisibleText.escaped(service.problem ?? "unknown")))"
             out += style.bold(service.service.name) + "  target \(target)\n"
+            if let undone = service.undoes { out += "  undoes \(VisibleText.escaped(undone.undoneDescription))\n" }
             let width = service.hosts.map(\.host.name.count).max() ?? 0
             for state in service.hosts {
                 let name = state.host.name.padding(toLength: width, withPad: " ", startingAt: 0)

@@ -29,6 +29,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(name: .customLong("detailed-exitcode"), help: "With --check: exit 2 when a host would change, 0 when none would.")
     var detailedExitcode = false
 
+    @Flag(help: "Show every remote command under its step, and each host's lock refresh and put-back branch (JSON always has them).")
+    var commands = false
+
     func validate() throws {
         if detailedExitcode && !check { throw ValidationError("--detailed-exitcode only applies with --check.") }
     }
@@ -39,14 +42,18 @@ struct PlanCommand: AsyncParsableCommand {
         guard check else {
             switch global.format {
             case .json: plan.writeJSON { LineOutput.standardOutput.write(bytes: $0) }
-            case .text: LineOutput.standardOutput.write(PlanRenderer(color: global.useColor).render(plan))
+            case .text:
+                // With --commands the command lines stay whole: they are for reading exactly, and copying.
+                let text = PlanRenderer(color: global.useColor, commands: commands).render(plan)
+                LineOutput.standardOutput.write(commands ? text : TextFit.wrappedLines(text, width: global.textWidth))
             }
             return
         }
         // The environment a deploy would write is compared too, so the secrets are read first (exit 65 if one is missing).
         let secrets = try await plan.readSecrets(inventory)
         let report = await PlanCheck.run(plan, factory: hostKeys.factory, secrets: secrets)
-        let text = global.format == .json ? report.jsonDocument : PlanCheckRenderer(color: global.useColor).render(report)
+        let text = global.format == .json ? report.jsonDocument
+            : TextFit.wrappedLines(PlanCheckRenderer(color: global.useColor).render(report), width: global.textWidth)
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.
         if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }

@@ -1,12 +1,17 @@
 import Inventory
 import Rollout
 
-/// The text form of a plan, for people: a header per service, its batches, then each host's steps
-/// with their exact commands.
+/// The text form of a plan, for people. By default a review: a header per service, then per host one line per
+/// step in words (what a pull request's reader checks); with `commands`, every remote command under its step,
+/// and the lock refresh and put-back branch of each host.
 struct PlanRenderer {
     let style: TextStyle
+    let commands: Bool
 
-    init(color: Bool) { style = TextStyle(color: color) }
+    init(color: Bool, commands: Bool = false) {
+        style = TextStyle(color: color)
+        self.commands = commands
+    }
 
     func render(_ plan: Plan) -> String {
         var out = ""
@@ -21,8 +26,9 @@ struct PlanRenderer {
         let service = plan.service
         out += style.bold(service.name) + "  " + headerFacts(service).joined(separator: " · ") + "\n"
         if let description = service.description { out += "  \(VisibleText.escaped(description))\n" }
-        if !service.skills.isEmpty { out += "  skills: \(VisibleText.escaped(service.skills.joined(separator: ", ")))\n" }
-        if !service.channels.isEmpty { out += "  channels: \(VisibleText.escaped(service.channels.joined(separator: ", ")))\n" }
+        let reach = [service.skills.isEmpty ? nil : "skills: " + service.skills.joined(separator: ", "),
+                     service.channels.isEmpty ? nil : "channels: " + service.channels.joined(separator: ", ")].compactMap { $0 }
+        if !reach.isEmpty { out += "  \(VisibleText.escaped(reach.joined(separator: " · ")))\n" }
         out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter))\n"
         let commit = plan.target.commit?.value ?? "resolved once at deploy time, the same commit for every host"
         out += "  target: \(plan.target.ref?.value ?? "the revision before the newest deploy, from history") (\(commit))\n"
@@ -37,25 +43,39 @@ struct PlanRenderer {
         if let after = service.hooks.after {
             out += "  hook after (local, when the rollout ends, with OPENCLAW_RESULT): \(VisibleText.escaped(after.map(ShellQuote.quote).joined(separator: " ")))\n"
         }
+        if !commands, let first = plan.hosts.first {
+            // The put-back branch and the lock refresh are the same for every host: said once, in words.
+            out += "  a host that fails after it changed: " + first.putBack.map(\.summary).dropLast().joined(separator: ", ")
+                + ", then the gate again\n"
+            out += "  while locked: \(first.lockRefresh.summary) every \(formatDuration(ExecutorOptions.defaultLockRefreshInterval))\n"
+        }
         for hostPlan in plan.hosts {
             let host = hostPlan.host
-            out += "  " + style.bold("\(host.name)") + " (\(host.ssh.user)@\(host.address):\(host.ssh.port))\n"
-            for (number, step) in hostPlan.steps.enumerated() {
-                if let group = hostPlan.sentTogether.first(where: { $0.first == step.kind }), group.count > 1 {
-                    out += "    steps \(number + 1)–\(number + group.count) go to the host as one script, in one round trip: "
-                        + "each framed, in this order, stopping at the first that fails\n"
-                }
-                render(step, "\(number + 1).", into: &out)
+            let together = hostPlan.sentTogether.compactMap { group -> String? in
+                guard group.count > 1, let first = hostPlan.steps.firstIndex(where: { $0.kind == group.first }) else { return nil }
+                return "steps \(first + 1)–\(first + group.count) in one round trip"
             }
-            render(hostPlan.lockRefresh, "every \(formatDuration(ExecutorOptions.defaultLockRefreshInterval)) while locked:", into: &out)
-            out += "    put back, on a host that failed after it changed:\n"
-            for step in hostPlan.putBack { render(step, "-", into: &out) }
+            out += "  " + style.bold("\(host.name)") + "  \(host.ssh.user)@\(host.address):\(host.ssh.port)"
+                + (together.isEmpty ? "" : " · " + together.joined(separator: ", ")) + "\n"
+            for (number, step) in hostPlan.steps.enumerated() {
+                render(step, "\(number + 1).", gate: hostPlan.gate, into: &out)
+            }
+            if commands {
+                render(hostPlan.lockRefresh, "every \(formatDuration(ExecutorOptions.defaultLockRefreshInterval)) while locked:",
+                       gate: hostPlan.gate, into: &out)
+                out += "    put back, on a host that failed after it changed:\n"
+                for step in hostPlan.putBack { render(step, "-", gate: hostPlan.gate, into: &out) }
+            }
         }
     }
 
-    private func render(_ step: PlannedStep, _ mark: String, into out: inout String) {
-        out += "    \(mark) \(step.kind.rawValue): \(VisibleText.escaped(step.summary))\n"
-        if let command = step.command {
+    private func render(_ step: PlannedStep, _ mark: String, gate: GatePolicy, into out: inout String) {
+        // The gate's words come from its policy; every other step's from the plan.
+        let words = step.kind == .healthGate
+            ? "gate: \(gate.healthyAfter) healthy answer\(gate.healthyAfter == 1 ? "" : "s") from \(gate.url) within \(formatDuration(gate.timeout))"
+            : step.summary
+        out += "    \(mark) \(VisibleText.escaped(words))\n"
+        if commands, let command = step.command {
             let stdin = step.input == .envFile ? "  < (the env above, secrets included)" : ""
             out += "       " + style.dim("$ " + VisibleText.escaped(command.rendered) + stdin) + "\n"
         }

@@ -7,6 +7,7 @@ public struct RollbackCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Put a service back on the revision before the newest deploy that changed a host (from history), or on --to.",
+        usage: "openclaw-deploy rollback <service> [--to <rev>] [--host <name>]... [opts]",
         discussion: "That deploy is the newest one that succeeded on a host or was interrupted after it started changing one; "
             + "deploys that were rolled back, failed or changed nothing are skipped. Runs like a deploy: the same locks, "
             + "preflight, batches and health gates; a host that fails is put back where it was."
@@ -46,7 +47,8 @@ public struct RollbackCommand: AsyncParsableCommand {
             LineOutput.standardOutput.write(Planner.plan([chosen], action: .rollback, ref: ref, resolved: resolved,
                                                          overrides: policy.overrides).jsonDocument)
         case .text:
-            LineOutput.standardOutput.write(PlanCheckRenderer(color: global.useColor).render(report))
+            LineOutput.standardOutput.write(TextFit.wrappedLines(PlanCheckRenderer(color: global.useColor).render(report),
+                                                                 width: global.textWidth))
         }
         // A dry run reports; it fails only when a host cannot be reached (SPEC: exit 0).
         if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }

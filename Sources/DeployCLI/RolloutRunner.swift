@@ -46,7 +46,7 @@ struct RolloutRunner {
         case .text:
             return TextEventReporter(color: global.useColor,
                                      hostNames: plan.services.flatMap { $0.batches.flatMap { $0.map(\.name) } },
-                                     serviceNames: plan.services.map(\.service.name))
+                                     serviceNames: plan.services.map(\.service.name), width: global.textWidth)
         }
     }
 }

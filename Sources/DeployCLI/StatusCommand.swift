@@ -7,6 +7,7 @@ public struct StatusCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Per host: reachable, revision, compose state, health, lock holder. Changes nothing.",
+        usage: "openclaw-deploy status [<service>...] [--all] [--host <name>]... [opts]",
         discussion: "Exits 0 when every host is reachable, healthy, has all its containers up and no interrupted rollout; "
             + "1 when a reachable host is not; 4 when a host cannot be reached (4 wins)."
     )
@@ -26,7 +27,10 @@ public struct StatusCommand: AsyncParsableCommand {
         let rows = await FleetInspector(factory: hostKeys.factory).status(of: targets)
         switch global.format {
         case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
-        case .text: LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor)) + Self.notes(rows))
+        case .text:
+            let width = global.textWidth
+            LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor), width: width)
+                + TextFit.wrappedLines(Self.notes(rows), width: width))
         }
         // Every host is in the output, reasons included: the exit code only summarises it.
         if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }
@@ -56,7 +60,9 @@ public struct StatusCommand: AsyncParsableCommand {
         }))])
     }
 
-    static func table(_ rows: [HostStatus], palette: Palette) -> String {
+    /// One row per host; the SERVICE column only when hosts of several services are shown.
+    static func table(_ rows: [HostStatus], palette: Palette, width: Int? = nil) -> String {
+        let severalServices = Set(rows.map(\.service)).count > 1
         var lines = [["SERVICE", "HOST", "REACHABLE", "REVISION", "COMPOSE", "HEALTH", "LOCK"]]
         for row in rows {
             let compose = row.containers.map { "\(row.containersUp ?? 0)/\($0) up" } ?? "-"
@@ -66,7 +72,8 @@ public struct StatusCommand: AsyncParsableCommand {
             lines.append([row.service, row.host, row.reachable ? "yes" : "NO", shortRevision(row.revision), compose,
                           health + (row.interrupted == nil ? "" : ", INTERRUPTED"), lock])
         }
-        return TextTable.render(lines, palette: palette)
+        if !severalServices { lines = lines.map { Array($0.dropFirst()) } }
+        return TextTable.render(lines, palette: palette, width: width)
     }
 
     /// Below the table, one line per host that needs words: why it could not be reached, or which rollout
@@ -96,20 +103,23 @@ enum LockJSON {
     }
 }
 
-/// Columns padded to their widest cell; the first row is the header.
+/// Columns padded to their widest cell; the first row is the header. With a `width`, a last cell that does not fit
+/// is wrapped under its own column (nothing in it is lost).
 enum TextTable {
-    static func render(_ rows: [[String]], palette: Palette) -> String {
+    static func render(_ rows: [[String]], palette: Palette, width: Int? = nil) -> String {
         // Escaped first, so widths are those of what is printed.
         let rows = rows.map { $0.map(VisibleText.escaped) }
         guard let header = rows.first else { return "" }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let lastStart = widths.dropLast().reduce(0) { $0 + $1 + 2 }
         return rows.enumerated().map { index, row in
             let line = row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
             }.joined(separator: "  ")
             // An empty last cell leaves no trailing blanks.
             let trimmed = String(line.reversed().drop(while: { $0 == " " }).reversed())
-            return index == 0 ? palette.dim(trimmed) : trimmed
+            let fitted = TextFit.wrapped(trimmed, width: width, indent: String(repeating: " ", count: lastStart)).joined(separator: "\n")
+            return index == 0 ? palette.dim(fitted) : fitted
         }.joined(separator: "\n") + "\n"
     }
 }

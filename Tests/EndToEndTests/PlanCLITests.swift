@@ -27,15 +27,37 @@ struct PlanCLITests {
             """)
     }
 
-    @Test("the text plan shows each service's header, batches and commands")
+    @Test("the text plan is a review: header, batches, each host's steps in words; --commands adds every command")
     func textPlan() throws {
         let result = try PlanCLI.run(["plan", "trading", "-i", "inventory/openclaw.yaml"], environment: ["NO_COLOR": "1"])
         #expect(result.status == 0)
         #expect(result.stdout.hasPrefix("trading  tier 99.99 · 3 hosts · 4 vCPU, 8GiB\n"))
         #expect(result.stdout.contains("policy: canary host alone first, bake 1m, then 1 host at a time, healthy after 5 consecutive 2xx"))
         #expect(result.stdout.contains("    1. lighthouse-tr-1 203.0.113.20:22  (canary, then bake 1m)\n"))
-        #expect(result.stdout.contains("$ git -C /opt/openclaw/trading checkout --quiet --detach <sha of origin/main>"))
+        #expect(result.stdout.contains("    8. checkout <sha of origin/main>\n"), "\(result.stdout)")
+        #expect(result.stdout.contains("    9. env: BROKER_API_KEY=(secret) LOG_LEVEL=info MODEL_API_KEY=(secret) OPENCLAW_*"))
+        #expect(result.stdout.contains("   12. gate: 5 healthy answers from http://127.0.0.1:8080/health within 2m\n")
+            || result.stdout.contains("    12. gate: 5 healthy answers from http://127.0.0.1:8080/health within 2m\n"))
+        #expect(!result.stdout.contains("$ "), "no command without --commands")
         #expect(!result.stdout.contains("\u{1B}["))
+        let commands = try PlanCLI.run(["plan", "trading", "--commands", "-i", "inventory/openclaw.yaml"], environment: ["NO_COLOR": "1"])
+        #expect(commands.stdout.contains("$ git -C /opt/openclaw/trading checkout --quiet --detach <sha of origin/main>"))
+        #expect(commands.stdout.contains("    put back, on a host that failed after it changed:\n"))
+    }
+
+    @Test("the plan of the reference inventory is short enough to review: at most 15 lines per host, 170 in all")
+    func planIsReviewable() throws {
+        let result = try PlanCLI.run(["plan", "--all", "-i", "inventory/openclaw.yaml"], environment: ["NO_COLOR": "1"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count <= 170, "\(lines.count) lines")
+        // Each host's block: its header line, then its numbered steps, up to the next host or service.
+        let hostHeaders = lines.indices.filter { lines[$0].hasPrefix("  lighthouse-") }
+        #expect(hostHeaders.count == 9)
+        for start in hostHeaders {
+            let block = lines[(start + 1)...].prefix { $0.hasPrefix("    ") }
+            #expect(block.count + 1 <= 15, "\(lines[start]): \(block.count + 1) lines")
+        }
     }
 
     @Test("--host and --ref narrow the plan")

@@ -104,3 +104,68 @@ extension RolloutEndToEndTests {
         #expect(twice.status == 64 && twice.stderr.contains("\"content\" is named more than once"), "\(twice.stderr)")
     }
 }
+
+extension RolloutEndToEndTests {
+    /// The tool's text under a terminal of 80 columns (`script` gives it a pty; `COLUMNS` its width): each line
+    /// as a terminal shows it (escape sequences and the `\r` of rewritten progress lines taken apart).
+    static func onTerminal(_ arguments: [String], inventory: String) throws -> (status: Int32, lines: [String]) {
+        let command = ([try Sandbox.binary] + arguments + ["-i", inventory]).map { "'\($0)'" }.joined(separator: " ")
+        let result = try Command.run("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"], timeout: 240,
+                                     environment: ["COLUMNS": "80", "NO_COLOR": "1", "TERM": "xterm"])
+        let plain = result.stdout.replacingOccurrences(of: "\u{1B}\\[[0-9;]*[A-Za-z]", with: "", options: .regularExpression)
+        // A terminal's line end is CRLF (one Character to Swift): split on the scalars.
+        let lines = plain.unicodeScalars.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map { String(String.UnicodeScalarView($0)) }
+        return (result.status, lines)
+    }
+
+    @Test func everyTextCommandOfOneServiceFitsEightyColumnsOnATerminal() throws {
+        let inventory = try Sandbox.inventoryVariant([("timeout: 30s", "timeout: 4s")])
+        let commands: [[String]] = [
+            ["deploy", "customer-service", "--ref", "broken"],
+            ["deploy", "customer-service"],
+            ["status", "customer-service"],
+            ["history", "customer-service"],
+            ["plan", "customer-service"],
+            ["plan", "customer-service", "--check"],
+            ["rollback", "customer-service", "--dry-run"],
+            ["lock", "status", "customer-service"],
+            ["deploy", "customer-servic"],
+            ["help", "deploy"], ["help", "rollback"], ["help", "status"], ["help", "history"], ["help", "logs"], ["help", "exec"],
+            [],
+        ]
+        for arguments in commands {
+            let (status, lines) = try Self.onTerminal(arguments, inventory: inventory)
+            #expect(!lines.joined().isEmpty, "\(arguments): no output (exit \(status))")
+            for line in lines where line.count > 80 {
+                Issue.record("\(arguments.joined(separator: " ")): \(line.count) columns: \(line)")
+            }
+        }
+        // --wide keeps long lines whole.
+        let (_, wide) = try Self.onTerminal(["history", "customer-service", "--wide"], inventory: inventory)
+        #expect(wide.contains { $0.count > 80 }, "\(wide)")
+    }
+}
+
+extension RolloutEndToEndTests {
+    @Test func rollbackNamesTheDeployItUndoesBeforeItStartsAndInItsDryRun() throws {
+        #expect(try Sandbox.deployTool(["deploy", "customer-service"]).status == 0)
+        let records = try jsonDocument(try Sandbox.deployTool(["history", "customer-service", "--format", "json"]).stdout)["records"]
+            as? [[String: Any]] ?? []
+        let deploy = try #require(records.first { $0["action"] as? String == "deploy" && $0["result"] as? String == "succeeded" })
+        let id = try #require(deploy["id"] as? String)
+        let words = "deploy \(id) of main (\(v2.prefix(12))), \(deploy["started_at"] as? String ?? "?"), by \(deploy["operator"] as? String ?? "?")"
+
+        let dryRun = try Sandbox.deployTool(["rollback", "customer-service", "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.stderr)")
+        #expect(dryRun.stdout.contains("undoes \(words)"), "\(dryRun.stdout)")
+
+        let rollback = try Sandbox.deployTool(["rollback", "customer-service", "--format", "json"])
+        #expect(rollback.status == 0, "\(rollback.stderr)\(rollback.stdout)")
+        let events = try jsonLines(rollback.stdout)
+        let named = events.firstIndex { $0["step"] as? String == "rollback_target" }
+        let firstChange = events.firstIndex { $0["step"] as? String == "checkout" }
+        #expect((named.map { events[$0]["detail"] as? String } ?? nil) == "undoing \(words): back to \(v1.prefix(12))")
+        #expect(named != nil && firstChange != nil && named! < firstChange!, "named before any host changed")
+        try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+    }
+}

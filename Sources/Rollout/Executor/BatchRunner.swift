@@ -214,9 +214,13 @@ struct BatchRunner {
     /// The revision before the newest deploy that changed a host, from every host's `read_history` answer.
     private func commitFromHistory(_ answers: [String: [StepKind: CommandResult]]) throws -> CommitID {
         let records = sessions.flatMap { HistoryLog.parse(answers[$0.host.name]?[.readHistory]?.stdout ?? "") }
-        guard let revision = HistoryLog.revisionBeforeLastChange(records), let commit = CommitID(revision) else {
+        guard let undone = HistoryLog.deployToUndo(records), let commit = undone.from.flatMap(CommitID.init) else {
             throw RolloutError.noPreviousRevision(service: service)
         }
+        // Before anything changes, the operator reads which deploy this undoes and where it goes.
+        context.sink.emit(RolloutEvent(service: service, payload: .step(StepReport(
+            step: "rollback_target", status: .ok, elapsed: .zero,
+            detail: "undoing \(undone.undoneDescription): back to \(commit.short)"))))
         return commit
     }
 

@@ -49,9 +49,22 @@ public enum HistoryLog {
     /// it started changing it). Deploys that ended
     /// `rolled_back`, `failed` or `no_change` left their hosts as they were and are skipped.
     public static func revisionBeforeLastChange(_ records: [HistoryRecord], liveRollouts: Set<String> = []) -> String? {
+        deployToUndo(records, liveRollouts: liveRollouts)?.from
+    }
+
+    /// The deploy a rollback from history undoes: the newest that changed some host (one host's row of it; its
+    /// `from` is the rollback's target).
+    public static func deployToUndo(_ records: [HistoryRecord], liveRollouts: Set<String> = []) -> HistoryRecord? {
         rows(records, liveRollouts: liveRollouts).first { row in
             row.action == RolloutAction.deploy.rawValue && row.from != nil
                 && [HostResult.succeeded.rawValue, HostResult.rollbackFailed.rawValue, interrupted].contains(row.result)
-        }?.from
+        }
+    }
+}
+
+extension HistoryRecord {
+    /// The deploy this record belongs to, in words: `deploy 405c64e576ce of main (c3f13579be39), 2026-12-07T03:25:41Z, by root`.
+    public var undoneDescription: String {
+        "deploy \(id) of \(ref ?? "?") (\(to.shortSHA)), \(startedAt), by \(self.operator)"
     }
 }

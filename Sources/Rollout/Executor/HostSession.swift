@@ -99,20 +99,21 @@ struct HostSession: Sendable {
         }
         let elapsed = start.duration(to: clock.now)
         var results: [StepKind: CommandResult] = [:]
-        for step in steps {
+        for (index, step) in steps.enumerated() {
             let name = step.kind.rawValue
+            let together = index > 0
             guard let result = reads[name] else {
                 let reason = "its result did not come back from the host (the script's output was cut short)"
-                report(name, .rollout, .failed, elapsed, reason)
+                report(name, .rollout, .failed, elapsed, reason, together: together)
                 throw StepFailure(step: name, reason: reason)
             }
             guard result.succeeded else {
                 let reason = Self.reason(of: result)
-                report(name, .rollout, .failed, elapsed, reason)
+                report(name, .rollout, .failed, elapsed, reason, together: together)
                 throw StepFailure(step: name, reason: reason)
             }
             results[step.kind] = result
-            if !unreported.contains(step.kind) { report(name, .rollout, .ok, elapsed, okDetail(step.kind, result)) }
+            if !unreported.contains(step.kind) { report(name, .rollout, .ok, elapsed, okDetail(step.kind, result), together: together) }
         }
         return (results, elapsed)
     }
@@ -120,7 +121,8 @@ struct HostSession: Sendable {
     /// The `env_digest` step's event: it ran in the script of the steps before a change, and what it found is told
     /// once the host's rollout compares it (or, on a host that never got that far, why it was not compared).
     func reportEnvironmentRead(_ read: EnvironmentRead, _ detail: String) {
-        report(StepKind.envDigest.rawValue, .rollout, .ok, read.elapsed, detail)
+        // It is never the first step of its script: its time is the script's, told with that first step.
+        report(StepKind.envDigest.rawValue, .rollout, .ok, read.elapsed, detail, together: true)
     }
 
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
@@ -137,8 +139,9 @@ struct HostSession: Sendable {
         return try command.filled(values).rendered
     }
 
-    func report(_ step: String, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?) {
-        emit(.step(StepReport(step: step, phase: phase, status: status, elapsed: elapsed, detail: detail)))
+    func report(_ step: String, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?,
+                together: Bool = false) {
+        emit(.step(StepReport(step: step, phase: phase, status: status, elapsed: elapsed, detail: detail, together: together)))
     }
 
     func emit(_ payload: RolloutEvent.Payload) {

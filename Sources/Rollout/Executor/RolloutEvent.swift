@@ -88,13 +88,18 @@ public struct StepReport: Sendable, Equatable {
     public var elapsed: Duration
     /// A short result (`revision 1a2b3c4`) or the reason it failed.
     public var detail: String?
+    /// The step went to the host in the same round trip (one script) as the step reported before it: `elapsed` is
+    /// that round trip's time, already counted there.
+    public var together: Bool
 
-    public init(step: String, phase: StepPhase = .rollout, status: Status, elapsed: Duration, detail: String? = nil) {
+    public init(step: String, phase: StepPhase = .rollout, status: Status, elapsed: Duration, detail: String? = nil,
+                together: Bool = false) {
         self.step = step
         self.phase = phase
         self.status = status
         self.elapsed = elapsed
         self.detail = detail
+        self.together = together
     }
 }
 

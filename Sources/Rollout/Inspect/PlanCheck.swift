@@ -32,6 +32,8 @@ public struct PlanCheckReport: Sendable {
         public var sha: String?
         /// Why the target could not be resolved.
         public var problem: String?
+        /// A rollback from history: the deploy it undoes.
+        public var undoes: HistoryRecord?
         public var hosts: [HostState]
     }
 
@@ -160,9 +162,11 @@ public enum PlanCheck {
         let firstName = service.hosts.first?.host.name ?? "the first host"
         let sha: String?
         let problem: String?
+        var undoes: HistoryRecord?
         if case .history = service.target.source, service.target.commit == nil {
             // Every host's history counts, as in a rollback; unreachable hosts' is not known.
-            sha = HistoryLog.revisionBeforeLastChange(reads.flatMap(\.records))
+            undoes = HistoryLog.deployToUndo(reads.flatMap(\.records))
+            sha = undoes?.from
             problem = sha == nil ? "the history of the reachable hosts has no deploy that changed a host; give the revision with --to REV" : nil
         } else {
             sha = service.target.commit?.value ?? first?.resolved
@@ -191,7 +195,7 @@ public enum PlanCheck {
             }
             return .init(host: hostPlan.host, current: read.current, status: .upToDate, detail: nil)
         }
-        return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, hosts: hosts)
+        return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, undoes: undoes, hosts: hosts)
     }
 
     private static func firstLine(_ text: String, or fallback: String) -> String {

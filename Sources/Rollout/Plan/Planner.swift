@@ -68,16 +68,18 @@ public enum Planner {
                               timeout: host.health.timeout, interval: host.health.interval)
         let gateText = "GET \(gate.url) through the SSH connection: \(gate.healthyAfter) consecutive 2xx "
             + "within \(formatDuration(gate.timeout)), every \(formatDuration(gate.interval))"
+        let composeWords = (host.compose.command + ["up", "-d"] + (host.compose.build ? ["--build"] : []) + host.compose.upArgs)
+            .map(ShellQuote.quote).joined(separator: " ")
         var steps = [
             PlannedStep(kind: .lock, command: commands.lockAcquire(ownerJSON: .late(.lockOwner, label: "owner.json")),
-                        summary: "take the lock \(host.stateDir)/lock (on every host before any changes)"),
+                        summary: "lock \(host.stateDir)/lock (every host, before any change)"),
             PlannedStep(kind: .preflight, command: commands.preflight(),
-                        summary: "check the repo exists, has no local changes and compose works"),
-            PlannedStep(kind: .currentRevision, command: commands.currentRevision(), summary: "record the revision running now"),
+                        summary: "preflight: \(host.repo.path) is a clean checkout, \(host.compose.command.joined(separator: " ")) works"),
+            PlannedStep(kind: .currentRevision, command: commands.currentRevision(), summary: "read the revision running now"),
         ]
         if case .history = target.source {
             steps.append(PlannedStep(kind: .readHistory, command: commands.historyRead(limit: nil),
-                                     summary: "read the history: the target is the revision before the newest deploy that changed a host"))
+                                     summary: "read the history: the target is the revision before the newest deploy"))
         }
         steps.append(PlannedStep(kind: .fetch, command: commands.fetch(), summary: "fetch \(host.repo.remote)"))
         if first {
@@ -94,38 +96,39 @@ public enum Planner {
         let env = EnvFile.of(service, on: host, revision: target.commit.map { .plain($0.value) } ?? .late(.targetCommit, label: "target"))
         steps += [
             PlannedStep(kind: .envDigest, command: commands.envDigest(),
-                        summary: "read the digest of the environment in force (when already on the target, compared with the one below)"),
+                        summary: "read the environment's digest (the same one on the target: no change)"),
             PlannedStep(kind: .historyStarted, command: record,
-                        summary: "write ahead a `started` record to \(host.stateDir)/history.jsonl, so a rollout killed from here on is seen"),
+                        summary: "history: write ahead a `started` record"),
             PlannedStep(kind: .checkout, command: commands.checkout(commit: commit),
-                        summary: "check out \(target.commit?.value ?? "the target commit") (skipped when already there, healthy and on the same environment)"),
+                        summary: "checkout \(target.commit?.value ?? "<\(targetLabel(target, host))>")"),
             PlannedStep(kind: .env, command: commands.envWrite(),
-                        summary: "write \(host.stateDir)/env (mode 0600) from stdin: " + env.shownLines.joined(separator: " "),
+                        summary: "env: " + (env.shownLines.filter { !$0.hasPrefix(EnvNames.reservedPrefix) } + ["OPENCLAW_*"])
+                            .joined(separator: " ") + " (0600, from stdin)",
                         input: .envFile),
         ]
         if let beforeUp = service.hooks.beforeUp {
             steps.append(PlannedStep(kind: .beforeUp, command: commands.beforeUp(beforeUp),
-                                     summary: "the before_up hook, in the checkout with the environment; a failure puts the host back"))
+                                     summary: "before_up: \(beforeUp)"))
         }
         steps += [
-            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start the new revision with the environment"),
+            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "compose up: " + composeWords),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText + "; on failure, put back (below)"),
             PlannedStep(kind: .history, command: record,
-                        summary: "append the host's result as soon as its part ends (again after a later put back)"),
+                        summary: "history: record the host's result"),
             PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .late(.lockToken, label: "token")),
-                        summary: "release the lock"),
+                        summary: "unlock"),
         ]
         let refresh = PlannedStep(kind: .lockRefresh,
                                   command: commands.lockRefresh(token: .late(.lockToken, label: "token"),
                                                                 ownerJSON: .late(.lockOwner, label: "owner.json")),
-                                  summary: "push the lock's expiry forward while the rollout works")
+                                  summary: "refresh the lock's expiry")
         let putBack = [
             PlannedStep(kind: .failureLogs, command: commands.composeLogs(tail: HostCommands.failureLogLines, since: nil, follow: false),
-                        summary: "show the last \(HostCommands.failureLogLines) lines of the compose logs, so the cause is on the screen (on the host that failed)"),
-            PlannedStep(kind: .checkout, command: commands.checkout(commit: previous), summary: "check out the revision recorded before"),
+                        summary: "show the last \(HostCommands.failureLogLines) lines of its compose logs"),
+            PlannedStep(kind: .checkout, command: commands.checkout(commit: previous), summary: "checkout the revision it had before"),
             PlannedStep(kind: .envRestore, command: commands.envRestore(),
-                        summary: "put back the environment in force before (only when the env step ran)"),
-            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "start it again"),
+                        summary: "restore the environment it had before"),
+            PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "compose up again"),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText),
         ]
         // What the host is asked before it changes goes in as few round trips as the values allow: one, or two

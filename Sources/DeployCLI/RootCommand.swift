@@ -12,6 +12,7 @@ public struct RootCommand: AsyncParsableCommand {
             PlanCommand.self,
             RollbackCommand.self,
             StatusCommand.self,
+            SetupCommand.self,
             HistoryCommand.self,
             LogsCommand.self,
             ExecCommand.self,

@@ -169,3 +169,36 @@ extension RolloutEndToEndTests {
         try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
     }
 }
+
+extension RolloutEndToEndTests {
+    @Test func setupClonesAMissingCheckoutAndASecondSetupChangesNothing() throws {
+        try Sandbox.ssh("cs-1", "rm -rf ~/openclaw/customer-service ~/.openclaw-deploy/customer-service").checked()
+        let dryRun = try Sandbox.deployTool(["setup", "customer-service", "--host", "cs-1", "--dry-run"])
+        #expect(dryRun.status == 1, "\(dryRun.stderr)\(dryRun.stdout)")
+        #expect(dryRun.stdout.contains("would clone /var/lib/openclaw-sandbox/origin/customer-service.git into ~/openclaw/customer-service"),
+                "\(dryRun.stdout)")
+        #expect(try Sandbox.ssh("cs-1", "test -e ~/openclaw/customer-service && echo there || echo gone").stdout == "gone\n")
+
+        let first = try Sandbox.deployTool(["setup", "customer-service", "--format", "json"])
+        #expect(first.status == 0, "\(first.stderr)\(first.stdout)")
+        let hosts = try #require(try jsonDocument(first.stdout)["hosts"] as? [[String: Any]])
+        let changed = hosts.map { host in
+            (host["host"] as? String ?? "?", ((host["checks"] as? [[String: Any]]) ?? []).filter { $0["changed"] as? Bool == true }.compactMap { $0["check"] as? String })
+        }
+        #expect(changed.map(\.0) == ["cs-1", "cs-2"])
+        // cs-2 has its checkout; the sandbox's reset removed its state directory, so setup made it.
+        #expect(changed[0].1 == ["checkout", "state"] && changed[1].1 == ["state"], "\(changed)")
+        #expect(try Sandbox.ssh("cs-1", "git -C ~/openclaw/customer-service remote get-url origin").checked().stdout
+            == "/var/lib/openclaw-sandbox/origin/customer-service.git\n")
+
+        let before = try Self.commandCount("cs-1")
+        let second = try Sandbox.deployTool(["setup", "customer-service"])
+        #expect(second.status == 0, "\(second.stderr)\(second.stdout)")
+        #expect(!second.stdout.contains("cloned") && !second.stdout.contains("created") && second.stdout.contains("2 of 2 hosts ready"),
+                "\(second.stdout)")
+        // The second run only looked: one command (the checks) reached the host.
+        #expect(try Self.commandCount("cs-1") - before == 1)
+        // A deploy works from the clone.
+        #expect(try Sandbox.deployTool(["plan", "customer-service", "--check"]).status == 0)
+    }
+}

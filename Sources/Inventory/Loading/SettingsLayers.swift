@@ -41,12 +41,13 @@ struct RepoLayer {
     var path: Setting<String> = .unset
     var remote: Setting<String> = .unset
     var branch: Setting<String> = .unset
+    var url: Setting<String> = .unset
 
-    static let keys = ["path", "remote", "branch"]
+    static let keys = ["path", "remote", "branch", "url"]
 
     func overridden(by lower: RepoLayer) -> RepoLayer {
         RepoLayer(path: path.overridden(by: lower.path), remote: remote.overridden(by: lower.remote),
-                  branch: branch.overridden(by: lower.branch))
+                  branch: branch.overridden(by: lower.branch), url: url.overridden(by: lower.url))
     }
 }
 
@@ -137,12 +138,13 @@ extension NodeReader {
 
     func repoLayer(_ node: Node, _ path: String) -> RepoLayer {
         guard let fields = mapping(node, path, allowed: RepoLayer.keys) else {
-            return RepoLayer(path: .invalid, remote: .invalid, branch: .invalid)
+            return RepoLayer(path: .invalid, remote: .invalid, branch: .invalid, url: .invalid)
         }
         var layer = RepoLayer()
         if let node = fields["path"] { layer.path = Setting(string(node, fields.path("path"), rule: { RemoteValueRules.remotePath($0) })) }
         if let node = fields["remote"] { layer.remote = Setting(string(node, fields.path("remote"), rule: RemoteValueRules.gitRef)) }
         if let node = fields["branch"] { layer.branch = Setting(string(node, fields.path("branch"), rule: RemoteValueRules.gitRef)) }
+        if let node = fields["url"] { layer.url = Setting(string(node, fields.path("url"), rule: RemoteValueRules.repositoryURL)) }
         return layer
     }
 

@@ -58,10 +58,10 @@ extension RepoLayer {
         let path = path.required("repo.path", missing: &missing)
         // The branch passed `GitRefRule` when it was read (a refused one is already a diagnostic).
         guard let path, let remote = remote.resolved(default: "origin"), let text = branch.resolved(default: "main"),
-              let branch = try? GitRef(validating: text) else {
+              let branch = try? GitRef(validating: text), let url = url.optionalValue else {
             return nil
         }
-        return RepoSettings(path: path, remote: remote, branch: branch)
+        return RepoSettings(path: path, remote: remote, branch: branch, url: url)
     }
 }
 

@@ -116,11 +116,15 @@ public struct RepoSettings: Sendable, Equatable {
     public var path: String
     public var remote: String
     public var branch: GitRef
+    /// Where `setup` clones the checkout from when `path` is missing (the remote named `remote`); only `setup`
+    /// reads it.
+    public var url: String?
 
-    public init(path: String, remote: String = "origin", branch: GitRef = "main") {
+    public init(path: String, remote: String = "origin", branch: GitRef = "main", url: String? = nil) {
         self.path = path
         self.remote = remote
         self.branch = branch
+        self.url = url
     }
 }
 

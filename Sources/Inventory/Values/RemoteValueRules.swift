@@ -52,6 +52,15 @@ public enum RemoteValueRules {
         return nil
     }
 
+    /// A repository `git clone` takes: `https://…`, `ssh://…`, `user@host:path`, `file://…` or a path on the host.
+    /// One word (no spaces) that git could not read as an option.
+    static func repositoryURL(_ text: String) -> String? {
+        if let problem = noControlCharacters(text) { return problem }
+        if text.hasPrefix("-") { return "it may not start with `-`" }
+        if text.contains(where: \.isWhitespace) { return "it may not contain spaces" }
+        return nil
+    }
+
     /// One skill or channel: delivered in a comma-separated variable, so without commas.
     static func listItem(_ text: String) -> String? {
         noControlCharacters(text) ?? (text.contains(",") ? "it may not contain a comma (the list reaches hosts comma-separated)" : nil)

@@ -148,6 +148,43 @@ public struct HostCommands: Sendable {
         RemoteCommand(git + [.arg("checkout"), .arg("--quiet"), .arg("--detach"), commit])
     }
 
+    // MARK: setup
+
+    /// The container engine the compose command drives: `podman` for podman-compose, else `docker`.
+    public var engine: String { host.compose.command.first == "podman-compose" || host.compose.command.first == "podman" ? "podman" : "docker" }
+
+    /// What `setup` asks a host, one `key=value` line each, never failing: git's version, whether the compose command
+    /// and the engine answer (the engine's first error line if not), what is at `repo.path` and its remote's URL,
+    /// whether `<state>` exists, and the login user.
+    public func setupProbe() -> RemoteCommand {
+        RemoteCommand([
+            .raw("if command -v git >/dev/null 2>&1; then printf 'git=%s\\n' \"$(git --version 2>&1 | head -n 1)\"; fi;"),
+            .raw("if")] + host.compose.command.map { RemoteCommand.Token.arg($0) } + [.arg("version"),
+            .raw(">/dev/null 2>&1; then echo compose=ok; fi;"),
+            .raw("if e=$("), .arg(engine), .arg("info"), .raw("2>&1 >/dev/null); then echo engine=ok;"),
+            .raw("else printf 'engine=%s\\n' \"$(printf '%s\\n' \"$e\" | grep -v '^$' | tail -n 1)\"; fi;"),
+            .raw("if [ -d"), .path(host.repo.path), .raw("] && git -C"), .path(host.repo.path),
+            .raw("rev-parse --is-inside-work-tree >/dev/null 2>&1; then echo checkout=git;"),
+            .raw("printf 'remote=%s\\n' \"$(git -C"), .path(host.repo.path), .raw("remote get-url"), .arg(host.repo.remote),
+            .raw("2>/dev/null)\";"),
+            .raw("elif [ -e"), .path(host.repo.path), .raw("]; then echo checkout=other; else echo checkout=missing; fi;"),
+            .raw("if [ -d"), .path(state), .raw("]; then echo state=ok; fi;"),
+            .raw("printf 'user=%s\\n' \"$(id -un 2>/dev/null)\""),
+        ])
+    }
+
+    /// Clones `url` into `repo.path` (its parent made first), the remote named `repo.remote`; never prompts.
+    public func clone(_ url: String) -> RemoteCommand {
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .raw("\"$(dirname"), .path(host.repo.path), .raw(")\""), .raw("&&"),
+                       .raw("GIT_TERMINAL_PROMPT=0 git clone --quiet --origin"), .arg(host.repo.remote), .arg("--"), .arg(url),
+                       .path(host.repo.path)])
+    }
+
+    /// Creates `<state>` (mode 0700) when it is missing.
+    public func createStateDir() -> RemoteCommand {
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&& chmod 700"), .path(state)])
+    }
+
     // MARK: environment
 
     /// Prints the SHA-256 of `<state>/env` (what the host runs with); nothing when there is none.

@@ -127,8 +127,9 @@ struct HostSession: Sendable {
 
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
     func runQuietly(_ step: PlannedStep, _ values: [LateValue: String], timeout: Duration) async throws -> CommandResult {
-        try Task.checkCancellation()
-        return try await transport.run(try Self.line(step, values), timeout: timeout)
+        if Task.isCancelled { throw CancellationError() }
+        let line = try Self.line(step, values)
+        return try await transport.run(line, timeout: timeout)
     }
 
     /// The plan's command line for `step`, late values filled in.

@@ -292,6 +292,6 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
 
 /// `3 healthy answers`, or `healthy answers cs-1: 3, cs-2: 50` when the hosts' gates differ.
 func healthyAnswers(_ values: HostValues<Int>) -> String {
-    if let uniform = values.uniform { return "\(uniform) healthy answers" }
+    if let uniform = values.uniform { return "\(uniform) healthy answer\(uniform == 1 ? "" : "s")" }
     return "healthy answers " + values.byHost.map { "\($0.host): \($0.value)" }.joined(separator: ", ")
 }

@@ -54,7 +54,7 @@ public struct ExecCommand: AsyncParsableCommand {
                 LineOutput.standardError.write(printer.prefixedLines(outcome.host, outcome.stderr))
                 let end: String
                 if !outcome.reachable {
-                    end = "unreachable: \(outcome.error ?? "")"
+                    end = "unreachable: \((outcome.error ?? "").droppingHostPrefix(outcome.host))"
                 } else if let error = outcome.error {
                     end = "failed: \(error)"
                 } else if let signal = outcome.signal {

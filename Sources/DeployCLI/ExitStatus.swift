@@ -54,7 +54,8 @@ extension ExitStatus {
             if code == .success {
                 if !message.isEmpty { print(message) }
             } else if !message.isEmpty {
-                printError(message)
+                // One error prefix for every message: the argument parser's own `Error:` too.
+                printError(message.hasPrefix("Error: ") ? "error: " + message.dropFirst(7) : message)
             }
             return code.rawValue
         }

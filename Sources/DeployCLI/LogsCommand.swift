@@ -53,7 +53,7 @@ public struct LogsCommand: AsyncParsableCommand {
             await inspector.logs(of: chosen.service, hosts: chosen.hosts, request, output: { host, chunk in
                 printer.take(host, chunk)
             }, unreachable: { host, reason in
-                LineOutput.standardError.write(VisibleText.escaped("\(host): unreachable: \(reason)") + "\n")
+                LineOutput.standardError.write(VisibleText.escaped("\(host): unreachable: \(reason.droppingHostPrefix(host))") + "\n")
             })
         }
         stopping.set { task.cancel() }

@@ -107,7 +107,7 @@ struct CommandsShellTests {
 
         let noCompose = try shell.run(commands(compose: ["no-such-compose-command"]).preflight())
         #expect(noCompose.exitStatus == 1)
-        #expect(noCompose.stderr == "preflight: the compose command \"no-such-compose-command\" does not work on the host\n")
+        #expect(noCompose.stderr == "the compose command \"no-such-compose-command\" does not work on the host\n")
     }
 
     @Test("fetch, resolve and checkout move a clone to the remote's commit")

@@ -282,12 +282,12 @@ struct ExecutorTests {
     @Test func aDirtyWorkingTreeOnAnyHostRefusesBeforeAnyHostChanges() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
         fleet.scripted.on("status --porcelain", host: "h2",
-                          reply: CommandResult(exitStatus: 1, stderr: "preflight: /srv/app has local changes\n"))
+                          reply: CommandResult(exitStatus: 1, stderr: "/srv/app has local changes\n"))
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
 
         #expect(outcome.result == .stopped)
         #expect(outcome.error == .stepFailed(service: "app", host: "h2", step: "preflight",
-                                             reason: "preflight: /srv/app has local changes (exit status 1)"))
+                                             reason: "/srv/app has local changes (exit status 1)"))
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
     }
@@ -296,18 +296,18 @@ struct ExecutorTests {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
         for host in ["h1", "h3"] {
             fleet.scripted.on("status --porcelain", host: host,
-                              reply: CommandResult(exitStatus: 1, stderr: "preflight: /srv/app on \(host) has local changes\n"))
+                              reply: CommandResult(exitStatus: 1, stderr: "/srv/app on \(host) has local changes\n"))
         }
         let events = EventLog()
         let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]], events: events)
 
         #expect(outcome.result == .stopped)
         #expect(outcome.hosts.map(\.result) == [.failed, .notStarted, .failed])
-        #expect(outcome.hosts.map(\.reason) == ["preflight: /srv/app on h1 has local changes (exit status 1)", nil,
-                                               "preflight: /srv/app on h3 has local changes (exit status 1)"])
+        #expect(outcome.hosts.map(\.reason) == ["/srv/app on h1 has local changes (exit status 1)", nil,
+                                               "/srv/app on h3 has local changes (exit status 1)"])
         let description = try #require(outcome.error?.description)
-        #expect(description.contains("preflight failed on h1: preflight: /srv/app on h1 has local changes")
-            && description.contains("preflight failed on h3: preflight: /srv/app on h3 has local changes"), "\(description)")
+        #expect(description.contains("preflight failed on h1: /srv/app on h1 has local changes")
+            && description.contains("preflight failed on h3: /srv/app on h3 has local changes"), "\(description)")
         let failed = events.all.filter { if case .hostFailed = $0.payload { return true } else { return false } }.compactMap(\.host)
         #expect(failed.sorted() == ["h1", "h3"])
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty && fleet.checkouts(on: "h3").isEmpty)

@@ -87,16 +87,16 @@ public struct HostCommands: Sendable {
         let repoPath = host.repo.path
         let compose = host.compose.command.joined(separator: " ")
         return RemoteCommand([.raw("cd"), .path(repoPath), .raw("2>/dev/null"), .raw("||")]
-            + fail("preflight: the repository directory \(repoPath) does not exist on the host")
+            + fail("the repository directory \(repoPath) does not exist on the host; `openclaw-deploy setup \(service)` clones it")
             + [.raw("git rev-parse --is-inside-work-tree >/dev/null 2>&1 ||")]
-            + fail("preflight: \(repoPath) is not a git checkout")
+            + fail("\(repoPath) is not a git checkout")
             + [.raw("changes=$(git status --porcelain --untracked-files=normal) ||")]
-            + fail("preflight: git status failed in \(repoPath)")
+            + fail("git status failed in \(repoPath)")
             + [.raw("[ -z \"$changes\" ] || {"), .raw("printf '%s'"),
-               .arg("preflight: \(repoPath) has local changes (nothing was touched; commit or remove them): "),
+               .arg("\(repoPath) has local changes (nothing was touched; commit or remove them): "),
                .raw(">&2; printf '%s\\n' \"$changes\" | head -n 3 | tr '\\n' ' ' >&2; echo >&2; exit 1; };")]
             + host.compose.command.map(RemoteCommand.Token.arg) + [.raw("version >/dev/null 2>&1 ||")]
-            + fail("preflight: the compose command \"\(compose)\" does not work on the host", last: true)
+            + fail("the compose command \"\(compose)\" does not work on the host", last: true)
             + [.raw(";")] + resourcesLine)
     }
 

@@ -32,7 +32,7 @@ struct HealthGate {
             let elapsed = start.duration(to: clock.now)
             switch result {
             case .passed:
-                session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probes")
+                session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probe\(attempt == 1 ? "" : "s")")
             case .failed(let reason):
                 session.report("health_gate", phase, .failed, elapsed, reason)
                 if let lastBody { session.emit(.diagnostics(Self.bodyDiagnostics(status: lastBody.status, body: session.redactor.redact(lastBody.body)))) }

@@ -60,7 +60,7 @@ struct ServiceRollout {
             for (host, error) in unreachable.failures {
                 run.outcomes[host]?.result = .failed
                 run.outcomes[host]?.failedStep = "connect"
-                run.outcomes[host]?.reason = Self.withoutHostPrefix(String(describing: error), host: host)
+                run.outcomes[host]?.reason = String(describing: error).droppingHostPrefix(host)
                 context.sink.emit(RolloutEvent(service: service, host: host, payload: .hostFailed(HostFailure(
                     step: "connect", reason: run.outcomes[host]?.reason ?? "", changed: false))))
             }
@@ -212,11 +212,6 @@ struct ServiceRollout {
         context.sink.emit(RolloutEvent(service: service, payload: payload))
     }
 
-    /// `cs-1: could not connect: …` on cs-1's own row reads `could not connect: …`.
-    static func withoutHostPrefix(_ text: String, host: String) -> String {
-        text.hasPrefix(host + ": ") ? String(text.dropFirst(host.count + 2)) : text
-    }
-
     /// A random id naming this rollout in locks and history.
     static func newID() -> String {
         (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
@@ -237,5 +232,13 @@ struct RunState {
 
     init(hosts: [String]) {
         for host in hosts { outcomes[host] = HostOutcome(host: host, result: .notStarted) }
+    }
+}
+
+extension String {
+    /// A reason that starts with its host's name (`cs-1: could not connect: …`), where the host is named already
+    /// (its own row, its own prefix): `could not connect: …`.
+    public func droppingHostPrefix(_ host: String) -> String {
+        hasPrefix(host + ": ") ? String(dropFirst(host.count + 2)) : self
     }
 }

@@ -119,13 +119,17 @@ extension RolloutEndToEndTests {
         }
         let check = try Sandbox.deployTool(["inventory", "check", "--secrets"], inventory: inventory)
         #expect(check.status == 65 && check.stderr.contains("E2E_DEMO_KEY"))
-        let good = try Sandbox.deployTool(["inventory", "check", "--secrets"], inventory: inventory, environment: ["E2E_DEMO_KEY": "x"])
+        // A secret under 8 characters could not be told apart in output: refused, naming it.
+        let short = try Sandbox.deployTool(["inventory", "check", "--secrets"], inventory: inventory, environment: ["E2E_DEMO_KEY": "x"])
+        #expect(short.status == 65 && short.stderr.contains("the value has 1 character; a secret needs at least 8"), "\(short.stderr)")
+        let good = try Sandbox.deployTool(["inventory", "check", "--secrets"], inventory: inventory,
+                                          environment: ["E2E_DEMO_KEY": "long-enough"])
         #expect(good.status == 0 && good.stdout.contains("1 secret read"), "\(good.stderr)\(good.stdout)")
     }
 
     @Test func aFailingBeforeHookChangesNothingAndAfterReceivesTheResult() throws {
         let inventory = try Self.secretInventory(hooks: #"{ before: [/bin/sh, -c, "echo no deploys today >&2; exit 4"], after: [/bin/sh, -c, "echo \"$OPENCLAW_ACTION $OPENCLAW_RESULT $OPENCLAW_HOSTS\" >> after.log"] }"#)
-        let result = try Sandbox.deployTool(["deploy", "customer-service"], inventory: inventory, environment: ["E2E_DEMO_KEY": "k"])
+        let result = try Sandbox.deployTool(["deploy", "customer-service"], inventory: inventory, environment: ["E2E_DEMO_KEY": Self.randomSecret()])
         #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
         #expect(result.stdout.contains("hook_before") && result.stderr.contains("the before hook failed: exit status 4: no deploys today"))
         for host in ["cs-1", "cs-2"] {
@@ -139,7 +143,7 @@ extension RolloutEndToEndTests {
 
     @Test func aFailingBeforeUpPutsTheHostBack() throws {
         let inventory = try Self.secretInventory(hooks: #"{ before_up: "test \"$LOG_LEVEL\" = info && test -f www/index.html && echo migration failed >&2 && exit 3" }"#)
-        let result = try Sandbox.deployTool(["deploy", "customer-service"], inventory: inventory, environment: ["E2E_DEMO_KEY": "k"])
+        let result = try Sandbox.deployTool(["deploy", "customer-service"], inventory: inventory, environment: ["E2E_DEMO_KEY": Self.randomSecret()])
         #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
         #expect(result.stdout.contains("before_up") && result.stdout.contains("migration failed"))
         #expect(try Self.received("cs-2").allSatisfy { !$0.contains("checkout --quiet --detach") })

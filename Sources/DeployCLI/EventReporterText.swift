@@ -185,7 +185,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             // Steps sent in one round trip with the one before show no time of their own: it is that round trip's.
             let time = step.together ? "" : spokenDuration(step.elapsed)
             let start = "\(who)  \(pad(name, 20)) \(status) \(pad(time, 7, right: true))"
-            guard let detail = step.detail.map(VisibleText.escaped) else { return start }
+            guard let detail = step.detail.map(VisibleText.escaped) else { return String(start.reversed().drop { $0 == " " }.reversed()) }
             // A failed step's reason is wrapped, whole, and so is a service-wide step's word (what a rollback undoes); a
             // host's ok step's detail is shortened to stay on its line.
             if step.status == .failed || event.host == nil { return wrap(start + "  " + detail, indent: under) }

@@ -26,6 +26,8 @@ struct PlanCheckRenderer {
         out += "\n\(changing) of \(hosts.count) host\(hosts.count == 1 ? "" : "s") would change"
         let unreachable = hosts.filter { $0.status == .unreachable }.count
         if unreachable > 0 { out += ", \(unreachable) unreachable" }
+        let failed = hosts.filter { $0.status == .failed }.count
+        if failed > 0 { out += ", \(failed) could not be read" }
         return out + "\n"
     }
 

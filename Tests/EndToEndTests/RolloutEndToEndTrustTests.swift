@@ -87,6 +87,11 @@ extension RolloutEndToEndTests {
             let row = text.stdout.split(separator: "\n").first { $0.hasPrefix("  \(host)  failed") }
             #expect(row != nil, "no failed row for \(host):\n\(text.stdout)")
         }
+        // The preflight and plan --check both point at setup.
+        #expect(text.stderr.contains("does not exist on the host; `openclaw-deploy setup customer-service` clones it"), "\(text.stderr)")
+        let check = try Sandbox.deployTool(["plan", "customer-service", "--check"], inventory: inventory)
+        #expect(check.status == 1 && check.stdout.contains("cs-1  failed: the checkout ~/openclaw/missing-checkout does not exist; "
+            + "`openclaw-deploy setup customer-service` clones it") && check.stdout.contains("2 could not be read"), "\(check.stdout)")
     }
 }
 

@@ -68,7 +68,10 @@ struct HostRollout {
             try await session.run(try plan.required(.checkout), [.targetCommit: target.value], okDetail: { _ in "now at \(target.short)" })
             try haltIfLeaseLost()
             try await session.run(try plan.required(.env), input: environment,
-                                  okDetail: { _ in "\(plan.env.entries.count) variables, \(plan.env.secretNames.count) secret" })
+                                  okDetail: { _ in
+                let variables = plan.env.entries.count, secrets = plan.env.secretNames.count
+                return "\(variables) variable\(variables == 1 ? "" : "s"), \(secrets) secret\(secrets == 1 ? "" : "s")"
+            })
             environmentWritten = true
             try haltIfLeaseLost()
             if let beforeUp = plan.step(.beforeUp) {

@@ -123,7 +123,11 @@ public enum PlanCheck {
             if let head = read(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
                 result.current = sha.value
             } else {
-                result.failure = "git rev-parse HEAD failed on the host"
+                let said = read(.currentRevision)?.stderr ?? ""
+                // A host with no checkout yet is the common case on a new host: say what makes it ready.
+                result.failure = said.contains("cannot change to") || said.contains("No such file or directory")
+                    ? "the checkout \(hostPlan.host.repo.path) does not exist; `openclaw-deploy setup \(service.service.name)` clones it"
+                    : "git rev-parse HEAD failed on the host: \(firstLine(said, or: "no message"))"
             }
             if let digest = read(.envDigest), digest.succeeded {
                 result.envDigest = digest.stdout.split(separator: " ").first.map(String.init)

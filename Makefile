@@ -14,14 +14,22 @@ build: deps
 	$(SWIFT) build
 
 # Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
-# which drives the sandbox hosts for minutes; then the installed tool and README's CI example are checked.
+# which drives the sandbox hosts for minutes, on podman, and its runtime cases again on Docker Engine; then
+# the installed tool and README's CI example are checked.
 # No test asserts wall-clock time, so load cannot fail one.
 test: build
 	scripts/sandbox up
 	$(SWIFT) test --skip EndToEndTests
 	$(SWIFT) test --filter EndToEndTests
+	scripts/sandbox up --runtime docker
+	E2E_RUNTIME=docker $(SWIFT) test --filter '$(DOCKER_E2E)'
+	scripts/sandbox up
 	scripts/check-install
 	scripts/check-ci-example
+
+# The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (README "Runtimes"):
+# rollouts, status, logs, exec, the environment and its secrets.
+DOCKER_E2E := RolloutEndToEndTests/(aGoodDeployPutsEveryHost|theShorthandDeploys|aBrokenReleaseIsRolledBack|statusShowsEachContainer|aStoppedContainerIsNotHealthy|logsTail|logsFollowStreams|logsSinceIsRefused|execRuns|aSecretFromTheEnvironment|changingOnlyASecret|aFailedGateAfterAnEnvironmentChange|aFailingBeforeUp|aSecretInAHealthBody|aSecondCtrlC|rollbackNames)
 
 # The binary (release, Swift runtime linked in), its man page and bash/zsh/fish completions under
 # $(DESTDIR)$(PREFIX); README "Install".

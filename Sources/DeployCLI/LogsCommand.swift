@@ -43,6 +43,11 @@ public struct LogsCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
         let request = LogsRequest(tail: tail, since: since.flatMap(parseDuration), follow: follow)
+        // What a host's compose cannot do is refused before any host is contacted, naming the runtime.
+        if request.since != nil, let lacking = chosen.hosts.first(where: { !$0.compose.frontEnd.logsSince }) {
+            throw RuntimeLacks(feature: "logs --since", runtime: lacking.compose.frontEnd.spokenName, host: lacking.name,
+                               instead: "use --tail N, or compose.command `docker compose` (Compose v2) on the host")
+        }
         let inspector = FleetInspector(factory: hostKeys.factory)
         let stopping = StopBox()
         let printer = HostLinePrinter(hosts: chosen.hosts.map(\.name), format: global.format) {
@@ -164,4 +169,14 @@ final class StopBox: @unchecked Sendable {
     }
 
     var stopped: Bool { lock.withLock { requested } }
+}
+
+/// A command the runtime of a host cannot carry out: refused before any host is contacted (SPEC "Runtimes").
+struct RuntimeLacks: CategorizedError {
+    var feature: String
+    var runtime: String
+    var host: String
+    var instead: String
+    var category: ExitCategory { .usage }
+    var description: String { "\(feature) is not available with \(runtime) (the compose command of \(host)); \(instead). No host was contacted." }
 }

@@ -42,8 +42,13 @@ public struct StatusCommand: AsyncParsableCommand {
             .object([
                 ("service", .string(row.service)), ("host", .string(row.host)), ("address", .string(row.address)),
                 ("reachable", .bool(row.reachable)), ("error", .optional(row.error)), ("revision", .optional(row.revision)),
-                ("compose", row.containers.map { total in
-                    .object([("containers", .int(Int64(total))), ("up", .int(Int64(row.containersUp ?? 0)))])
+                ("compose", row.containerStates.map { states in
+                    .object([("containers", .int(Int64(states.count))), ("up", .int(Int64(row.containersUp ?? 0))),
+                             ("list", .array(states.map { state in
+                                 .object([("name", .string(state.name)), ("state", .string(state.state)),
+                                          ("exit_code", .int(Int64(state.exitCode))), ("restarts", .int(Int64(state.restarts))),
+                                          ("health", .optional(state.health)), ("up", .bool(state.isUp))])
+                             }))])
                 } ?? .null),
                 ("health", row.reachable
                     ? .object([("healthy", .bool(row.healthy)), ("status", row.healthStatus.map { .int(Int64($0)) } ?? .null),
@@ -65,7 +70,8 @@ public struct StatusCommand: AsyncParsableCommand {
         let severalServices = Set(rows.map(\.service)).count > 1
         var lines = [["SERVICE", "HOST", "REACHABLE", "REVISION", "COMPOSE", "HEALTH", "LOCK"]]
         for row in rows {
-            let compose = row.containers.map { "\(row.containersUp ?? 0)/\($0) up" } ?? "-"
+            let unhealthy = row.containerStates?.filter { $0.health == "unhealthy" }.count ?? 0
+            let compose = row.containers.map { "\(row.containersUp ?? 0)/\($0) up" + (unhealthy > 0 ? ", \(unhealthy) unhealthy" : "") } ?? "-"
             let health = !row.reachable ? "-" : row.healthStatus.map { "\(row.healthy ? "healthy" : "UNHEALTHY") (HTTP \($0))" }
                 ?? "UNHEALTHY (no answer)"
             let lock = row.lock.map { $0.description + (row.lockStale == nil ? "" : " (STALE)") } ?? "-"
@@ -83,6 +89,13 @@ public struct StatusCommand: AsyncParsableCommand {
         for row in rows {
             if !row.reachable { notes.append("\(row.service) \(row.host): \(row.error ?? "could not connect")") }
             if let warning = row.sizeWarning { notes.append("\(row.service) \(row.host): warning: \(warning)") }
+            // A container that is not up is named, with what its engine says of it.
+            for state in row.containerStates ?? [] where !state.isUp {
+                notes.append("\(row.service) \(row.host): container \(state.name) is \(state.summary)")
+            }
+            if row.containerStates?.isEmpty == true {
+                notes.append("\(row.service) \(row.host): the compose project has no container (never deployed, or taken down)")
+            }
             if let record = row.interrupted {
                 notes.append("\(row.service) \(row.host): the \(record.action) \(record.id) to \(shortRevision(record.to)) started at "
                     + "\(record.startedAt) was interrupted before it finished; see `openclaw-deploy history \(row.service)`, "

@@ -9,11 +9,15 @@ extension RolloutEndToEndTests {
         _ = try Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-m", "5", "http://\(Sandbox.addresses[host]!):18080\(path)"], timeout: 10)
     }
 
-    /// The lines `logs` printed for `host` that came from its container (podman-compose also prints what it runs).
+    /// The lines `logs` printed for `host` that came from its container: podman-compose also prints what it runs;
+    /// docker-compose says what it attaches to and puts the container's name before each line (`app_1  | `).
     static func appLines(_ output: String, _ host: String) -> [String] {
         let prefix = host.padding(toLength: 4, withPad: " ", startingAt: 0) + "  | "
-        return output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-            .filter { !$0.hasPrefix("['podman'") && !$0.hasPrefix("using podman version") && !$0.hasPrefix("podman ") && !$0.hasPrefix("exit code:") }
+        let composeSaid = ["['podman'", "using podman version", "podman ", "exit code:", "Attaching to "]
+        let lines: [String] = output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+        let own: [String] = lines.filter { line in !composeSaid.contains { line.hasPrefix($0) } }
+        let container = "app_1  | "
+        return own.map { $0.hasPrefix(container) ? String($0.dropFirst(container.count)) : $0 }
     }
 
     @Test func logsTailShowsTheLastLinesOfEachHostPrefixedWithIt() throws {
@@ -105,5 +109,17 @@ extension RolloutEndToEndTests {
         #expect(hosts.map { $0["host"] as? String } == ["cs-1", "cs-2"])
         #expect(hosts.map { $0["exit_status"] as? Int } == [0, 1], "\(failing.stdout)")
         #expect(failing.stderr.contains("cs-2: exit status 1"), "\(failing.stderr)")
+    }
+
+    /// SPEC "Runtimes": what a host's compose cannot do is refused before any host is contacted, naming it.
+    @Test func logsSinceIsRefusedForComposeV1BeforeAnyHostIsContacted() throws {
+        let inventory = try Sandbox.inventoryVariant([("command: podman-compose", "command: docker-compose")])
+        let result = try Sandbox.deployTool(["logs", "customer-service", "--since", "5m"], inventory: inventory)
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("logs --since is not available with docker-compose (Compose v1)"), "\(result.stderr)")
+        for host in ["cs-1", "cs-2"] { #expect(try Self.received(host).isEmpty, "\(host) was contacted") }
+        // --tail works there.
+        let tail = try Sandbox.deployTool(["logs", "customer-service", "--tail", "1"], inventory: inventory)
+        #expect(tail.status == 0 || Sandbox.runtime == "podman", "\(tail.stderr)")
     }
 }

@@ -88,10 +88,13 @@ extension RolloutEndToEndTests {
     }
 
     @Test func aStoppedContainerIsNotHealthyAndAPlanCheckSaysSo() throws {
-        try Sandbox.ssh("cs-1", "podman stop -t 0 sandbox-cs-1_app_1 >/dev/null").checked()
+        try Sandbox.ssh("cs-1", "\(Sandbox.engine) stop -t 0 sandbox-cs-1_app_1 >/dev/null").checked()
         let status = try Sandbox.deployTool(["status", "customer-service"])
         #expect(status.status == 1, "\(status.stdout)")
         #expect(status.stdout.contains("UNHEALTHY"))
+        // The container's state comes from the engine: not up, and named with what the engine says of it.
+        #expect(status.stdout.contains("0/1 up") && status.stdout.contains("cs-1: container sandbox-cs-1_app_1 is exited with"),
+                "\(status.stdout)")
         let check = try Sandbox.deployTool(["plan", "customer-service", "--ref", "v1", "--check", "--detailed-exitcode"])
         #expect(check.status == 2, "\(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("cs-1") && check.stdout.contains("not healthy"), "\(check.stdout)")
@@ -108,5 +111,23 @@ extension RolloutEndToEndTests {
         let lock = try Sandbox.deployTool(["lock", "status", "customer-service"]).checked()
         #expect(lock.stdout.contains(#"eve\x1b[31m on m"#), "\(lock.stdout)")
         #expect(!lock.stdout.contains("\u{1B}"))
+    }
+
+    /// SPEC "Runtimes": `status` reads each container from the engine by the project's label, on podman and on
+    /// Docker Engine (docker-compose v1's `ps` table has no STATUS column; nothing reads it).
+    @Test func statusShowsEachContainerAsTheEngineReportsIt() throws {
+        let status = try Sandbox.deployTool(["status", "customer-service", "--format", "json"])
+        #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
+        let hosts = try #require(try jsonDocument(status.stdout)["hosts"] as? [[String: Any]])
+        for host in hosts {
+            let compose = try #require(host["compose"] as? [String: Any], "\(host)")
+            #expect(compose["containers"] as? Int == 1 && compose["up"] as? Int == 1, "\(compose)")
+            let list = try #require(compose["list"] as? [[String: Any]])
+            let name = "sandbox-\(host["host"] as? String ?? "?")_app_1"
+            #expect(list.first?["name"] as? String == name && list.first?["state"] as? String == "running"
+                && list.first?["up"] as? Bool == true, "\(list)")
+        }
+        let text = try Sandbox.deployTool(["status", "customer-service"])
+        #expect(text.stdout.contains("cs-1  yes") && text.stdout.contains("1/1 up"), "\(text.stdout)")
     }
 }

@@ -87,7 +87,9 @@ struct RolloutEndToEndTests {
         #expect(logs != nil && putBack != nil && logs!.upperBound < putBack!.lowerBound, "\(out)")
         if let logs, let putBack {
             let shown = out[logs.upperBound..<putBack.lowerBound].split(separator: "\n")
-            #expect(shown.filter { $0.hasPrefix("    [") && $0.hasSuffix("response:404") }.count >= 5, "\(shown)")
+            // podman-compose shows the container's lines as they are, docker-compose behind `app_1  | `.
+            #expect(shown.filter { ($0.hasPrefix("    [") || $0.hasPrefix("    app_1  | [")) && $0.hasSuffix("response:404") }.count >= 5,
+                    "\(shown)")
         }
     }
 

@@ -7,7 +7,23 @@ import TestSupport
 enum Sandbox {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let dir = ProcessInfo.processInfo.environment["SANDBOX_DIR"] ?? "/var/lib/openclaw-sandbox"
-    static let inventory = root.appendingPathComponent("inventory/sandbox.yaml").path
+    /// The runtime the sandbox's apps run on (`scripts/sandbox up --runtime docker`): `E2E_RUNTIME`, else podman.
+    static let runtime = ProcessInfo.processInfo.environment["E2E_RUNTIME"] ?? "podman"
+    /// The container engine of that runtime, for tests that act on a host's containers directly.
+    static var engine: String { runtime == "docker" ? "docker" : "podman" }
+
+    /// The sandbox inventory; on the docker runtime the same hosts with `compose.command: docker-compose`.
+    static let inventory: String = {
+        let podman = root.appendingPathComponent("inventory/sandbox.yaml").path
+        guard runtime == "docker" else { return podman }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("openclaw-e2e-\(runtime)")
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("sandbox.yaml").path
+        let text = (try? String(contentsOfFile: podman, encoding: .utf8)) ?? ""
+        try? text.replacingOccurrences(of: "command: podman-compose", with: "command: docker-compose")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }()
     static let addresses = ["cs-1": "127.0.0.11", "cs-2": "127.0.0.12", "content-1": "127.0.0.21", "content-2": "127.0.0.22"]
     static let repos = ["cs-1": "customer-service", "cs-2": "customer-service", "content-1": "content", "content-2": "content"]
 

@@ -52,7 +52,7 @@ private let cases: [ErrorCase] = [
         "inv.yaml:2:32: `tiers.fast.bake`: `soon` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)",
     ]),
     ErrorCase(name: "bad compose command", yaml: base + "    compose: { command: docker-compose-v2 }\n", expected: [
-        "inv.yaml:8:25: `services.web.compose.command`: unsupported compose command `docker-compose-v2`; allowed: `docker compose`, `docker-compose`, `podman-compose`",
+        "inv.yaml:8:25: `services.web.compose.command`: unsupported compose command `docker-compose-v2`; allowed: `docker compose`, `docker-compose`, `podman-compose`, `podman compose`",
     ]),
     ErrorCase(name: "bad duration", yaml: base + "    ssh: { command_timeout: 10min }\n", expected: [
         "inv.yaml:8:29: `services.web.ssh.command_timeout`: `10min` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)",

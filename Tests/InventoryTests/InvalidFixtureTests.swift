@@ -9,7 +9,7 @@ struct InvalidFixtureTests {
             "five-mistakes.yaml:5:5: unknown key `usr` in `defaults.ssh` (did you mean `user`?); allowed keys: `command_timeout`, `connect_timeout`, `identity`, `known_hosts`, `port`, `user`",
             "five-mistakes.yaml:6:22: `defaults.ssh.connect_timeout`: `10 seconds` is not a duration; write a whole number and a unit: `500ms`, `10s`, `2m`, `1h` (or combined from the largest unit down, `1m30s`)",
             "five-mistakes.yaml:9:11: `services.trading.tier`: unknown tier `99.5`; allowed tiers: `95`, `99`, `99.9`, `99.99` (or define it under `tiers:`)",
-            "five-mistakes.yaml:12:25: `services.trading.compose.command`: unsupported compose command `docker  compose`; allowed: `docker compose`, `docker-compose`, `podman-compose`",
+            "five-mistakes.yaml:12:25: `services.trading.compose.command`: unsupported compose command `docker  compose`; allowed: `docker compose`, `docker-compose`, `podman-compose`, `podman compose`",
             "five-mistakes.yaml:15:17: `services.trading.hosts[1].name`: duplicate host name `trading-1` in service `trading` (first at 14:17); host names must be unique within a service",
         ])
     }

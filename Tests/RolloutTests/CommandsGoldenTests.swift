@@ -53,7 +53,10 @@ struct CommandsGoldenTests {
     func compose() {
         #expect(plain.composeUp().rendered == #"cd /opt/openclaw/customer && { [ ! -f "$HOME"/.openclaw-deploy/customer-service/env ] || { set -a && . "$HOME"/.openclaw-deploy/customer-service/env && set +a; }; } && docker compose -f docker-compose.yml -p openclaw-customer up -d"#)
         #expect(odd.composeUp().rendered == #"cd "$HOME"/'apps/it'\''s my app' && { [ ! -f '/var/lib/open claw/"svc"/env' ] || { set -a && . '/var/lib/open claw/"svc"/env' && set +a; }; } && podman-compose -f 'deploy/compose file.yml' up -d --build --force-recreate --scale web=2"#)
-        #expect(plain.composeStatus().rendered == "cd /opt/openclaw/customer && docker compose -f docker-compose.yml -p openclaw-customer ps")
+        // Container state from the engine by the project's label, never from `compose ps`'s table.
+        #expect(plain.containerStates().rendered == "ids=$( docker ps -aq --filter label=com.docker.compose.project=openclaw-customer ) && "
+            + "{ [ -z \"$ids\" ] || docker inspect --format '{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.RestartCount}}|"
+            + "{{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids; }")
     }
 
     @Test("history commands")
@@ -77,11 +80,11 @@ struct CommandsGoldenTests {
     @Test("logs: the tail, since as whole seconds, and a follow that stops its process group on end of input or a signal")
     func logsCommands() {
         #expect(plain.composeLogs(tail: 20, since: nil, follow: false).rendered.hasSuffix(
-            "docker compose -f docker-compose.yml -p openclaw-customer logs --tail 20 2>&1"))
-        #expect(plain.composeLogs(tail: 5, since: .seconds(600), follow: false).rendered.contains("logs --tail 5 --since 600s 2>&1"))
+            "docker compose -f docker-compose.yml -p openclaw-customer logs --tail 20 --no-color 2>&1"))
+        #expect(plain.composeLogs(tail: 5, since: .seconds(600), follow: false).rendered.contains("logs --tail 5 --no-color --since 600s 2>&1"))
         let follow = plain.composeLogs(tail: 0, since: nil, follow: true).rendered
         #expect(follow.contains("{ command -v setsid >/dev/null || { echo 'logs --follow needs setsid (util-linux) on the host' >&2; exit 127; }; "
-            + "exec 3<&0; setsid docker compose -f docker-compose.yml -p openclaw-customer logs --tail 0 -f </dev/null 2>&1 & pid=$!; "
+            + "exec 3<&0; setsid docker compose -f docker-compose.yml -p openclaw-customer logs --tail 0 --no-color -f </dev/null 2>&1 & pid=$!; "
             + #"trap 'kill -TERM -"$pid" 2>/dev/null; exit 143' TERM HUP INT; { cat <&3 >/dev/null 2>&1; kill -TERM -"$pid" 2>/dev/null; } & "#
             + #"wait "$pid" 2>/dev/null; status=$?; kill $! 2>/dev/null; exit "$status"; }"#), "\(follow)")
     }

@@ -188,7 +188,7 @@ struct ExecutorEdgeTests {
 
     @Test func statusCountsAHostSoundOnlyWhenEverythingIsRight() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
-        fleet.scripted.on(" ps", reply: CommandResult(exitStatus: 0, stdout: "CONTAINER ID  STATUS\nabc123456789  Up 2 minutes\n"))
+        fleet.scripted.on(" ps -aq --filter label=com.docker.compose.project=", reply: CommandResult(exitStatus: 0, stdout: "/app-web-1|running|0|0|healthy\n"))
         fleet.unhealthy(on: "h2", at: oldSHA)
         fleet.addHistory("h3", Self.record("z", "h3", from: oldSHA, to: newSHA, "started", at: "2026-01-01T10:00:00Z"))
         let rows = await FleetInspector(factory: fleet.scripted, options: Fixtures.options())

@@ -28,12 +28,11 @@ struct ExecutorInspectorTests {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
         fleet.holdLock("h2", expires: Date().addingTimeInterval(-60))
         fleet.unhealthy(on: "h2", at: oldSHA)
-        fleet.scripted.on(" ps", reply: CommandResult(exitStatus: 0, stdout: """
-            CONTAINER ID  IMAGE       COMMAND     CREATED        STATUS            PORTS   NAMES
-            3e857eb47269  localhost/a /bin/httpd  2 minutes ago  Up 2 minutes ago  x->8080 app_1
-            4e857eb47269  localhost/b /bin/httpd  2 minutes ago  Exited (1) 1 minute ago  x  app_2
-            podman ps -a --filter label=io.podman.compose.project=sandbox-cs-1-with-a-long-name-to-reach-the-status-column
-            exit code: 0
+        // What the engine says of the project's containers (`HostCommands.containerStates`), a warning line among them.
+        fleet.scripted.on(" ps -aq --filter label=com.docker.compose.project=", reply: CommandResult(exitStatus: 0, stdout: """
+            app_1|running|0|0|
+            time="2026-01-01T10:00:00Z" level=warning msg="a warning the engine printed"
+            app_2|exited|1|3|
 
             """))
         let service = fleet.service
@@ -42,6 +41,7 @@ struct ExecutorInspectorTests {
 
         #expect(rows.map(\.host) == ["h1", "h2"])
         #expect(rows.allSatisfy { $0.reachable && $0.revision == oldSHA && $0.containers == 2 && $0.containersUp == 1 })
+        #expect(rows[0].containerStates?.last == ContainerState(name: "app_2", state: "exited", exitCode: 1, restarts: 3))
         #expect(rows[0].healthy && !rows[1].healthy && rows[1].healthStatus == 503)
         #expect(rows[0].lock == nil && rows[1].lock?.operator == "alice" && rows[1].lockStale != nil)
         // A read-only look: nothing but reads and probes ran.

@@ -58,13 +58,14 @@ struct ComposeLayer {
     var project: Setting<String?> = .unset
     var build: Setting<Bool> = .unset
     var upArgs: Setting<[String]> = .unset
+    var engine: Setting<ContainerEngine> = .unset
 
-    static let keys = ["command", "file", "project", "build", "up_args"]
+    static let keys = ["command", "file", "project", "build", "up_args", "engine"]
 
     func overridden(by lower: ComposeLayer) -> ComposeLayer {
         ComposeLayer(command: command.overridden(by: lower.command), file: file.overridden(by: lower.file),
                      project: project.overridden(by: lower.project), build: build.overridden(by: lower.build),
-                     upArgs: upArgs.overridden(by: lower.upArgs))
+                     upArgs: upArgs.overridden(by: lower.upArgs), engine: engine.overridden(by: lower.engine))
     }
 }
 
@@ -150,7 +151,7 @@ extension NodeReader {
 
     func composeLayer(_ node: Node, _ path: String) -> ComposeLayer {
         guard let fields = mapping(node, path, allowed: ComposeLayer.keys) else {
-            return ComposeLayer(command: .invalid, file: .invalid, project: .invalid, build: .invalid, upArgs: .invalid)
+            return ComposeLayer(command: .invalid, file: .invalid, project: .invalid, build: .invalid, upArgs: .invalid, engine: .invalid)
         }
         var layer = ComposeLayer()
         if let node = fields["command"] { layer.command = Setting(composeCommand(node, fields.path("command"))) }
@@ -162,6 +163,7 @@ extension NodeReader {
         }
         if let node = fields["build"] { layer.build = Setting(bool(node, fields.path("build"))) }
         if let node = fields["up_args"] { layer.upArgs = Setting(stringList(node, fields.path("up_args"))) }
+        if let node = fields["engine"] { layer.engine = Setting(containerEngine(node, fields.path("engine"))) }
         return layer
     }
 
@@ -187,6 +189,15 @@ extension NodeReader {
             self.error(at: node.mark, "`\(path)`: \(quoted(text)) is not a valid health URL: \(error); write `http://HOST:PORT/PATH`, e.g. `http://127.0.0.1:8080/health`")
             return nil
         }
+    }
+
+    func containerEngine(_ node: Node, _ path: String) -> ContainerEngine? {
+        guard let text = string(node, path) else { return nil }
+        guard let engine = ContainerEngine(rawValue: text) else {
+            error(at: node.mark, "`\(path)`: unknown container engine \(quoted(text)); allowed: `docker`, `podman` (the default follows compose.command)")
+            return nil
+        }
+        return engine
     }
 
     func composeCommand(_ node: Node, _ path: String) -> [String]? {

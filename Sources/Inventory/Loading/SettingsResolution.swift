@@ -71,8 +71,8 @@ extension ComposeLayer {
               let file = file.resolved(default: "docker-compose.yml"),
               let project = project.resolved(default: nil),
               let build = build.resolved(default: false),
-              let upArgs = upArgs.resolved(default: []) else { return nil }
-        return ComposeSettings(command: command, file: file, project: project, build: build, upArgs: upArgs)
+              let upArgs = upArgs.resolved(default: []), let engine = engine.optionalValue else { return nil }
+        return ComposeSettings(command: command, file: file, project: project, build: build, upArgs: upArgs, engine: engine)
     }
 }
 

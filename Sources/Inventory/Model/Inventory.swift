@@ -129,24 +129,73 @@ public struct RepoSettings: Sendable, Equatable {
 }
 
 public struct ComposeSettings: Sendable, Equatable {
-    /// The compose command as argv: `["docker", "compose"]`, `["docker-compose"]` or `["podman-compose"]`.
+    /// The compose command as argv: `["docker", "compose"]`, `["docker-compose"]`, `["podman-compose"]` or
+    /// `["podman", "compose"]`.
     public var command: [String]
     public var file: String
     /// Compose project name; nil lets compose derive it.
     public var project: String?
     public var build: Bool
     public var upArgs: [String]
+    /// The container engine the compose command drives, whose `ps` and `inspect` tell the containers' state.
+    public var engine: ContainerEngine
 
     /// The compose commands the inventory accepts, as written in YAML.
-    public static let allowedCommands = ["docker compose", "docker-compose", "podman-compose"]
+    public static let allowedCommands = ["docker compose", "docker-compose", "podman-compose", "podman compose"]
 
     public init(command: [String] = ["docker", "compose"], file: String = "docker-compose.yml", project: String? = nil,
-                build: Bool = false, upArgs: [String] = []) {
+                build: Bool = false, upArgs: [String] = [], engine: ContainerEngine? = nil) {
         self.command = command
         self.file = file
         self.project = project
         self.build = build
         self.upArgs = upArgs
+        self.engine = engine ?? ComposeFrontEnd(command: command).defaultEngine
+    }
+
+    /// Which compose this is: what it can do and how it says it.
+    public var frontEnd: ComposeFrontEnd { ComposeFrontEnd(command: command) }
+}
+
+/// The container engines a compose command drives.
+public enum ContainerEngine: String, Sendable, Equatable, CaseIterable {
+    case docker, podman
+}
+
+/// The four compose front ends (SPEC "Runtimes"): each command works on all of them, or is refused for the one
+/// that lacks what it needs, before any host is contacted.
+public enum ComposeFrontEnd: String, Sendable, Equatable {
+    /// `docker compose`, the Go plugin.
+    case composeV2 = "docker compose"
+    /// `docker-compose` 1.x, the Python one.
+    case composeV1 = "docker-compose"
+    case podmanCompose = "podman-compose"
+    /// `podman compose`, which runs an external compose provider.
+    case podmanSubcommand = "podman compose"
+
+    public init(command: [String]) {
+        self = ComposeFrontEnd(rawValue: command.joined(separator: " ")) ?? .composeV2
+    }
+
+    /// The engine a front end drives unless `compose.engine` says otherwise.
+    public var defaultEngine: ContainerEngine {
+        switch self {
+        case .composeV2, .composeV1: return .docker
+        case .podmanCompose, .podmanSubcommand: return .podman
+        }
+    }
+
+    /// `logs --since`: Compose v1 has `--tail`, `-f` and `--no-color`, but no `--since`.
+    public var logsSince: Bool { self != .composeV1 }
+
+    /// For messages: `docker-compose (Compose v1)`.
+    public var spokenName: String {
+        switch self {
+        case .composeV2: return "docker compose (Compose v2)"
+        case .composeV1: return "docker-compose (Compose v1)"
+        case .podmanCompose: return "podman-compose"
+        case .podmanSubcommand: return "podman compose"
+        }
     }
 }
 

@@ -150,8 +150,8 @@ public struct HostCommands: Sendable {
 
     // MARK: setup
 
-    /// The container engine the compose command drives: `podman` for podman-compose, else `docker`.
-    public var engine: String { host.compose.command.first == "podman-compose" || host.compose.command.first == "podman" ? "podman" : "docker" }
+    /// The container engine the compose command drives (`compose.engine`).
+    public var engine: String { host.compose.engine.rawValue }
 
     /// What `setup` asks a host, one `key=value` line each, never failing: git's version, whether the compose command
     /// and the engine answer (the engine's first error line if not), what is at `repo.path` and its remote's URL,
@@ -221,9 +221,27 @@ public struct HostCommands: Sendable {
         return RemoteCommand(compose(args + host.compose.upArgs, withEnvironment: true))
     }
 
-    public func composeStatus() -> RemoteCommand {
-        RemoteCommand(compose(["ps"]))
+    /// The compose project's containers as the engine sees them, one line each:
+    /// `name|state|exit code|restarts|health` (health empty when the image has no HEALTHCHECK). Read from the
+    /// engine by the project's label, never from `compose ps`, whose table differs between front ends (and
+    /// which is a Python start for podman-compose and docker-compose). Without `compose.project`, by the label
+    /// of the checkout compose ran in.
+    public func containerStates() -> RemoteCommand {
+        let engine = RemoteCommand.Token.arg(host.compose.engine.rawValue)
+        let filter: [RemoteCommand.Token]
+        if let project = host.compose.project {
+            filter = [.raw("--filter"), .arg("label=com.docker.compose.project=\(project)")]
+        } else {
+            filter = [.raw("--filter \"label=com.docker.compose.project.working_dir=$(cd"), .path(host.repo.path),
+                      .raw("2>/dev/null && pwd)\"")]
+        }
+        return RemoteCommand([.raw("ids=$("), engine, .raw("ps -aq")] + filter + [.raw(") &&"),
+            .raw("{ [ -z \"$ids\" ] ||"), engine, .raw("inspect --format"), .arg(Self.containerStateFormat), .raw("$ids; }")])
     }
+
+    /// One line per container for `containerStates`, the same on docker and podman.
+    static let containerStateFormat =
+        "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.RestartCount}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}"
 
     // MARK: day-to-day
 
@@ -236,6 +254,8 @@ public struct HostCommands: Sendable {
     /// which is stopped as a whole, so nothing keeps running on the host.
     public func composeLogs(tail: Int, since: Duration?, follow: Bool) -> RemoteCommand {
         var args = ["logs", "--tail", String(tail)]
+        // Docker's compose front ends colour each container's prefix even on a pipe; podman-compose has no such option.
+        if host.compose.frontEnd.defaultEngine == .docker { args.append("--no-color") }
         if let since { args += ["--since", "\(max(1, since.components.seconds))s"] }
         let head: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment
         guard follow else { return RemoteCommand(head + composeArgv(args) + [.raw("2>&1")]) }

@@ -10,9 +10,11 @@ public struct HostStatus: Sendable, Equatable {
     /// Why the host could not be reached, or a read that failed on it.
     public var error: String?
     public var revision: String?
-    /// Containers of the compose project, and how many of them are up; nil when `compose ps` failed.
-    public var containers: Int?
-    public var containersUp: Int?
+    /// The compose project's containers as the engine reports them; nil when they could not be read.
+    public var containerStates: [ContainerState]?
+    /// How many containers the project has, and how many of them are up; nil when they could not be read.
+    public var containers: Int? { containerStates?.count }
+    public var containersUp: Int? { containerStates?.filter(\.isUp).count }
     /// One GET of the health URL: its status, or why there was none.
     public var healthStatus: Int?
     public var healthError: String?
@@ -70,7 +72,7 @@ public struct FleetInspector: Sendable {
             let commands = HostCommands(service: service.name, host: host)
             let timeout = min(host.ssh.commandTimeout, .seconds(30))
             // Every read in one round trip, and one health probe through the same connection while they run.
-            let script = ReadScript([.init("revision", commands.currentRevision()), .init("compose", commands.composeStatus()),
+            let script = ReadScript([.init("revision", commands.currentRevision()), .init("compose", commands.containerStates()),
                                      .init("lock", commands.lockRead()), .init("history", commands.historyRead(limit: 20)),
                                      .init("resources", commands.resources())])
             var reads: [String: CommandResult] = [:]
@@ -91,11 +93,7 @@ public struct FleetInspector: Sendable {
                 row.sizeWarning = HostResources.parse(result.stdout)?.shortfall(against: service.size)
             }
             if let result = revision, result.succeeded { row.revision = result.stdout.firstLine }
-            if let result = compose, result.succeeded {
-                let counts = Self.containerCounts(result.stdout)
-                row.containers = counts.total
-                row.containersUp = counts.up
-            }
+            if let result = compose, result.succeeded { row.containerStates = ContainerState.parse(result.stdout) }
             if let result = lock, result.succeeded {
                 row.lock = LockHolder.parse(result.stdout)
                 row.lockStale = row.lock?.staleness(localMachine: machine)
@@ -202,18 +200,5 @@ public struct FleetInspector: Sendable {
         } catch {
             return (nil, String(describing: error))
         }
-    }
-
-    /// Counts container rows of `compose ps` (docker compose or podman-compose): the lines after the
-    /// header that reach its STATUS column (podman-compose mixes its own log lines into stdout), and
-    /// those whose status says the container is up.
-    static func containerCounts(_ output: String) -> (total: Int, up: Int) {
-        let lines = output.split(whereSeparator: \.isNewline).map(String.init)
-        guard let header = lines.firstIndex(where: { $0.contains("STATUS") }),
-              let column = lines[header].range(of: "STATUS")?.lowerBound else { return (0, 0) }
-        let offset = lines[header].distance(from: lines[header].startIndex, to: column)
-        let statuses = lines[(header + 1)...]
-            .filter { $0.count > offset && !$0.hasPrefix("podman ") && !$0.hasPrefix("[") }.map { String($0.dropFirst(offset)).lowercased() }
-        return (statuses.count, statuses.filter { $0.hasPrefix("up") || $0.hasPrefix("running") }.count)
     }
 }

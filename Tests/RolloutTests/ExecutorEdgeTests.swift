@@ -208,4 +208,18 @@ struct ExecutorEdgeTests {
         #expect(hosts[1].detail?.contains("on the target but not healthy (HTTP 503)") == true)
         #expect(report.hasPendingChanges)
     }
+
+    @Test func planCheckCountsAHostWhoseContainerIsNotUpAsAChange() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")), head: newSHA)
+        // Healthy on the target, but the engine says a container of h2's project exited.
+        fleet.scripted.on(" ps -aq --filter label=com.docker.compose.project=", host: "h2",
+                          reply: CommandResult(exitStatus: 0, stdout: "/app-web-1|running|0|0|\n/app-worker-1|exited|1|4|\n"))
+        let plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        try fleet.seedEnvironment(plan, target: newSHA)
+        let report = await PlanCheck.run(plan, factory: fleet.scripted)
+        let hosts = try #require(report.services.first?.hosts)
+        #expect(hosts.map(\.status) == [.upToDate, .willChange])
+        #expect(hosts[1].detail?.contains("on the target but container app-worker-1 is exited with 1 after 4 restarts") == true,
+                "\(hosts[1].detail ?? "")")
+    }
 }

@@ -90,6 +90,8 @@ public enum PlanCheck {
         var resolveProblem: String?
         /// SHA-256 of the host's `<state>/env`; nil when it has none.
         var envDigest: String?
+        /// The compose project's containers as the engine reports them; nil when they could not be read.
+        var containers: [ContainerState]?
         var unreachable: String?
         var failure: String?
     }
@@ -114,7 +116,9 @@ public enum PlanCheck {
         if case .history = service.target.source { kinds.append(.readHistory) }
         let resolvesHere = resolves && service.target.commit == nil && service.target.ref != nil
         if resolvesHere { kinds += [.fetch, .resolve] }
-        let script = ReadScript(kinds.compactMap(step))
+        // The containers' state from the engine, beside the plan's reads (SPEC "Runtimes").
+        let containers = ReadScript.Section("containers", HostCommands(service: service.service.name, host: hostPlan.host).containerStates())
+        let script = ReadScript(kinds.compactMap(step) + [containers])
         var result = HostRead()
         do {
             let (reads, response) = try await transport.runReads(script, timeout: timeout, alongside: hostPlan.gate.url,
@@ -132,6 +136,7 @@ public enum PlanCheck {
             if let digest = read(.envDigest), digest.succeeded {
                 result.envDigest = digest.stdout.split(separator: " ").first.map(String.init)
             }
+            if let states = reads["containers"], states.succeeded { result.containers = ContainerState.parse(states.stdout) }
             switch response {
             case .success(let answer):
                 result.healthy = (200..<300).contains(answer.status)
@@ -189,6 +194,9 @@ public enum PlanCheck {
             // On the target, a deploy still changes a host that is unhealthy or runs another environment.
             var reasons: [String] = []
             if !read.healthy { reasons.append("not healthy (\(read.health ?? "no answer"))") }
+            for container in read.containers ?? [] where !container.isUp {
+                reasons.append("container \(container.name) is \(container.summary)")
+            }
             if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha]),
                read.envDigest != EnvFile.digest(ofRendered: expected) {
                 reasons.append("its environment differs")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Inventory
 import Rollout
 
@@ -41,9 +42,12 @@ public struct DeployCommand: AsyncParsableCommand {
 
     public func run() async throws {
         if !selection.all && selection.services.isEmpty {
-            // Bare `openclaw-deploy`: what there is to deploy, and how. `deploy` with no service is a usage error.
-            let inventory = try? global.loadInventory()
-            if CommandLine.arguments.dropFirst().first != "deploy" {
+            // Bare `openclaw-deploy`: what there is to deploy, and how. `deploy` with no service, or deploy's options
+            // without one, is a usage error. An inventory that is there but invalid says so, as everywhere.
+            let exists = FileManager.default.fileExists(atPath: global.inventoryPath)
+            let inventory = exists ? try global.loadInventory() : nil
+            let options = ref != nil || dryRun || parallel != nil || !selection.hosts.isEmpty || policy.batch != nil || policy.noBake
+            if CommandLine.arguments.dropFirst().first != "deploy" && !options {
                 LineOutput.standardOutput.write(Self.firstContact(inventory, path: global.inventoryPath))
                 return
             }

@@ -97,7 +97,18 @@ extension Plan {
     /// Reads the plan's secrets on this machine (exit 65 when one cannot be read) and hands them to the output's
     /// redaction before anything the hosts say can be printed.
     func readSecrets(_ inventory: Inventory) async throws -> Secrets {
-        let secrets = try await resolveSecrets(directory: inventory.directory)
+        // A `from_command` leads a process group of its own, which the terminal's Ctrl-C does not reach: a signal
+        // here cancels the reading, and that stops the command's whole group before the tool exits.
+        let task = Task { try await resolveSecrets(directory: inventory.directory) }
+        let interrupts = StopOnSignal { task.cancel() }
+        defer { interrupts.uninstall() }
+        let secrets: Secrets
+        do {
+            secrets = try await task.value
+        } catch {
+            throw interrupts.received ? SecretsStopped() : error
+        }
+        if interrupts.received { throw SecretsStopped() }
         LineOutput.redaction.withLock { $0 = secrets.redactor }
         return secrets
     }
@@ -130,4 +141,10 @@ func spokenDuration(_ d: Duration) -> String {
 func shortRevision(_ sha: String?) -> String {
     guard let sha else { return "-" }
     return String(sha.prefix(12))
+}
+
+/// Ctrl-C (or SIGTERM, SIGHUP) while the secrets were being read: nothing was contacted (exit 1).
+struct SecretsStopped: CategorizedError {
+    var category: ExitCategory { .failed }
+    var description: String { "stopped while the secrets were being read; no host was contacted" }
 }

@@ -65,7 +65,9 @@ extension ExitStatus {
     /// On a terminal a long message is wrapped at spaces to its width, continuation lines indented.
     private static func printError(_ text: String) {
         let width = TextFit.width(wide: TextFit.wide.withLock { $0 }, descriptor: STDERR_FILENO)
-        let visible = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
+        // Redacted before it is wrapped: a secret cut across two lines could no longer be found.
+        let redactor = LineOutput.redaction.withLock { $0 }
+        let visible = redactor.redact(text).split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
             TextFit.wrapped(VisibleText.escaped(String(line)), width: width, indent: "  ")
         }
         LineOutput.standardError.write(visible.joined(separator: "\n") + "\n")

@@ -62,8 +62,9 @@ public struct HistoryCommand: AsyncParsableCommand {
         var lines = [table[0]]
         for (record, row) in zip(records, table.dropFirst()) {
             lines.append(row)
-            let details = "\(shortRevision(record.from)) → \(shortRevision(record.to)) · id \(record.id)"
-                + (record.reason.map { " · " + VisibleText.escaped($0) } ?? "")
+            // Every field comes from the host's history file: escaped like the table's cells.
+            let details = [shortRevision(record.from), "→", shortRevision(record.to), "· id", record.id].map(VisibleText.escaped)
+                .joined(separator: " ") + (record.reason.map { " · " + VisibleText.escaped($0) } ?? "")
             lines += TextFit.wrapped("    " + details, width: width, indent: "    ")
         }
         return lines.joined(separator: "\n") + "\n"

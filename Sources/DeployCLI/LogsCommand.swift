@@ -118,30 +118,24 @@ struct CommandFailedOnHosts: CategorizedError {
 final class StopOnSignal: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    private var sources: [DispatchSourceSignal] = []
+    private var route: Int?
 
     init(onStop: @escaping @Sendable () -> Void) {
-        for signo in InterruptHandling.handled {
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                let seen = lock.withLock { () -> Int in
-                    count += 1
-                    return count
-                }
-                if seen == 1 { onStop() } else { exit(130) }
+        let id = SignalRouter.shared.push { [weak self] in
+            guard let self else { return }
+            let seen = lock.withLock { () -> Int in
+                count += 1
+                return count
             }
-            source.resume()
-            sources.append(source)
+            if seen == 1 { onStop() } else { exit(130) }
         }
+        lock.withLock { route = id }
     }
 
     var received: Bool { lock.withLock { count > 0 } }
 
     func uninstall() {
-        for source in sources { source.cancel() }
-        for signo in InterruptHandling.handled { signal(signo, SIG_DFL) }
+        if let id = lock.withLock({ route }) { SignalRouter.shared.remove(id) }
     }
 }
 

@@ -34,7 +34,7 @@ struct PlanCheckRenderer {
     private func line(for state: PlanCheckReport.HostState, target: String?) -> String {
         let current = state.current.map { String($0.prefix(12)) } ?? "?"
         switch state.status {
-        case .upToDate: return "\(current)  up to date"
+        case .upToDate: return "\(current)  up to date" + (state.detail.map { " (\(VisibleText.escaped($0)))" } ?? "")
         case .willChange:
             return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
         case .unreachable: return "unreachable: \(VisibleText.escaped(state.detail ?? ""))"

@@ -2,6 +2,51 @@ import Dispatch
 import Foundation
 import Rollout
 
+/// The process's one handler of SIGINT, SIGTERM and SIGHUP, installed once: each signal goes to the handler
+/// pushed last (reading secrets, a rollout, a stream of logs), or, with none, ends the process as by default.
+/// One installation only, because libdispatch installs its own handler when a signal's first source is made
+/// and never again: a disposition reset in between (to end the process) would leave later sources deaf.
+final class SignalRouter: @unchecked Sendable {
+    static let shared = SignalRouter()
+
+    private let lock = NSLock()
+    private var handlers: [(id: Int, body: @Sendable () -> Void)] = []
+    private var nextID = 0
+    private var sources: [DispatchSourceSignal] = []
+
+    /// Routes the signals to `body` until `remove` is called with the id returned.
+    func push(_ body: @escaping @Sendable () -> Void) -> Int {
+        lock.withLock {
+            if sources.isEmpty {
+                for signo in InterruptHandling.handled {
+                    signal(signo, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+                    source.setEventHandler { [unowned self] in deliver(signo) }
+                    source.resume()
+                    sources.append(source)
+                }
+            }
+            nextID += 1
+            handlers.append((nextID, body))
+            return nextID
+        }
+    }
+
+    func remove(_ id: Int) {
+        lock.withLock { handlers.removeAll { $0.id == id } }
+    }
+
+    private func deliver(_ signo: Int32) {
+        guard let handler = lock.withLock({ handlers.last?.body }) else {
+            // Nobody is handling it: what the signal does by default (the process ends by it).
+            signal(signo, SIG_DFL)
+            raise(signo)
+            return
+        }
+        handler()
+    }
+}
+
 /// Ctrl-C, SIGTERM and SIGHUP (the terminal or the SSH session to a bastion went away) during a
 /// rollout, all alike. The first one asks the executor to stop (no new host starts;
 /// hosts in flight finish their current command and are put back; locks are released). The second one
@@ -12,7 +57,8 @@ final class InterruptHandling: @unchecked Sendable {
     private let monitor: RolloutMonitor
     private let err: LineOutput
     private let lock = NSLock()
-    private var sources: [DispatchSourceSignal] = []
+    /// Its place in the `SignalRouter` while installed.
+    private var route: Int?
     private var onAbort: (@Sendable () -> Void)?
     /// The exit a second signal schedules in case the rollout does not come back; cancelled when it does.
     private var pendingExit: DispatchWorkItem?
@@ -34,13 +80,8 @@ final class InterruptHandling: @unchecked Sendable {
     /// Starts handling the signals of `handled`; `onAbort` cancels the rollout's task.
     func install(onAbort: @escaping @Sendable () -> Void) {
         lock.withLock { self.onAbort = onAbort }
-        for signo in Self.handled {
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
-            source.setEventHandler { [weak self] in self?.received() }
-            source.resume()
-            lock.withLock { sources.append(source) }
-        }
+        let id = SignalRouter.shared.push { [weak self] in self?.received() }
+        lock.withLock { route = id }
     }
 
     /// Back to the default behaviour (a later Ctrl-C ends the process). The rollout came back: an exit a second
@@ -48,15 +89,14 @@ final class InterruptHandling: @unchecked Sendable {
     /// when that exit is already under way (the caller must then not report or exit itself).
     @discardableResult
     func uninstall() -> Bool {
-        let (installed, mine) = lock.withLock { () -> ([DispatchSourceSignal], Bool) in
-            defer { sources = [] }
+        let (id, mine) = lock.withLock { () -> (Int?, Bool) in
+            defer { route = nil }
             pendingExit?.cancel()
             let mine = !finished
             finished = true
-            return (sources, mine)
+            return (route, mine)
         }
-        for source in installed { source.cancel() }
-        for signo in Self.handled { signal(signo, SIG_DFL) }
+        if let id { SignalRouter.shared.remove(id) }
         if !mine {
             // The pending exit is printing and exiting; wait for it rather than race it.
             while true { pause() }

@@ -93,6 +93,9 @@ public struct StatusCommand: AsyncParsableCommand {
             for state in row.containerStates ?? [] where !state.isUp {
                 notes.append("\(row.service) \(row.host): container \(state.name) is \(state.summary)")
             }
+            if let error = row.containerError {
+                notes.append("\(row.service) \(row.host): its containers could not be read from \(error.isEmpty ? "the engine" : "the engine: \(error)")")
+            }
             if row.containerStates?.isEmpty == true {
                 notes.append("\(row.service) \(row.host): the compose project has no container (never deployed, or taken down)")
             }

@@ -87,9 +87,11 @@ enum TextFit {
         return lines
     }
 
-    /// Every line of `text` wrapped, each continuation indented three more than its line's own indent.
+    /// Every line of `text` wrapped, each continuation indented three more than its line's own indent. Secret
+    /// values are redacted first: one cut across two lines could no longer be found.
     static func wrappedLines(_ text: String, width: Int?) -> String {
         guard let width else { return text }
+        let text = LineOutput.redaction.withLock { $0 }.redact(text)
         let ends = text.hasSuffix("\n")
         let lines = (ends ? String(text.dropLast()) : text).split(separator: "\n", omittingEmptySubsequences: false).flatMap { line in
             let indent = String(repeating: " ", count: line.prefix { $0 == " " }.count + 3)

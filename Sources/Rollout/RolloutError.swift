@@ -12,8 +12,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     case stepFailed(service: String, failures: [FailedStep])
     /// The local `before` hook failed: no host was changed.
     case hookFailed(service: String, hook: String, reason: String)
-    /// A host failed its rollout; it and every host already updated were put back (exit 1).
-    case hostFailed(service: String, host: String, step: String, reason: String)
+    /// Hosts failed their rollout (every one of a batch that failed is named); they and every host already updated
+    /// were put back (exit 1).
+    case hostFailed(service: String, failures: [FailedStep])
     /// A rollback without `--to` found no successful deploy in the hosts' history (exit 1).
     case noPreviousRevision(service: String)
     /// The operator stopped the rollout and every touched host was put back (exit 1).
@@ -25,6 +26,11 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// The rollout lost its lock (released by force, taken over, or not refreshable in time) and stopped at
     /// once, putting nothing back. `changed` are the hosts it had changed (exit 2 when there are any, else 1).
     case leaseLost(service: String, reason: String, changed: [String])
+
+    /// One host that failed its rollout.
+    public static func hostFailed(service: String, host: String, step: String, reason: String) -> RolloutError {
+        .hostFailed(service: service, failures: [FailedStep(host: host, step: step, reason: reason)])
+    }
 
     /// A step that failed on one host before anything changed.
     public static func stepFailed(service: String, host: String, step: String, reason: String) -> RolloutError {
@@ -47,8 +53,8 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         switch self {
         case .stepFailed(_, let failures):
             return failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
-        case .hostFailed(_, let host, let step, let reason):
-            return "\(host) failed at \(step): \(reason)"
+        case .hostFailed(_, let failures):
+            return failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
         case .hookFailed(_, let hook, let reason): return "the \(hook) hook failed: \(reason)"
         case .stoppedByOperator: return "stopped by the operator"
         default: return description
@@ -69,8 +75,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
                 + "; no host was changed."
         case .hookFailed(let service, let hook, let reason):
             return "\(service): the \(hook) hook failed: \(reason); no host was changed."
-        case .hostFailed(let service, let host, let step, let reason):
-            return "\(service): \(host) failed at \(step): \(reason); every host that was changed is back on its previous revision."
+        case .hostFailed(let service, let failures):
+            return "\(service): " + failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
+                + "; every host that was changed is back on its previous revision."
         case .noPreviousRevision(let service):
             return "\(service): the hosts' history has no successful deploy to roll back from; give the revision with --to REV."
         case .stoppedByOperator(let service):

@@ -64,8 +64,9 @@ extension RolloutEndToEndTests {
         let sha = try Self.pushRelease("e2e-leaky-compose") { work in
             let file = work + "/docker-compose.yml"
             let text = try String(contentsOfFile: file, encoding: .utf8)
-            try text.replacingOccurrences(of: "    build: .\n", with: "    build: \"${DEMO_API_KEY}\"\n")
-                .write(toFile: file, atomically: true, encoding: .utf8)
+            let leaky = text.replacingOccurrences(of: "build: { context: .,", with: "build: { context: \"${DEMO_API_KEY}\",")
+            #expect(leaky != text, "the sample's compose file no longer has the build line this test changes")
+            try leaky.write(toFile: file, atomically: true, encoding: .utf8)
         }
         let inventory = try Self.secretInventory()
         // Plain: a path with quotes or backslashes would not make a directory name compose reports as it is.

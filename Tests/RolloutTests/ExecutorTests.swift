@@ -79,6 +79,18 @@ struct ExecutorTests {
         for host in ["h2", "h3", "h4"] { #expect(fleet.checkouts(on: host) == [newSHA, oldSHA]) }
     }
 
+    @Test func everyHostThatFailedInABatchIsNamedInTheError() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3"), tier: "95"))
+        fleet.unhealthy(on: "h1", at: newSHA)
+        fleet.unhealthy(on: "h3", at: newSHA)
+        let outcome = try await run(fleet, batches: [["h1", "h2", "h3"]])
+
+        #expect(outcome.result == .rolledBack)
+        let description = try #require(outcome.error?.description)
+        #expect(description.contains("h1 failed at health_gate") && description.contains("h3 failed at health_gate"), "\(description)")
+        #expect(!description.contains("h2 failed"))
+    }
+
     @Test func aHeldLockChangesNothingAndReleasesTheLocksTaken() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
         fleet.holdLock("h2")

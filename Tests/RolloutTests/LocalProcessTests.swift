@@ -50,6 +50,17 @@ struct LocalProcessTests {
         kill(pid, SIGKILL)
     }
 
+    @Test("a background process that goes on writing does not keep the command from ending")
+    func aBackgroundWriterHoldsNothing() throws {
+        let groupFile = Self.temporaryFile()
+        defer { try? FileManager.default.removeItem(atPath: groupFile) }
+        let output = try ChildProcess.capture("/bin/sh", ["-c", "\(Self.recordGroup(groupFile)); yes & exit 0"], timeout: .seconds(60))
+        #expect(output.status == 0)
+        // It was still writing when the command ended: the test ends it.
+        let (_, group) = try Self.leader(groupFile)
+        kill(-group, SIGKILL)
+    }
+
     @Test("past its deadline the whole process group is stopped: no process of it is left alive")
     func aTimedOutCommandLeavesNoProcessOfItsGroup() throws {
         let groupFile = Self.temporaryFile()

@@ -154,17 +154,21 @@ public struct HostCommands: Sendable {
     public var engine: String { host.compose.engine.rawValue }
 
     /// What `setup` asks a host, one `key=value` line each, never failing: git's version, whether the compose command
-    /// and the engine answer (the engine's first error line if not), what is at `repo.path` and its remote's URL,
-    /// whether `<state>` exists, and the login user.
+    /// and the engine answer (if not, the engine's line that says why: docker prints "permission denied" on stdout,
+    /// so both streams are read), what is at `repo.path` (an empty directory counts as missing: a clone fills it)
+    /// and its remote's URL, whether `<state>` exists, and the login user.
     public func setupProbe() -> RemoteCommand {
         RemoteCommand([
             .raw("if command -v git >/dev/null 2>&1; then printf 'git=%s\\n' \"$(git --version 2>&1 | head -n 1)\"; fi;"),
             .raw("if")] + host.compose.command.map { RemoteCommand.Token.arg($0) } + [.arg("version"),
             .raw(">/dev/null 2>&1; then echo compose=ok; fi;"),
-            .raw("if e=$("), .arg(engine), .arg("info"), .raw("2>&1 >/dev/null); then echo engine=ok;"),
-            .raw("else printf 'engine=%s\\n' \"$(printf '%s\\n' \"$e\" | grep -v '^$' | tail -n 1)\"; fi;"),
-            .raw("if [ -d"), .path(host.repo.path), .raw("] && git -C"), .path(host.repo.path),
-            .raw("rev-parse --is-inside-work-tree >/dev/null 2>&1; then echo checkout=git;"),
+            .raw("if e=$("), .arg(engine), .arg("info"), .raw("2>&1); then echo engine=ok;"),
+            .raw("else printf 'engine=%s\\n' \"$(printf '%s\\n' \"$e\" | grep -i -m 1 -e 'permission denied' -e 'cannot connect'"
+                + " || printf '%s\\n' \"$e\" | grep -v '^$' | tail -n 1)\"; fi;"),
+            .raw("if [ -d"), .path(host.repo.path), .raw("] && [ -z \"$(ls -A"), .path(host.repo.path), .raw("2>/dev/null)\" ];"),
+            .raw("then echo checkout=missing;"),
+            .raw("elif [ -d"), .path(host.repo.path + "/.git"), .raw("] || { command -v git >/dev/null 2>&1 && git -C"), .path(host.repo.path),
+            .raw("rev-parse --is-inside-work-tree >/dev/null 2>&1; }; then echo checkout=git;"),
             .raw("printf 'remote=%s\\n' \"$(git -C"), .path(host.repo.path), .raw("remote get-url"), .arg(host.repo.remote),
             .raw("2>/dev/null)\";"),
             .raw("elif [ -e"), .path(host.repo.path), .raw("]; then echo checkout=other; else echo checkout=missing; fi;"),
@@ -173,7 +177,8 @@ public struct HostCommands: Sendable {
         ])
     }
 
-    /// Clones `url` into `repo.path` (its parent made first), the remote named `repo.remote`; never prompts.
+    /// Clones `url` into `repo.path` (its parent made first; an empty directory there is filled), the remote named
+    /// `repo.remote`; never prompts.
     public func clone(_ url: String) -> RemoteCommand {
         RemoteCommand([.raw("mkdir"), .arg("-p"), .raw("\"$(dirname"), .path(host.repo.path), .raw(")\""), .raw("&&"),
                        .raw("GIT_TERMINAL_PROMPT=0 git clone --quiet --origin"), .arg(host.repo.remote), .arg("--"), .arg(url),

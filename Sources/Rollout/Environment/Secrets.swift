@@ -220,6 +220,52 @@ extension Plan {
 
     /// Reads them on this machine (in `directory`, the inventory's), before any host is contacted.
     public func resolveSecrets(directory: String) async throws -> Secrets {
-        try await SecretResolver.resolve(secretSources, directory: directory)
+        // A `from_command` runs under the command timeout, as hooks do (the longest of the plan's hosts).
+        let timeout = services.flatMap { $0.hosts.map(\.host.ssh.commandTimeout) }.max() ?? .seconds(600)
+        return try await SecretResolver.resolve(secretSources, directory: directory, timeout: timeout)
+    }
+}
+
+/// Passes every event on with the secret values in its texts replaced (step details, reasons, diagnostics,
+/// probe errors, the hosts' notes of the summary), before any reporter escapes, wraps or shortens them: a value
+/// cut across two lines could no longer be found.
+struct RedactingSink: RolloutEventSink {
+    let inner: any RolloutEventSink
+    let redactor: Redactor
+
+    func emit(_ event: RolloutEvent) {
+        guard !redactor.isEmpty else { return inner.emit(event) }
+        var event = event
+        switch event.payload {
+        case .step(var step):
+            step.detail = redactor.redact(step.detail)
+            event.payload = .step(step)
+        case .healthProbe(var probe):
+            probe.error = redactor.redact(probe.error)
+            event.payload = .healthProbe(probe)
+        case .hostFailed(var failure):
+            failure.reason = redactor.redact(failure.reason)
+            event.payload = .hostFailed(failure)
+        case .hostSucceeded(let outcome):
+            event.payload = .hostSucceeded(redacted(outcome))
+        case .hostRolledBack(let outcome):
+            event.payload = .hostRolledBack(redacted(outcome))
+        case .diagnostics(var diagnostics):
+            diagnostics.title = redactor.redact(diagnostics.title)
+            diagnostics.text = redactor.redact(diagnostics.text)
+            event.payload = .diagnostics(diagnostics)
+        case .deployFinished(var outcome):
+            outcome.hosts = outcome.hosts.map(redacted)
+            event.payload = .deployFinished(outcome)
+        case .deployStarted, .hostStarted, .stepStarted:
+            break
+        }
+        inner.emit(event)
+    }
+
+    private func redacted(_ outcome: HostOutcome) -> HostOutcome {
+        var outcome = outcome
+        outcome.reason = redactor.redact(outcome.reason)
+        return outcome
     }
 }

@@ -52,9 +52,12 @@ struct BatchRunner {
             let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
             for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
-            if let failed = results.first(where: { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }) {
-                run.error = .hostFailed(service: service, host: failed.host, step: failed.failedStep ?? "rollout",
-                                        reason: failed.reason ?? "failed")
+            // Every host of the batch that failed is named, not only the first.
+            let failed = results.filter { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }
+            if !failed.isEmpty {
+                run.error = .hostFailed(service: service, failures: failed.map {
+                    FailedStep(host: $0.host, step: $0.failedStep ?? "rollout", reason: $0.reason ?? "failed")
+                })
                 break
             }
             if results.contains(where: { $0.result == .cancelled }) { run.stopped = true; break }

@@ -32,8 +32,9 @@ public struct Executor: Sendable {
     /// Rolls out every service of the plan and reports each one's outcome, in plan order.
     /// Never throws: every failure is an outcome. Cancelling the calling task stops at once.
     public func run(_ plan: Plan) async -> RolloutReport {
-        let context = RunContext(factory: factory, sink: sink, stop: stop, monitor: monitor, options: options, gateway: gateway,
-                                 secrets: secrets, hookDirectory: hookDirectory)
+        // Every event leaves redacted, before a reporter fits its texts to a terminal.
+        let context = RunContext(factory: factory, sink: RedactingSink(inner: sink, redactor: secrets.redactor), stop: stop,
+                                 monitor: monitor, options: options, gateway: gateway, secrets: secrets, hookDirectory: hookDirectory)
         let services = plan.services
         let width = max(1, options.parallelServices)
         let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in
@@ -54,7 +55,9 @@ public struct Executor: Sendable {
             // A service a stop request kept from starting is reported as stopped, with nothing changed.
             return services.indices.map { done[$0] ?? Self.notStarted(services[$0]) }
         }
-        let gatewayProblems = await gateway?.finish() ?? []
+        // Stopped at once (a second Ctrl-C): no new remote command, not even the gateway's; a host it drained
+        // stays out of rotation until the next rollout or `gateway deploy`.
+        let gatewayProblems = Task.isCancelled ? [] : await gateway?.finish() ?? []
         return RolloutReport(services: outcomes, gatewayProblems: gatewayProblems)
     }
 

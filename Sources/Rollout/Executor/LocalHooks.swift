@@ -36,6 +36,9 @@ struct LocalHooks {
             let output = try await ChildProcess.capture(executable, Array(argv.dropFirst()), directory: context.hookDirectory,
                                                         environment: environment, timeout: timeout)
             detail = [output.stdout, output.stderr].compactMap { $0.split(whereSeparator: \.isNewline).last.map(String.init) }.last
+            // Past 64 KiB a stream is counted, not kept: the line shown is then not its last, and that is said.
+            let dropped = output.stdoutDropped + output.stderrDropped
+            if dropped > 0 { detail = (detail ?? "") + " (\(dropped) more bytes of output not kept)" }
             failure = output.status == 0 ? nil : "exit status \(output.status)" + (detail.map { ": \($0)" } ?? "")
         } catch {
             failure = String(describing: error)

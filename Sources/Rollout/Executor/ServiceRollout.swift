@@ -88,6 +88,16 @@ struct ServiceRollout {
             taken = try await locks.acquire()
         } catch let error as RolloutError {
             run.error = error
+            // A lock that could not be taken (not one held by another rollout) is that host's failure, on its row.
+            if case .stepFailed(_, let failures) = error {
+                for failure in failures {
+                    run.outcomes[failure.host]?.result = .failed
+                    run.outcomes[failure.host]?.failedStep = failure.step
+                    run.outcomes[failure.host]?.reason = failure.reason
+                    context.sink.emit(RolloutEvent(service: service, host: failure.host, payload: .hostFailed(HostFailure(
+                        step: failure.step, reason: failure.reason, changed: false))))
+                }
+            }
             return
         } catch {
             run.aborted = true
@@ -101,7 +111,12 @@ struct ServiceRollout {
         }
         let refresher = locks.startRefreshing(refreshSessions, lease: lease)
         do {
-            try await BatchRunner(plan: plan, context: context, sessions: sessions, history: history).run(state: &run)
+            // Stopped at once, the refresher starts no new refresh either (it is a task of its own).
+            try await withTaskCancellationHandler {
+                try await BatchRunner(plan: plan, context: context, sessions: sessions, history: history).run(state: &run)
+            } onCancel: {
+                refresher.cancel()
+            }
         } catch {
             run.aborted = true
         }
@@ -130,7 +145,8 @@ struct ServiceRollout {
     private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) async -> ServiceOutcome {
         var outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
         if run.aborted { outcomes = outcomes.map { hostAfterAbort($0, sha: run.sha) } }
-        let attention = outcomes.filter { $0.result == .rollbackFailed }.map(\.host)
+        // Stopped at once, a host left on the new revision was not put back either: the service is half on it.
+        let attention = outcomes.filter { $0.result == .rollbackFailed || (run.aborted && $0.result == .succeeded) }.map(\.host)
             + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
         let result: DeployResult
         var error = run.error
@@ -167,10 +183,12 @@ struct ServiceRollout {
     /// A second Ctrl-C cancels the batch in flight before its hosts report: what the monitor last saw of a host
     /// decides its row, so a host that was changing is never shown as `not_started`.
     private func hostAfterAbort(_ outcome: HostOutcome, sha: String?) -> HostOutcome {
-        guard outcome.result == .notStarted || outcome.result == .cancelled,
-              let state = context.monitor.snapshot().first(where: { $0.service == service && $0.host == outcome.host })?.state else {
+        guard let state = context.monitor.snapshot().first(where: { $0.service == service && $0.host == outcome.host })?.state else {
             return outcome
         }
+        // A row the batch wrote stands, unless the monitor saw the host move on after it (a put back under way).
+        let movedOn = state.needsAttention
+        guard outcome.result == .notStarted || outcome.result == .cancelled || movedOn else { return outcome }
         var outcome = outcome
         let stopped = "stopped at once by a second Ctrl-C"
         switch state {

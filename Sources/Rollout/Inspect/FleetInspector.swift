@@ -12,6 +12,8 @@ public struct HostStatus: Sendable, Equatable {
     public var revision: String?
     /// The compose project's containers as the engine reports them; nil when they could not be read.
     public var containerStates: [ContainerState]?
+    /// Why they could not be read (the engine's own words).
+    public var containerError: String?
     /// How many containers the project has, and how many of them are up; nil when they could not be read.
     public var containers: Int? { containerStates?.count }
     public var containersUp: Int? { containerStates?.filter(\.isUp).count }
@@ -93,7 +95,11 @@ public struct FleetInspector: Sendable {
                 row.sizeWarning = HostResources.parse(result.stdout)?.shortfall(against: service.size)
             }
             if let result = revision, result.succeeded { row.revision = result.stdout.firstLine }
-            if let result = compose, result.succeeded { row.containerStates = ContainerState.parse(result.stdout) }
+            if let result = compose, result.succeeded {
+                row.containerStates = ContainerState.parse(result.stdout)
+            } else if let result = compose {
+                row.containerError = HostSession.reason(of: result)
+            }
             if let result = lock, result.succeeded {
                 row.lock = LockHolder.parse(result.stdout)
                 row.lockStale = row.lock?.staleness(localMachine: machine)

@@ -85,7 +85,7 @@ extension FleetInspector {
                 check("checkout", true, "\(path) (\(host.repo.remote): \(remote))")
             }
         case "other":
-            check("checkout", false, "\(path) exists but is not a git checkout; move it away, then run setup again")
+            check("checkout", false, "\(path) exists but is not a git checkout (nor empty); move it away, then run setup again")
         default:
             if let url = host.repo.url {
                 if dryRun {

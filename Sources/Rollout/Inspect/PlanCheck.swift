@@ -194,9 +194,6 @@ public enum PlanCheck {
             // On the target, a deploy still changes a host that is unhealthy or runs another environment.
             var reasons: [String] = []
             if !read.healthy { reasons.append("not healthy (\(read.health ?? "no answer"))") }
-            for container in read.containers ?? [] where !container.isUp {
-                reasons.append("container \(container.name) is \(container.summary)")
-            }
             if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha]),
                read.envDigest != EnvFile.digest(ofRendered: expected) {
                 reasons.append("its environment differs")
@@ -205,7 +202,11 @@ public enum PlanCheck {
                 return .init(host: hostPlan.host, current: read.current, status: .willChange,
                              detail: "on the target but \(reasons.joined(separator: " and ")): compose up and the health gate would run")
             }
-            return .init(host: hostPlan.host, current: read.current, status: .upToDate, detail: nil)
+            // A deploy decides "no change" by the revision, the environment and the health answer, as above; a container
+            // the engine reports not up is said, but changes nothing of that.
+            let down = (read.containers ?? []).filter { !$0.isUp }.map { "container \($0.name) is \($0.summary)" }
+            return .init(host: hostPlan.host, current: read.current, status: .upToDate,
+                         detail: down.isEmpty ? nil : down.joined(separator: "; "))
         }
         return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, undoes: undoes, hosts: hosts)
     }

@@ -259,8 +259,9 @@ extension ChildProcess {
             status = child.exitStatus
         }
         // The process ended: take what it wrote that is still to be read, but never wait for a background
-        // process that holds the streams open.
-        while open.contains(true), readReady(wait: 0) {}
+        // process that holds the streams open, nor keep reading one that goes on writing (at most 100 ms).
+        let drainUntil = ContinuousClock.now + .milliseconds(100)
+        while open.contains(true), ContinuousClock.now < drainUntil, readReady(wait: 0) {}
         return LocalOutput(status: status!, stdout: streams[0].bytes, stderr: streams[1].bytes,
                            stdoutDropped: streams[0].dropped, stderrDropped: streams[1].dropped)
     }

@@ -21,13 +21,9 @@ final class LineOutput: @unchecked Sendable {
         self.isTerminal = isatty(handle.fileDescriptor) == 1
     }
 
-    /// Columns of the terminal this writes to (from the terminal itself, else `$COLUMNS`, else 80).
-    var columns: Int {
-        var size = winsize()
-        if isTerminal, ioctl(handle.fileDescriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
-        if let text = ProcessInfo.processInfo.environment["COLUMNS"], let value = Int(text), value > 0 { return value }
-        return 80
-    }
+    /// Columns of the terminal this writes to (from the terminal itself, else `$COLUMNS`, else 80): what lines
+    /// rewritten in place are cut to, whatever `--wide` says.
+    var columns: Int { TextFit.width(wide: false, descriptor: handle.fileDescriptor) ?? 80 }
 
     static let standardOutput = LineOutput(.standardOutput)
     static let standardError = LineOutput(.standardError)

@@ -141,7 +141,7 @@ struct PlanCLITests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let groupFile = dir.appendingPathComponent("group").path
         // The command records its pid and process group, then hangs (with a child of its own) far past this test.
-        let command = "echo $$ $(cut -d' ' -f5 /proc/$$/stat) > \(groupFile); sleep 300 & sleep 300"
+        let command = "\(ProcessGroups.record(to: groupFile)); sleep 300 & sleep 300"
         let inventory = dir.appendingPathComponent("inv.yaml")
         try """
             version: 1
@@ -154,35 +154,24 @@ struct PlanCLITests {
                 hosts: [{ name: a, address: 192.0.2.1 }]
             """.write(to: inventory, atomically: true, encoding: .utf8)
         let running = try RunningCommand(try PlanCLI.binary().path, ["plan", "web", "--check", "-i", inventory.path])
-        var words: [Int32] = []
-        for _ in 0..<500 where words.count < 2 {
+        var leader: (pid: Int32, group: Int32)?
+        for _ in 0..<500 where leader == nil {
             Thread.sleep(forTimeInterval: 0.02)
-            words = ((try? String(contentsOfFile: groupFile, encoding: .utf8)) ?? "").split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+            leader = try? ProcessGroups.recorded(groupFile)
         }
-        try #require(words.count == 2, "the from_command never started")
+        let (pid, group) = try #require(leader, "the from_command never started")
         running.signal(SIGINT)
         let result = try running.wait(timeout: .seconds(30))
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.contains("stopped while the secrets were being read; no host was contacted"), "\(result.stderr)")
         // The command led its own group (the terminal's Ctrl-C would not reach it): none of it is left.
-        #expect(words[0] == words[1])
-        var alive = true
-        for _ in 0..<100 where alive {
-            alive = kill(-words[1], 0) == 0 && Self.membersAlive(group: words[1])
-            if alive { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(pid == group)
+        var alive = ProcessGroups.alive(group)
+        for _ in 0..<100 where !alive.isEmpty {
+            Thread.sleep(forTimeInterval: 0.05)
+            alive = ProcessGroups.alive(group)
         }
-        #expect(!alive, "a process of the from_command's group is still running")
-    }
-
-    /// Whether a process of `group` is alive (not a zombie).
-    static func membersAlive(group: Int32) -> Bool {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.contains { pid in
-            guard Int32(pid) != nil, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && Int32(fields[2]) == group && fields[0] != "Z"
-        }
+        #expect(alive.isEmpty, "left alive: \(alive)")
     }
 
     @Test("a missing inventory exits 65; OPENCLAW_INVENTORY is read, and -i wins over it")

@@ -199,15 +199,15 @@ struct EnvironmentExecutorTests {
     func aTimedOutHookLeavesNoProcess() async throws {
         let groupFile = NSTemporaryDirectory() + "hook-group-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: groupFile) }
-        var service = Self.service(hooks: Hooks(before: ["/bin/sh", "-c", "\(LocalProcessTests.recordGroup(groupFile)); sleep 300 & sleep 300"]))
+        var service = Self.service(hooks: Hooks(before: ["/bin/sh", "-c", "\(ProcessGroups.record(to: groupFile)); sleep 300 & sleep 300"]))
         for index in service.hosts.indices { service.hosts[index].ssh.commandTimeout = .seconds(1) }
         let fleet = FakeFleet(service: service)
         let outcome = try await run(fleet)
         #expect(outcome.error?.description.contains("the before hook failed") == true, "\(String(describing: outcome.error))")
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
-        let (pid, group) = try LocalProcessTests.leader(groupFile)
+        let (pid, group) = try ProcessGroups.recorded(groupFile)
         #expect(pid == group)
-        #expect(LocalProcessTests.alive(inGroup: group).isEmpty, "left alive: \(LocalProcessTests.alive(inGroup: group))")
+        #expect(ProcessGroups.alive(group).isEmpty, "left alive: \(ProcessGroups.alive(group))")
     }
 
     @Test("local hooks get the operator's environment without the variables from_env reads")

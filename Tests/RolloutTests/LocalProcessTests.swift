@@ -1,33 +1,12 @@
 import Foundation
 import Rollout
 import Testing
+import TestSupport
 
 /// SPEC "Local processes": hooks and `from_command` run in a process group of their own with default signal
 /// handling, end when their process exits, and are stopped as a group past their deadline.
 @Suite("Local processes")
 struct LocalProcessTests {
-    /// The shell's pid and its process group, as it wrote them to `file` (`echo $$ $(cut ...)`).
-    static func leader(_ file: String) throws -> (pid: Int32, group: Int32) {
-        let words = try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
-        return (words[0], words[1])
-    }
-
-    /// Writes the shell's pid and process group to `file`.
-    static func recordGroup(_ file: String) -> String { "echo $$ $(cut -d' ' -f5 /proc/$$/stat) > \(file)" }
-
-    /// Processes of process group `group` that are still alive (zombies do not count: they hold nothing).
-    static func alive(inGroup group: Int32) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.filter { Int32($0) != nil }.compactMap { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            // After "(comm)": state, ppid, pgrp, ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 2, Int32(fields[2]) == group, fields[0] != "Z" else { return nil }
-            return String(stat)
-        }
-    }
-
     static func temporaryFile() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("local-process-\(UUID().uuidString)").path
     }
@@ -54,10 +33,10 @@ struct LocalProcessTests {
     func aBackgroundWriterHoldsNothing() throws {
         let groupFile = Self.temporaryFile()
         defer { try? FileManager.default.removeItem(atPath: groupFile) }
-        let output = try ChildProcess.capture("/bin/sh", ["-c", "\(Self.recordGroup(groupFile)); yes & exit 0"], timeout: .seconds(60))
+        let output = try ChildProcess.capture("/bin/sh", ["-c", "\(ProcessGroups.record(to: groupFile)); yes & exit 0"], timeout: .seconds(60))
         #expect(output.status == 0)
         // It was still writing when the command ended: the test ends it.
-        let (_, group) = try Self.leader(groupFile)
+        let (_, group) = try ProcessGroups.recorded(groupFile)
         kill(-group, SIGKILL)
     }
 
@@ -66,15 +45,15 @@ struct LocalProcessTests {
         let groupFile = Self.temporaryFile()
         defer { try? FileManager.default.removeItem(atPath: groupFile) }
         // `sh` leads the group (its pid is the group's id); one child ignores SIGTERM, so SIGKILL must follow.
-        let script = "\(Self.recordGroup(groupFile)); sleep 300 & (trap '' TERM; sleep 300) & sleep 300"
+        let script = "\(ProcessGroups.record(to: groupFile)); sleep 300 & (trap '' TERM; sleep 300) & sleep 300"
         #expect {
             _ = try ChildProcess.capture("/bin/sh", ["-c", script], timeout: .seconds(1))
         } throws: { error in
             (error as? ChildProcess.Failed)?.timedOut == true
         }
-        let (pid, group) = try Self.leader(groupFile)
+        let (pid, group) = try ProcessGroups.recorded(groupFile)
         #expect(pid == group, "the command does not lead a process group of its own")
-        #expect(Self.alive(inGroup: group).isEmpty, "left alive: \(Self.alive(inGroup: group))")
+        #expect(ProcessGroups.alive(group).isEmpty, "left alive: \(ProcessGroups.alive(group))")
     }
 
     @Test("a child starts with no signal blocked or ignored, whatever the spawning thread blocks", arguments: [false, true])
@@ -112,17 +91,17 @@ struct LocalProcessTests {
         let groupFile = Self.temporaryFile()
         defer { try? FileManager.default.removeItem(atPath: groupFile) }
         let task = Task {
-            try await ChildProcess.capture("/bin/sh", ["-c", "\(Self.recordGroup(groupFile)); sleep 300 & sleep 300"], timeout: .seconds(600))
+            try await ChildProcess.capture("/bin/sh", ["-c", "\(ProcessGroups.record(to: groupFile)); sleep 300 & sleep 300"], timeout: .seconds(600))
         }
         var leader: (pid: Int32, group: Int32)?
         for _ in 0..<500 where leader == nil {
             try await Task.sleep(for: .milliseconds(20))
-            leader = try? Self.leader(groupFile)
+            leader = try? ProcessGroups.recorded(groupFile)
         }
         let (pid, group) = try #require(leader)
         #expect(pid == group)
         task.cancel()
         await #expect(throws: ChildProcess.Failed.self) { try await task.value }
-        #expect(Self.alive(inGroup: group).isEmpty, "left alive: \(Self.alive(inGroup: group))")
+        #expect(ProcessGroups.alive(group).isEmpty, "left alive: \(ProcessGroups.alive(group))")
     }
 }

@@ -188,6 +188,10 @@ public enum ComposeFrontEnd: String, Sendable, Equatable {
     /// `logs --since`: Compose v1 has `--tail`, `-f` and `--no-color`, but no `--since`.
     public var logsSince: Bool { self != .composeV1 }
 
+    /// `logs --no-color`: the docker front ends colour each container's prefix even on a pipe; podman-compose
+    /// neither colours nor takes the option.
+    public var logsNoColor: Bool { defaultEngine == .docker }
+
     /// For messages: `docker-compose (Compose v1)`.
     public var spokenName: String {
         switch self {

@@ -259,8 +259,7 @@ public struct HostCommands: Sendable {
     /// which is stopped as a whole, so nothing keeps running on the host.
     public func composeLogs(tail: Int, since: Duration?, follow: Bool) -> RemoteCommand {
         var args = ["logs", "--tail", String(tail)]
-        // Docker's compose front ends colour each container's prefix even on a pipe; podman-compose has no such option.
-        if host.compose.frontEnd.defaultEngine == .docker { args.append("--no-color") }
+        if host.compose.frontEnd.logsNoColor { args.append("--no-color") }
         if let since { args += ["--since", "\(max(1, since.components.seconds))s"] }
         let head: [RemoteCommand.Token] = [.raw("cd"), .path(host.repo.path), .raw("&&")] + withEnvironment
         guard follow else { return RemoteCommand(head + composeArgv(args) + [.raw("2>&1")]) }

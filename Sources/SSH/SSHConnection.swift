@@ -2,19 +2,15 @@ import CLibSSH2
 import Dispatch
 import Foundation
 
-/// One authenticated SSH connection. Every libssh2 call of it runs on its own serial dispatch queue,
-/// never on Swift's cooperative pool, so blocking in `poll` cannot starve other tasks and the session
-/// is used by one thread at a time. Safe to share between tasks: calls are queued in order.
+/// One authenticated SSH connection. Its session runs on a thread of its own (`SessionLoop`), never on Swift's
+/// cooperative pool, and every call is a task on one of its channels: commands, streams and HTTP requests run at
+/// once over the one connection, and cancelling the calling Swift task stops its command on the host.
 public final class SSHConnection: @unchecked Sendable {
     public let configuration: SSHConfiguration
-    private let queue: DispatchQueue
-    /// Touched only on `queue` (and in deinit, when nothing else can).
-    private var core: SessionCore?
-    private var keepalive: DispatchSourceTimer?
-    /// Read from any thread without waiting for a running command.
+    /// Set once the session is open; never changed after.
+    private var loop: SessionLoop?
     private let lock = NSLock()
     private var hostKeyValue = SSHHostKey(type: "unknown", fingerprint: "")
-    private var usable = false
 
     /// Longest pause between two tries of a start the server dropped; pauses double up to it, with jitter,
     /// and tries go on while the connect timeout lasts (a busy sshd frees its start slots within a second).
@@ -22,12 +18,10 @@ public final class SSHConnection: @unchecked Sendable {
 
     private init(configuration: SSHConfiguration) {
         self.configuration = configuration
-        self.queue = DispatchQueue(label: "openclaw-deploy.ssh.\(configuration.endpoint)")
     }
 
     deinit {
-        keepalive?.cancel()
-        core?.discard()
+        lock.withLock { loop }?.discardSoon()
     }
 
     /// Connects, verifies the host key, authenticates. Starts to one endpoint are throttled by `limiter`,
@@ -52,15 +46,14 @@ public final class SSHConnection: @unchecked Sendable {
         var pause: Duration = .milliseconds(50)
         while true {
             do {
-                try await onQueue { [self] in
-                    let (core, key) = try SessionOpener.open(configuration)
-                    self.core = core
-                    lock.withLock {
-                        hostKeyValue = key
-                        usable = true
-                    }
-                    startKeepalive()
+                let configuration = configuration
+                let (core, key) = try await Self.offPool { try SessionOpener.open(configuration) }
+                let loop = SessionLoop(core: core, keepaliveInterval: configuration.keepaliveInterval)
+                lock.withLock {
+                    hostKeyValue = key
+                    self.loop = loop
                 }
+                loop.start()
                 return
             } catch let dropped as DroppedStart {
                 let jittered = pause + .milliseconds(Int.random(in: 0..<50))
@@ -74,36 +67,33 @@ public final class SSHConnection: @unchecked Sendable {
     /// The key the server proved it holds.
     public var hostKey: SSHHostKey { lock.withLock { hostKeyValue } }
 
-    /// False once closed, or dropped after a command deadline or a broken connection.
-    public var isUsable: Bool { lock.withLock { usable } }
+    /// False once closed, or dropped after a broken connection or a channel open it had to give up on.
+    public var isUsable: Bool { lock.withLock { loop }?.isUsable ?? false }
 
     /// Runs `command` through the remote user's shell as `sh -c`, with `input` on its stdin (empty by
-    /// default), under `timeout` on the host. At the deadline the command is stopped on the host, this call
-    /// throws `commandTimedOut`, and the connection is dropped (`isUsable` becomes false).
+    /// default), under `timeout` on the host. At the deadline the command is stopped on the host and this call
+    /// throws `commandTimedOut`. Cancelling the calling task stops the command on the host too (TERM to its
+    /// process group) and throws `CancellationError`; other channels of the connection go on either way.
     public func run(_ command: String, input: [UInt8] = [], timeout: Duration, outputLimit: Int? = nil) async throws -> SSHCommandResult {
         let limit = outputLimit ?? configuration.outputLimit
-        return try await onQueue { [self] in
-            try CommandRunner(core: usableCore()).run(command, input: input, timeout: timeout, outputLimit: limit)
+        return try await onLoop { loop, cancel, deliver in
+            CommandTask(command, endpoint: loop.endpoint, input: input, timeout: timeout, outputLimit: limit, streaming: nil,
+                        cancel: cancel, deliver: deliver)
         }
     }
 
     /// Runs `command` like `run`, handing each chunk of its output to `output` as it arrives (on the connection's
-    /// queue; the result's stdout and stderr are empty). With `untilStopped`, the command's input stays open and
+    /// thread; the result's stdout and stderr are empty). With `untilStopped`, the command's input stays open and
     /// cancelling the calling task closes it, which a command that reads its input to the end takes as the sign
-    /// to stop (it then has 5 s to end); without it, the command runs on to its end or `timeout`. Either way the
-    /// call returns once the command has ended.
+    /// to stop (it then has 5 s to end before it is stopped); the result is then the command's. Without it,
+    /// cancelling stops the command as `run` does.
     public func stream(_ command: String, timeout: Duration, untilStopped: Bool,
                        output: @escaping @Sendable (_ isStderr: Bool, _ bytes: [UInt8]) -> Void) async throws -> SSHCommandResult {
         let limit = configuration.outputLimit
-        let stop = StopFlag()
-        return try await withTaskCancellationHandler {
-            try await onQueue { [self] in
-                let streaming = OutputStreaming(output: { output($0 == .stderr, $1) }, stopRequested: { stop.isSet },
-                                                keepInputOpen: untilStopped)
-                return try CommandRunner(core: usableCore()).run(command, input: [], timeout: timeout, outputLimit: limit, stream: streaming)
-            }
-        } onCancel: {
-            stop.set()
+        let streaming = OutputStreaming(output: { output($0 == .stderr, $1) }, keepInputOpen: untilStopped)
+        return try await onLoop { loop, cancel, deliver in
+            CommandTask(command, endpoint: loop.endpoint, input: [], timeout: timeout, outputLimit: limit, streaming: streaming,
+                        cancel: cancel, deliver: deliver)
         }
     }
 
@@ -111,91 +101,66 @@ public final class SSHConnection: @unchecked Sendable {
     /// Throws `targetRefused` when nothing listens there.
     public func httpGet(host: String, port: Int, path: String, timeout: Duration, bodyLimit: Int? = nil) async throws -> SSHHTTPResponse {
         let limit = bodyLimit ?? configuration.outputLimit
-        return try await onQueue { [self] in
-            try HTTPTunnel(core: usableCore()).get(host: host, port: port, path: path, timeout: timeout, bodyLimit: limit)
+        guard HTTPTask.validPath(path) else {
+            throw SSHError.invalidHTTPResponse(endpoint: configuration.endpoint, url: "http://\(HTTPTask.authority(host, port))\(path)",
+                                               reason: "the path must start with / and hold no spaces or line breaks")
+        }
+        return try await onLoop { loop, cancel, deliver in
+            HTTPTask(endpoint: loop.endpoint, host: host, port: port, path: path, timeout: timeout, bodyLimit: limit,
+                     cancel: cancel, deliver: deliver)
         }
     }
 
     /// Runs `command` like `run` and, while it runs on the host, makes `request` (as `httpGet` would) through the same
     /// connection: two channels at once, so the request costs no round trip of its own. The request's failure is
-    /// its result's; the command's throws as `run`'s would. A request whose tunnel could not even open in time
-    /// leaves the command to finish, then the connection is dropped (`isUsable` becomes false).
+    /// its result's; the command's throws as `run`'s would.
     public func run(_ command: String, timeout: Duration, alongside request: SSHHTTPRequest)
         async throws -> (command: SSHCommandResult, response: Result<SSHHTTPResponse, SSHError>) {
-        let limit = configuration.outputLimit
-        return try await onQueue { [self] in
-            let core = try usableCore()
-            // A session that gave up a channel open mid-way opens no more: it is dropped once this call is done.
-            defer { if core.opensNoChannels { core.discard() } }
-            let runner = CommandRunner(core: core)
-            let started = try runner.start(command, input: [], timeout: timeout)
-            let response: Result<SSHHTTPResponse, SSHError>
-            do {
-                // The command's deadline runs meanwhile: the request gets no longer than it has.
-                response = .success(try HTTPTunnel(core: core).get(host: request.host, port: request.port, path: request.path,
-                                                                   timeout: min(request.timeout, timeout), bodyLimit: request.bodyLimit ?? limit,
-                                                                   keepingSessionOnPendingOpen: true))
-            } catch let error as SSHError {
-                response = .failure(error)
-            } catch {
-                response = .failure(.channelFailed(endpoint: configuration.endpoint, reason: String(describing: error)))
-            }
-            if core.isReleased {
-                // The request broke the connection, and the command's output with it.
-                if case .failure(let error) = response { throw error }
-                throw SSHError.connectionLost(endpoint: configuration.endpoint, reason: "the connection broke during the health request")
-            }
-            let result = try runner.finish(started, outputLimit: limit)
-            return (result, response)
+        async let response = probe(request, within: timeout)
+        let result = try await run(command, timeout: timeout)
+        return (result, await response)
+    }
+
+    private func probe(_ request: SSHHTTPRequest, within timeout: Duration) async -> Result<SSHHTTPResponse, SSHError> {
+        do {
+            return .success(try await httpGet(host: request.host, port: request.port, path: request.path,
+                                              timeout: min(request.timeout, timeout), bodyLimit: request.bodyLimit))
+        } catch let error as SSHError {
+            return .failure(error)
+        } catch {
+            return .failure(.channelFailed(endpoint: configuration.endpoint, reason: String(describing: error)))
         }
     }
 
     /// Ends the connection; later calls throw `closed`.
     public func close() async {
-        try? await onQueue { [self] in
-            keepalive?.cancel()
-            keepalive = nil
-            core?.close()
-        }
+        await lock.withLock { loop }?.close()
     }
 
-    private func usableCore() throws -> SessionCore {
-        guard let core, !core.isReleased else { throw SSHError.closed(endpoint: configuration.endpoint) }
-        return core
-    }
-
-    /// Sends keepalives while the connection idles, so NAT and firewalls keep it and a dead peer shows.
-    private func startKeepalive() {
-        let interval = configuration.keepaliveInterval
-        guard interval > .zero else { return }
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        let nanoseconds = Int(interval.inSeconds * 1e9)
-        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds))
-        timer.setEventHandler { [weak self] in
-            guard let core = self?.core, !core.isReleased else { return }
-            var next: Int32 = 0
-            _ = libssh2_keepalive_send(core.session, &next)
-        }
-        timer.resume()
-        keepalive = timer
-    }
-
-    private func onQueue<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { [self] in
-                let result = Result { try body() }
-                let alive = core.map { !$0.isReleased } ?? false
-                lock.withLock { usable = alive }
-                continuation.resume(with: result)
+    /// Hands the task `make` builds to the session loop and waits for its result; cancelling the calling task asks
+    /// the task to stop.
+    private func onLoop<T: Sendable>(_ make: (SessionLoop, CancelFlag, @escaping @Sendable (Result<T, any Error>) -> Void) -> any SessionTask)
+        async throws -> T {
+        guard let loop = lock.withLock({ loop }) else { throw SSHError.closed(endpoint: configuration.endpoint) }
+        let cancel = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let task = make(loop, cancel) { continuation.resume(with: $0) }
+                if Task.isCancelled { cancel.set() }
+                loop.submit(task)
             }
+        } onCancel: {
+            cancel.set()
+            loop.wake()
         }
     }
-}
 
-/// Set once, from any thread.
-private final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+    /// Runs blocking work (the handshake, which waits in `poll`) on a thread of its own, off Swift's pool.
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try body() }) }
+            thread.stackSize = 512 << 10
+            thread.start()
+        }
+    }
 }

@@ -129,6 +129,6 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     private static func shellWord(_ word: String) -> String {
         let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-")
         if !word.isEmpty, word.allSatisfy({ safe.contains($0) }) { return word }
-        return CommandRunner.quote(word)
+        return CommandTask.quote(word)
     }
 }

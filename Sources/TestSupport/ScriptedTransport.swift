@@ -140,15 +140,13 @@ public final class ScriptedTransportFactory: TransportFactory, @unchecked Sendab
     }
 }
 
-/// One scripted host's connection. Like the SSH transport, it serves one call at a time (a second
-/// call waits for the first to end), and it is unusable after a command ran past its deadline or
-/// after `close`.
+/// One scripted host's connection. Like the SSH transport, it serves its calls at once (each on a channel of its
+/// own), a command past its deadline ends that call only, and it is unusable after `close`.
 final class ScriptedTransport: Transport, @unchecked Sendable {
     let host: String
     let factory: ScriptedTransportFactory
     private let lock = NSLock()
     private var broken = false
-    private let turns = CallTurns()
 
     init(host: String, factory: ScriptedTransportFactory) {
         self.host = host
@@ -157,19 +155,7 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 
     func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
         try checkUsable()
-        await turns.acquire()
-        do {
-            let result = try await factory.run(host: host, command: command, input: input, timeout: timeout)
-            await turns.release()
-            return result
-        } catch let error as TransportError {
-            if case .timedOut = error { lock.withLock { broken = true } }
-            await turns.release()
-            throw error
-        } catch {
-            await turns.release()
-            throw error
-        }
+        return try await factory.run(host: host, command: command, input: input, timeout: timeout)
     }
 
     /// A scripted host answers each section by its rules, as if it had run the script, stopping after a failed one
@@ -196,15 +182,7 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 
     func httpGet(_ url: HealthURL, timeout: Duration) async throws -> HTTPResponse {
         try checkUsable()
-        await turns.acquire()
-        do {
-            let response = try await factory.httpGet(host: host, target: url.host, port: url.port, path: url.path, timeout: timeout)
-            await turns.release()
-            return response
-        } catch {
-            await turns.release()
-            throw error
-        }
+        return try await factory.httpGet(host: host, target: url.host, port: url.port, path: url.path, timeout: timeout)
     }
 
     func close() async {
@@ -214,27 +192,5 @@ final class ScriptedTransport: Transport, @unchecked Sendable {
 
     private func checkUsable() throws {
         if lock.withLock({ broken }) { throw TransportError.lost(host: host, reason: "connection already closed") }
-    }
-}
-
-/// Hands a connection to one call at a time, in arrival order.
-private actor CallTurns {
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        guard busy else {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func release() {
-        if waiting.isEmpty {
-            busy = false
-        } else {
-            waiting.removeFirst().resume()
-        }
     }
 }

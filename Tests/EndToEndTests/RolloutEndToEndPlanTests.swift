@@ -21,9 +21,11 @@ extension RolloutEndToEndTests {
         return section.matches(in: line, range: NSRange(line.startIndex..., in: line)).map { String(line[Range($0.range(at: 1), in: line)!]) }
     }
 
-    /// `timeout -k 2 30.000 sh -c 'QUOTED'` → the command line inside, unquoted as `sh` would.
+    /// `printf '@openclaw-group %s\n' "$$" >&2; exec timeout -k 2 30.000 sh -c 'QUOTED'` → the command line inside,
+    /// unquoted as `sh` would.
     static func unwrapTimeout(_ line: String) throws -> String {
-        guard let range = line.range(of: #"^timeout -k 2 [0-9.]+ sh -c "#, options: .regularExpression) else {
+        guard let range = line.range(of: #"^printf '@openclaw-group %s\\n' "\$\$" >&2; exec timeout -k 2 [0-9.]+ sh -c "#,
+                                     options: .regularExpression) else {
             throw SandboxError("a command did not come through the transport's timeout wrapper: \(line)")
         }
         var out = ""

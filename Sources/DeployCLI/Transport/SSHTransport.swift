@@ -42,13 +42,13 @@ public struct SSHTransportFactory: TransportFactory {
     }
 }
 
-/// One host's SSH connection as the rollout sees it. A command that runs past its deadline is stopped on
-/// the host and its session dropped; the next call opens a fresh session, so a host that timed out can
-/// still be rolled back.
+/// One host's SSH connection as the rollout sees it: its commands, streams and requests run at once on channels of
+/// the one connection. A command that runs past its deadline, or whose task is cancelled, is stopped on the host
+/// and its channel closed; a connection that broke is replaced on the next call, so a host can still be put back.
 public actor SSHTransport: Transport {
     public nonisolated let name: String
     private let configuration: SSHConfiguration
-    private var connection: SSHConnection?
+    private var link = SharedConnection<SSHConnection>()
     private var closed = false
 
     init(name: String, configuration: SSHConfiguration) {
@@ -57,7 +57,9 @@ public actor SSHTransport: Transport {
     }
 
     /// The host key the server proved, once connected.
-    public var hostKey: SSHHostKey? { connection?.hostKey }
+    public var hostKey: SSHHostKey? {
+        get async { try? await link.existing?.value.hostKey }
+    }
 
     func open() async throws {
         _ = try await usableConnection()
@@ -119,21 +121,27 @@ public actor SSHTransport: Transport {
 
     public func close() async {
         closed = true
-        await connection?.close()
-        connection = nil
+        await (try? await link.take()?.value)?.close()
     }
 
+    /// The connection, made once for concurrent callers; one that broke (or can open no more channels) is replaced.
     private func usableConnection() async throws -> SSHConnection {
         guard !closed else { throw TransportError.lost(host: name, reason: "the connection was closed") }
-        if let connection, connection.isUsable { return connection }
-        connection = nil
+        let configuration = configuration
+        var (task, made) = link.claim { try await SSHConnection.connect(configuration) }
+        if let connection = try? await task.value, !connection.isUsable {
+            _ = link.forget(made)
+            (task, made) = link.claim { try await SSHConnection.connect(configuration) }
+        }
         do {
-            let fresh = try await SSHConnection.connect(configuration)
-            connection = fresh
-            return fresh
+            return try await task.value
         } catch let error as SSHError {
+            _ = link.forget(made)
             throw error.isConnectFailure ? TransportError.connectFailed(host: name, reason: error.description)
                 : TransportError.lost(host: name, reason: error.description)
+        } catch {
+            _ = link.forget(made)
+            throw error
         }
     }
 

@@ -1,20 +1,18 @@
 import Inventory
 
-/// A host's one connection for the whole rollout, re-opened only if it breaks: a transport drops its
-/// connection when a command outlives its deadline or the link fails, and the host must still be put
-/// back and unlocked afterwards.
+/// A host's one connection for the whole rollout, shared by its steps, its health probes and its lock refreshes
+/// (their channels run at once), and re-opened only if it breaks: the host must still be put back and unlocked
+/// afterwards.
 actor HostLink: Transport {
     private let host: ServiceHost
     private let connector: HostConnector
-    private var current: (any Transport)?
-    /// Counts connections made, so a failure drops only the connection it happened on.
-    private var generation = 0
+    private var link: SharedConnection<any Transport>
 
     /// `connection` nil: the first call connects.
     init(host: ServiceHost, connector: HostConnector, connection: (any Transport)? = nil) {
         self.host = host
         self.connector = connector
-        self.current = connection
+        self.link = connection.map { SharedConnection($0) } ?? SharedConnection()
     }
 
     func run(_ command: String, input: String?, timeout: Duration) async throws -> CommandResult {
@@ -25,16 +23,14 @@ actor HostLink: Transport {
         try await onConnection { try await $0.runReads(script, timeout: timeout) }
     }
 
-    /// Runs `body` on the connection; one that timed out or broke is dropped, so the next call reconnects.
+    /// Runs `body` on the connection; one that broke is dropped, so the next call reconnects. (A command past its
+    /// deadline was stopped on the host and its channel closed: the connection goes on.)
     private func onConnection<T: Sendable>(_ body: (any Transport) async throws -> T) async throws -> T {
         let (connection, made) = try await usable()
         do {
             return try await body(connection)
         } catch let error as TransportError {
-            switch error {
-            case .timedOut, .lost: await drop(made)
-            case .connectFailed, .connectionRefused: break
-            }
+            if case .lost = error { await drop(made) }
             throw error
         }
     }
@@ -50,21 +46,21 @@ actor HostLink: Transport {
     }
 
     func close() async {
-        if let current { await current.close() }
-        current = nil
+        if let connection = try? await link.take()?.value { await connection.close() }
     }
 
     private func usable() async throws -> (any Transport, Int) {
-        if let current { return (current, generation) }
-        let fresh = try await connector.connect(host.endpoint)
-        current = fresh
-        generation += 1
-        return (fresh, generation)
+        let connector = connector, endpoint = host.endpoint
+        let (task, made) = link.claim { try await connector.connect(endpoint) }
+        do {
+            return (try await task.value, made)
+        } catch {
+            _ = link.forget(made)
+            throw error
+        }
     }
 
     private func drop(_ made: Int) async {
-        guard made == generation, let connection = current else { return }
-        current = nil
-        await connection.close()
+        if let connection = try? await link.forget(made)?.value { await connection.close() }
     }
 }

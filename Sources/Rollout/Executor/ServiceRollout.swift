@@ -53,7 +53,7 @@ struct ServiceRollout {
                 HostSession(service: service, plan: hostPlan, sink: context.sink, redactor: context.redactor,
                             transport: HostLink(host: hostPlan.host, connector: connector, connection: transports[hostPlan.host.name]!))
             }
-            await runConnected(sessions, connector: connector, deployID: deployID, state: &run)
+            await runConnected(sessions, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let unreachable as UnreachableHosts {
             // Every host that could not be reached is named on its own row, with its reason.
@@ -75,7 +75,7 @@ struct ServiceRollout {
     }
 
     /// Locks, does the work (writing history ahead of each change), unlocks.
-    private func runConnected(_ sessions: [HostSession], connector: HostConnector, deployID: String,
+    private func runConnected(_ sessions: [HostSession], deployID: String,
                               state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
@@ -103,13 +103,9 @@ struct ServiceRollout {
             run.aborted = true
             return
         }
-        // Refreshes go over connections of their own (opened at the first refresh): a host's rollout
-        // connection runs one command at a time, and a compose build can outlast the lock's lifetime.
-        let refreshSessions = taken.map { session in
-            HostSession(service: service, plan: session.plan, sink: context.sink, redactor: session.redactor,
-                        transport: HostLink(host: session.host, connector: connector))
-        }
-        let refresher = locks.startRefreshing(refreshSessions, lease: lease)
+        // Refreshes share each host's one connection: its channels run at once, so a refresh never waits behind a
+        // compose build that outlasts the lock's lifetime.
+        let refresher = locks.startRefreshing(taken, lease: lease)
         do {
             // Stopped at once, the refresher starts no new refresh either (it is a task of its own).
             try await withTaskCancellationHandler {
@@ -122,7 +118,6 @@ struct ServiceRollout {
         }
         refresher.cancel()
         await refresher.value
-        for session in refreshSessions { await session.transport.close() }
         if !run.aborted {
             await finishHistory(sessions, history, state: run)
         }

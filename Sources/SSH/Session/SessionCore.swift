@@ -4,16 +4,18 @@ import Foundation
 /// The deadline of the current operation passed while libssh2 waited on the socket.
 struct DeadlineReached: Error {}
 
-/// One libssh2 session on a non-blocking socket. Not thread-safe: it is used only on its connection's
-/// serial queue. Every call that would block waits with `poll` on the directions libssh2 asks for, so
+/// One libssh2 session on a non-blocking socket. Not thread-safe: once open it is used only on its session
+/// loop's thread. Every call that would block waits with `poll` on the directions libssh2 asks for, so
 /// nothing waits past the deadline of the operation.
-final class SessionCore {
+final class SessionCore: @unchecked Sendable {
     let session: OpaquePointer
     let socket: Int32
     let endpoint: String
     private(set) var isReleased = false
     /// A channel open was abandoned mid-way: the channels already open may finish, then the session is dropped.
     var opensNoChannels = false
+    /// Why the session was given up on, when it broke.
+    var lostReason: String?
 
     init(socket: Int32, endpoint: String) throws {
         guard LibSSH2.initialized, let session = openclaw_session_init() else {

@@ -52,7 +52,45 @@ struct CommandsShellTests {
         #expect(forced.stdout == owner("t3").jsonLine + "\n")
         #expect(try shell.run(c.lockRead()).stdout == "")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: shell.home.appendingPathComponent("state dir/customer-service").path)
-        #expect(leftovers == [])
+        // The lock-operations file stays: it is what serializes them.
+        #expect(leftovers == [".lock-ops"])
+    }
+
+    @Test("refresh and release compare the whole token, not a part of owner.json")
+    func lockTokenIsComparedWhole() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        // Held by t10, whose operator's name happens to be t2: neither t1 (a prefix) nor t2 (another field) holds it.
+        var holder = owner("t10")
+        holder.operator = "t2"
+        #expect(try shell.run(c.lockAcquire(owner: holder)).exitStatus == 0)
+        for other in ["t1", "t2", "10"] {
+            #expect(try shell.run(c.lockRefresh(owner: owner(other))).exitStatus == 3, "\(other) refreshed t10's lock")
+            #expect(try shell.run(c.lockRelease(token: other)).exitStatus == 3, "\(other) released t10's lock")
+        }
+        #expect(try shell.run(c.lockRead()).stdout == holder.jsonLine + "\n")
+        #expect(try shell.run(c.lockRelease(token: "t10")).exitStatus == 0)
+    }
+
+    /// While another lock operation runs on the host (a forced release, a new acquire), a release waits for it
+    /// instead of acting between its own check and its change.
+    @Test("a lock release waits for the lock operation in progress")
+    func lockOperationsAreSerialized() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let c = commands()
+        #expect(try shell.run(c.lockAcquire(owner: owner("t1"))).exitStatus == 0)
+        let state = shell.home.appendingPathComponent("state dir/customer-service")
+        let fd = open(state.appendingPathComponent(".lock-ops").path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_EX) == 0)
+        let release = try ChildProcess.spawn("/usr/bin/env", ["HOME=\(shell.home.path)", "/bin/sh", "-c", c.lockRelease(token: "t1").rendered])
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("lock").path), "the release acted while another held the lock-ops lock")
+        close(fd)
+        #expect(release.wait(timeout: .seconds(20)) == 0)
+        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("lock").path))
     }
 
     @Test("of many deploys taking the lock at once, exactly one wins")

@@ -6,7 +6,10 @@ import Inventory
 /// The lock is the directory `<state>/lock`. It is created by writing `owner.json` into a fresh
 /// temporary directory beside it and renaming that directory to `lock` with `mv -T` (GNU coreutils):
 /// rename(2) onto an existing, non-empty directory fails, so of two deploys racing exactly one wins,
-/// and the holder's details are readable from the moment the lock exists.
+/// and the holder's details are readable from the moment the lock exists. Every lock command runs under
+/// `flock` on `<state>/.lock-ops` where the host has it (util-linux, busybox), so refresh and release compare the
+/// holder's whole token and act on the lock in one step: a forced release and a new holder's acquire cannot come
+/// between the check and the change.
 public struct HostCommands: Sendable {
     public let service: String
     public let host: ServiceHost
@@ -32,12 +35,22 @@ public struct HostCommands: Sendable {
     }
 
     func lockRefresh(token: RemoteCommand.Token, ownerJSON: RemoteCommand.Token) -> RemoteCommand {
-        RemoteCommand(inStateDir + [
-            .raw("&&"), .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), token, .raw("lock/owner.json"), .raw("2>/dev/null"),
+        RemoteCommand(inStateDir + [.raw("|| exit 3;")] + serialized + holds(token) + [
             .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
             .raw("printf '%s\\n'"), ownerJSON, .raw("> lock/.owner.json.new"),
             .raw("&&"), .raw("mv -f lock/.owner.json.new lock/owner.json"),
         ])
+    }
+
+    /// Takes the host's lock-operations lock for the rest of the command (none where `flock` is missing).
+    private var serialized: [RemoteCommand.Token] {
+        [.raw("{ exec 9>>.lock-ops && { ! command -v flock >/dev/null 2>&1 || flock -w 30 9; }; } ||"), .raw("{"),
+         .raw("echo"), .arg("another lock operation on this host did not finish within 30s"), .raw(">&2; exit 1; };")]
+    }
+
+    /// True (exit 0) when the lock's owner.json holds exactly `token` as its token.
+    private func holds(_ token: RemoteCommand.Token) -> [RemoteCommand.Token] {
+        [.raw("set --"), token, .raw(";"), .raw("grep -q -F -e \"\\\"token\\\":\\\"$1\\\"\" lock/owner.json 2>/dev/null")]
     }
 
     /// Removes the lock if `token` holds it. Exit 0 also when there is no lock; exit 3 (holder's
@@ -49,7 +62,7 @@ public struct HostCommands: Sendable {
 
     /// Removes the lock whoever holds it, printing the removed owner.json. Exit 0 when there is none.
     public func lockForceRelease() -> RemoteCommand {
-        RemoteCommand(inStateDirOrDone + [
+        RemoteCommand(inStateDirOrDone + serialized + [
             .raw("cat lock/owner.json 2>/dev/null;"),
             .raw("mv -T lock .lock-gone.$$ && rm -rf .lock-gone.$$"),
         ])
@@ -61,7 +74,8 @@ public struct HostCommands: Sendable {
     }
 
     func lockAcquire(ownerJSON: RemoteCommand.Token) -> RemoteCommand {
-        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&&"), .raw("cd"), .path(state), .raw("|| exit 1;"),
+        RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&&"), .raw("cd"), .path(state), .raw("|| exit 1;")]
+                      + serialized + [
                        .raw("tmp=$(mktemp -d .lock-new.XXXXXX) || exit 1;"),
                        .raw("printf '%s\\n'"), ownerJSON, .raw(">\"$tmp/owner.json\" || { rm -rf \"$tmp\"; exit 1; };"),
                        .raw("if mv -T \"$tmp\" lock 2>/dev/null; then exit 0; fi;"),
@@ -71,8 +85,7 @@ public struct HostCommands: Sendable {
     }
 
     func lockRelease(tokenValue: RemoteCommand.Token) -> RemoteCommand {
-        RemoteCommand(inStateDirOrDone + [
-            .raw("grep"), .arg("-q"), .arg("-F"), .arg("-e"), tokenValue, .raw("lock/owner.json"), .raw("2>/dev/null"),
+        RemoteCommand(inStateDirOrDone + serialized + holds(tokenValue) + [
             .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
             .raw("mv -T lock .lock-gone.$$ && rm -rf .lock-gone.$$"),
         ])

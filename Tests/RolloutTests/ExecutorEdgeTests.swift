@@ -126,6 +126,15 @@ struct ExecutorEdgeTests {
         #expect(LockHolder(expires: "2000-01-01T00:00:00Z").staleness(localMachine: "x") == .expired("2000-01-01T00:00:00Z"))
     }
 
+    /// SPEC "Locks are leases": a holder still running on this machine is live though its lease ran out (it may be
+    /// stuck on a refresh); one elsewhere past `expires` is stale.
+    @Test func anExpiredLockWhoseHolderRunsHereIsLive() {
+        let expired = LockHolder(machine: "here", pid: 5, expires: "2000-01-01T00:00:00Z")
+        #expect(expired.staleness(localMachine: "here", isRunning: { _ in true }) == nil)
+        #expect(expired.staleness(localMachine: "here", isRunning: { _ in false }) == .holderGone(pid: 5))
+        #expect(expired.staleness(localMachine: "elsewhere", isRunning: { _ in true }) == .expired("2000-01-01T00:00:00Z"))
+    }
+
     static func record(_ id: String, _ host: String, from: String, to: String, _ result: String, at: String,
                        action: String = "deploy") -> HistoryRecord {
         HistoryRecord(id: id, service: "app", host: host, action: action, from: from, to: to, result: result,

@@ -52,12 +52,13 @@ public struct LockHolder: Sendable, Equatable {
         return text.isEmpty ? "a holder whose owner.json names no one" : text
     }
 
-    /// Whether the holder is gone: its `expires` has passed, or it names this machine and its process is
-    /// not running here. A lock held by a live process, or by another machine before `expires`, is live.
+    /// Whether the holder is gone. A holder on this machine is gone exactly when its process is not running here
+    /// (running, it is live even past `expires`: it may be stuck on a refresh, not gone); one elsewhere is gone
+    /// once its `expires` has passed.
     public func staleness(now: Date = Date(), localMachine: String, isRunning: (Int32) -> Bool = LockHolder.processIsRunning)
         -> Staleness? {
-        if let machine, machine == localMachine, let pid, !isRunning(pid) {
-            return .holderGone(pid: pid)
+        if let machine, machine == localMachine, let pid {
+            return isRunning(pid) ? nil : .holderGone(pid: pid)
         }
         if let expires, let date = Timestamp.date(expires), date < now { return .expired(expires) }
         return nil

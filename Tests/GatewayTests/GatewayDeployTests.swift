@@ -184,18 +184,30 @@ struct GatewayDeployTests {
         defer { gateway.stop() }
         let commands = GatewayCommands(configPath: gateway.configPath)
         let shell = gateway.transport
-        #expect(try await shell.run(commands.takeDrainLock(token: "aa").rendered, timeout: .seconds(5)).exitStatus == 0)
-        #expect(try await shell.run(commands.takeDrainLock(token: "bb").rendered, timeout: .seconds(5)).exitStatus == 3)
+        // With the default 10-minute command timeout a live change may hold it over half an hour.
+        let stale = GatewayCommands.drainLockStaleMinutes(commandTimeout: .seconds(600), settleSeconds: 10)
+        #expect(stale == 32)
+        #expect(GatewayCommands.drainLockStaleMinutes(commandTimeout: .seconds(5), settleSeconds: 1) == 2)
+        #expect(try await shell.run(commands.takeDrainLock(token: "aa", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
+        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
         _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
         #expect(FileManager.default.fileExists(atPath: commands.drainLockPath), "another token does not release it")
-        // Left by a run that died three minutes ago: stale, taken over.
-        _ = try await shell.run("touch -d '3 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
-        #expect(try await shell.run(commands.takeDrainLock(token: "bb").rendered, timeout: .seconds(5)).exitStatus == 0)
+        // Held for five minutes by a change whose steps may each run ten: still live.
+        _ = try await shell.run("touch -d '5 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
+        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
+        // Its holder touches it before a step; another token's touch changes nothing.
+        _ = try await shell.run(commands.touchDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        #expect(try await shell.run("find \(ShellQuote.quote(commands.drainLockPath)) -maxdepth 0 -mmin +4", timeout: .seconds(5)).stdout != "")
+        _ = try await shell.run(commands.touchDrainLock(token: "aa").rendered, timeout: .seconds(5))
+        #expect(try await shell.run("find \(ShellQuote.quote(commands.drainLockPath)) -maxdepth 0 -mmin +4", timeout: .seconds(5)).stdout == "")
+        // Left by a run that died 33 minutes ago: stale, taken over.
+        _ = try await shell.run("touch -d '33 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
+        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
         _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
         #expect(!FileManager.default.fileExists(atPath: commands.drainLockPath))
 
         // A drainer waits for the holder, boundedly, and says why it gave up.
-        #expect(try await shell.run(commands.takeDrainLock(token: "cc").rendered, timeout: .seconds(5)).exitStatus == 0)
+        #expect(try await shell.run(commands.takeDrainLock(token: "cc", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
         let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 1, lockWait: .milliseconds(500))
         await #expect(throws: GatewayError.self) { _ = try await drainer.drain(service: "trading", host: "trade-a") }
         #expect(await drainer.drainedHosts == [:])

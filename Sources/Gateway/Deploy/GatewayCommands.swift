@@ -36,18 +36,30 @@ public struct GatewayCommands: Sendable, Equatable {
 
     /// Exit status of `takeDrainLock` while another rollout holds the lock.
     public static let drainLockHeld: Int32 = 3
-    /// A drain lock older than this was left by a rollout that died holding it (a change takes seconds).
-    public static let drainLockStaleMinutes = 2
+    /// How old a drain lock must be to have been left by a rollout that died holding it. A live change touches the
+    /// lock before each of its steps (`touchDrainLock`), and a step runs at most `commandTimeout` (the install: its
+    /// upload, test and reload, each bounded by it, then `settleSeconds`): past three of them and a minute, no live
+    /// change can hold it. Never under two minutes.
+    public static func drainLockStaleMinutes(commandTimeout: Duration, settleSeconds: Int) -> Int {
+        let seconds = 3 * Double(commandTimeout.components.seconds) + Double(settleSeconds)
+        return max(2, Int((seconds / 60).rounded(.up)) + 1)
+    }
 
-    /// Takes the drain lock for `token`: exit 0 when taken, 3 while another holds it. A lock older than
-    /// `drainLockStaleMinutes` is removed first.
-    public func takeDrainLock(token: String) -> RemoteCommand {
+    /// Takes the drain lock for `token`: exit 0 when taken, 3 while another holds it. A lock untouched for
+    /// `staleMinutes` is removed first.
+    public func takeDrainLock(token: String, staleMinutes: Int) -> RemoteCommand {
         let lock = RemoteCommand.Token.path(drainLockPath)
         let owner = RemoteCommand.Token.path(drainLockPath + "/owner")
         let take: [RemoteCommand.Token] = [.raw("mkdir"), lock, .raw("2>/dev/null && { printf '%s\\n'"), .arg(token), .raw(">"), owner,
                                            .raw("; exit 0; };")]
-        return RemoteCommand(take + [.raw("[ -z \"$(find"), lock, .raw("-maxdepth 0 -mmin +\(Self.drainLockStaleMinutes) 2>/dev/null)\" ] || rm -rf"), lock,
+        return RemoteCommand(take + [.raw("[ -z \"$(find"), lock, .raw("-maxdepth 0 -mmin +\(max(1, staleMinutes)) 2>/dev/null)\" ] || rm -rf"), lock,
                                      .raw(";")] + take + [.raw("exit 3")])
+    }
+
+    /// Marks the drain lock as in use now, if `token` holds it; exit 0 either way.
+    public func touchDrainLock(token: String) -> RemoteCommand {
+        RemoteCommand([.raw("! grep -qxF -e"), .arg(token), .path(drainLockPath + "/owner"), .raw("2>/dev/null || touch"),
+                       .path(drainLockPath), .raw("; exit 0")])
     }
 
     /// Releases the drain lock if `token` holds it; exit 0 either way.

@@ -21,7 +21,9 @@ public actor GatewayDrainer: GatewayHook {
     let lockWait: Duration
     /// The hosts this run drained (what `finish` puts back).
     private var drained: [String: Set<String>] = [:]
-    private var deployer: GatewayDeployer?
+    /// The gateway host's connection, made once for every service of the run (two services draining at once wait
+    /// for the same connect).
+    private var connection = SharedConnection<GatewayDeployer>()
     private let token = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
 
     /// Fails at once (before any host changes) when the inventory has no gateway or its template does not render.
@@ -78,10 +80,7 @@ public actor GatewayDrainer: GatewayHook {
                 problems.append("gateway: could not put \(names.joined(separator: ", ")) back in rotation: \(error)")
             }
         }
-        if let deployer {
-            await deployer.close()
-            self.deployer = nil
-        }
+        if let deployer = try? await connection.take()?.value { await deployer.close() }
         return problems
     }
 
@@ -119,6 +118,8 @@ public actor GatewayDrainer: GatewayHook {
                 try await run(deployer, deployer.commands.writeDrained(shared), step: "writing \(deployer.commands.drainedPath)")
                 do {
                     let config = try GatewayRenderer.render(inventory: inventory, drained: shared)
+                    _ = try? await deployer.transport.run(deployer.commands.touchDrainLock(token: token).rendered,
+                                                          timeout: gateway.host.ssh.commandTimeout)
                     if let installed = try await deployer.install(config, keepPrevious: false, settleSeconds: settleSeconds) {
                         notes.append(installed)
                     }
@@ -139,17 +140,22 @@ public actor GatewayDrainer: GatewayHook {
     }
 
     private func connected() async throws -> GatewayDeployer {
-        if let deployer { return deployer }
-        let fresh = GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host))
-        deployer = fresh
-        return fresh
+        let (factory, gateway) = (factory, gateway)
+        let (task, made) = connection.claim { GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host)) }
+        do {
+            return try await task.value
+        } catch {
+            _ = connection.forget(made)
+            throw error
+        }
     }
 
     /// Waits (bounded) while another rollout changes the gateway.
     private func takeLock(_ deployer: GatewayDeployer) async throws {
         let deadline = ContinuousClock.now + lockWait
         while true {
-            let result = try await deployer.transport.run(deployer.commands.takeDrainLock(token: token).rendered,
+            let staleMinutes = GatewayCommands.drainLockStaleMinutes(commandTimeout: gateway.host.ssh.commandTimeout, settleSeconds: settleSeconds)
+            let result = try await deployer.transport.run(deployer.commands.takeDrainLock(token: token, staleMinutes: staleMinutes).rendered,
                                                           timeout: gateway.host.ssh.commandTimeout)
             if result.succeeded { return }
             guard result.exitStatus == GatewayCommands.drainLockHeld, result.signal == nil else {

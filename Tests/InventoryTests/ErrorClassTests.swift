@@ -161,6 +161,13 @@ private let cases: [ErrorCase] = [
     ErrorCase(name: "relative repo path", yaml: baseReplacing("path: /srv/web", "path: srv/web"), expected: [
         "inv.yaml:5:19: `services.web.repo.path`: `srv/web` is not allowed: it must be absolute (`/...`) or start with `~/`",
     ]),
+    // One rollout sends one commit to every host: hosts of a service may not track different branches.
+    ErrorCase(name: "hosts tracking different branches",
+              yaml: baseReplacing("    hosts: [{ name: web-1, address: 192.0.2.1 }]",
+                                  "    hosts:\n      - { name: web-1, address: 192.0.2.1 }\n      - { name: web-2, address: 192.0.2.2, repo: { path: /srv/web2, branch: hotfix } }\n      - { name: web-3, address: 192.0.2.3, repo: { remote: mirror } }"),
+              expected: [
+        "inv.yaml:9:50: `services.web.hosts[1].repo`: host `web-2` tracks branch `hotfix` but host `web-1` of `web` tracks `main`; a rollout sends one commit to every host of a service: give them the same `repo.branch` (override `path` or `remote` per host, not the branch)",
+    ]),
     ErrorCase(name: "compose project", yaml: base + "    compose: { project: Web.App }\n", expected: [
         "inv.yaml:8:25: `services.web.compose.project`: `Web.App` is not allowed: compose project names use lowercase letters, digits, `-` and `_`, and start with a letter or digit",
     ]),

@@ -41,7 +41,7 @@ struct InheritanceTests {
         #expect(host.ssh == SSHSettings(user: "root", port: 2201, identity: "/home/op/.ssh/deploy_key",
                                         knownHosts: "/etc/ssh/ssh_known_hosts",
                                         connectTimeout: .seconds(5), commandTimeout: .seconds(120)))
-        #expect(host.repo == RepoSettings(path: "/srv/alpha", remote: "origin", branch: "hotfix"))
+        #expect(host.repo == RepoSettings(path: "/srv/alpha", remote: "mirror", branch: "release"))
         #expect(host.compose.command == ["docker", "compose"])
         #expect(host.compose.file == "compose.yaml")
         #expect(host.compose.project == "alpha")

@@ -20,6 +20,8 @@ extension NodeReader {
         var firstByName: [String: Mark?] = [:]
         var missingByHost: [(fields: MappingFields, keys: [String])] = []
         var readableHosts = 0
+        /// Each readable host's branch, in file order, with where it is set.
+        var branches: [(host: String, branch: String, fields: MappingFields)] = []
         for (index, item) in items.enumerated() {
             guard let fields = mapping(item, "\(path)[\(index)]", allowed: Self.hostKeys) else {
                 valid = false
@@ -44,7 +46,23 @@ extension NodeReader {
             let host = hostLayer.resolvedHost(name: name ?? "", address: address ?? "", tierHealthyAfter: healthyAfter,
                                               localPaths: localPaths, serviceName: service, missing: &missingKeys)
             if !missingKeys.isEmpty { missingByHost.append((fields, missingKeys)) }
-            if let host, name != nil, address != nil { hosts.append(host) } else { valid = false }
+            if let host, name != nil, address != nil {
+                hosts.append(host)
+                branches.append((host.name, host.repo.branch.value, fields))
+            } else {
+                valid = false
+            }
+        }
+        // One rollout resolves one commit and sends it to every host of the service: hosts that tracked different
+        // branches would have their target decided by whichever host resolves it.
+        if let first = branches.first {
+            for other in branches.dropFirst() where other.branch != first.branch {
+                let place = other.fields["repo"] ?? other.fields["name"]
+                error(at: place?.mark, "`\(other.fields.path("repo"))`: host `\(other.host)` tracks branch \(quoted(other.branch)) but host "
+                    + "`\(first.host)` of `\(service)` tracks \(quoted(first.branch)); a rollout sends one commit to every host of a "
+                    + "service: give them the same `repo.branch` (override `path` or `remote` per host, not the branch)")
+                valid = false
+            }
         }
         reportMissingSettings(missingByHost, hostCount: readableHosts, serviceFields: serviceFields)
         return valid ? hosts.sorted { $0.name < $1.name } : nil

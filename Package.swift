@@ -18,9 +18,14 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
-        .target(name: "SSH", dependencies: ["CLibSSH2"]),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "SSH", dependencies: ["CLibSSH2", "CCrypto"]),
         .target(name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Rollout", dependencies: ["Inventory"]),
+        .target(name: "Rollout", dependencies: ["Inventory", "CCrypto"]),
         .target(name: "Gateway", dependencies: ["Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
         .target(
             name: "DeployCLI",

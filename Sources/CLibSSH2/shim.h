@@ -1,9 +1,6 @@
 #ifndef OPENCLAW_CLIBSSH2_SHIM_H
 #define OPENCLAW_CLIBSSH2_SHIM_H
 #include <libssh2.h>
-#include <openssl/sha.h>
-#include <openssl/hmac.h>
-#include <openssl/evp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -60,15 +57,5 @@ static inline void openclaw_set_nodelay(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Digests used for fingerprints (SHA-256) and hashed known_hosts entries (HMAC-SHA1). */
-static inline void openclaw_sha256(const unsigned char *data, size_t length, unsigned char *out32) {
-    SHA256(data, length, out32);
-}
-
-static inline int openclaw_hmac_sha1(const unsigned char *key, int keyLength, const unsigned char *data, size_t length,
-                                     unsigned char *out20) {
-    unsigned int outLength = 20;
-    return HMAC(EVP_sha1(), key, keyLength, data, length, out20, &outLength) != NULL;
-}
-
 #endif
+

@@ -1,4 +1,4 @@
-import CLibSSH2
+import CCrypto
 import Foundation
 
 /// The digests host-key handling needs, from the OpenSSL that libssh2 is built on.

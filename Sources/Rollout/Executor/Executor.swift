@@ -37,24 +37,12 @@ public struct Executor: Sendable {
                                  monitor: monitor, options: options, gateway: gateway, secrets: secrets, hookDirectory: hookDirectory)
         let services = plan.services
         let width = max(1, options.parallelServices)
-        let outcomes = await withTaskGroup(of: (Int, ServiceOutcome).self) { group in
-            var next = 0
-            func addNext() {
-                guard next < services.count else { return }
-                let index = next
-                next += 1
-                let rollout = ServiceRollout(plan: services[index], context: context.forService())
-                group.addTask { (index, await rollout.run()) }
-            }
-            for _ in 0..<width { addNext() }
-            var done: [Int: ServiceOutcome] = [:]
-            while let (index, outcome) = await group.next() {
-                done[index] = outcome
-                if !stop.isRequested { addNext() }
-            }
-            // A service a stop request kept from starting is reported as stopped, with nothing changed.
-            return services.indices.map { done[$0] ?? Self.notStarted(services[$0]) }
+        let stop = stop
+        let done = await BoundedConcurrency.map(services, limit: width, startsMore: { !stop.isRequested }) { service in
+            await ServiceRollout(plan: service, context: context.forService()).run()
         }
+        // A service a stop request kept from starting is reported as stopped, with nothing changed.
+        let outcomes = services.indices.map { done[$0] ?? Self.notStarted(services[$0]) }
         // Stopped at once (a second Ctrl-C): no new remote command, not even the gateway's; a host it drained
         // stays out of rotation until the next rollout or `gateway deploy`.
         let gatewayProblems = Task.isCancelled ? [] : await gateway?.finish() ?? []

@@ -10,25 +10,16 @@ struct HostConnector {
     /// Connects to every host. Either all connections are returned, or none (the ones made are closed) and
     /// `UnreachableHosts` names every host that failed, in host-name order.
     func connectAll(_ hosts: [ServiceHost]) async throws -> [String: any Transport] {
+        let results = await BoundedConcurrency.map(hosts, limit: options.maxConcurrentConnects) { host -> Result<any Transport, Error> in
+            do { return .success(try await connect(host.endpoint)) } catch { return .failure(error) }
+        }
         var connected: [String: any Transport] = [:]
         var failures: [String: Error] = [:]
-        await withTaskGroup(of: (String, Result<any Transport, Error>).self) { group in
-            var next = 0
-            func addNext() {
-                guard next < hosts.count else { return }
-                let host = hosts[next]
-                next += 1
-                group.addTask {
-                    do { return (host.name, .success(try await connect(host.endpoint))) } catch { return (host.name, .failure(error)) }
-                }
-            }
-            for _ in 0..<max(1, options.maxConcurrentConnects) { addNext() }
-            while let (name, result) = await group.next() {
-                switch result {
-                case .success(let transport): connected[name] = transport
-                case .failure(let error): failures[name] = error
-                }
-                addNext()
+        for (host, result) in zip(hosts, results) {
+            switch result {
+            case .success(let transport)?: connected[host.name] = transport
+            case .failure(let error)?: failures[host.name] = error
+            case nil: break
             }
         }
         let failed = hosts.compactMap { host in failures[host.name].map { (host: host.name, error: $0) } }

@@ -169,30 +169,21 @@ public struct FleetInspector: Sendable {
         }
     }
 
-    /// Runs `body` for every target over its own connection (nil with the reason when it failed),
-    /// all at once within the connector's limits; results in the order of `targets`.
     /// Runs `body` for every target with its connection (or, when it could not be opened, nil and why), at most
     /// `limit` targets at once, and returns the results in the targets' order.
     func forEach<T: Sendable>(_ targets: [(service: Service, host: ServiceHost)], limit: Int = .max,
                               _ body: @escaping @Sendable (Service, ServiceHost, (any Transport)?, String?) async -> T) async -> [T] {
-        await withTaskGroup(of: (Int, T).self) { group in
-            var results: [Int: T] = [:]
-            for (index, target) in targets.enumerated() {
-                if index >= max(1, limit), let (done, value) = await group.next() { results[done] = value }
-                group.addTask {
-                    do {
-                        let transport = try await connector.connect(target.host.endpoint)
-                        let value = await body(target.service, target.host, transport, nil)
-                        await transport.close()
-                        return (index, value)
-                    } catch {
-                        return (index, await body(target.service, target.host, nil, String(describing: error)))
-                    }
-                }
+        let connector = connector
+        return await BoundedConcurrency.map(targets, limit: limit) { target in
+            do {
+                let transport = try await connector.connect(target.host.endpoint)
+                let value = await body(target.service, target.host, transport, nil)
+                await transport.close()
+                return value
+            } catch {
+                return await body(target.service, target.host, nil, String(describing: error))
             }
-            for await (index, value) in group { results[index] = value }
-            return targets.indices.map { results[$0]! }
-        }
+        }.map { $0! }
     }
 
     /// How long `status` and `plan --check` wait for a host's one health answer.

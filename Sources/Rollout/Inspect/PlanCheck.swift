@@ -54,20 +54,8 @@ public enum PlanCheck {
     /// change too (compared by digest, as a deploy does).
     public static func run(_ plan: Plan, factory: any TransportFactory, secrets: Secrets = Secrets(), parallel: Int = 8) async -> PlanCheckReport {
         let hosts = plan.services.flatMap { service in service.hosts.enumerated().map { (service: service, host: $0.element, first: $0.offset == 0) } }
-        var reads: [Int: HostRead] = [:]
-        await withTaskGroup(of: (Int, HostRead).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < hosts.count else { return }
-                let index = next, entry = hosts[next]
-                next += 1
-                group.addTask { (index, await read(entry.host, service: entry.service, resolves: entry.first, factory: factory)) }
-            }
-            for _ in 0..<max(1, parallel) { startNext() }
-            for await (index, read) in group {
-                reads[index] = read
-                startNext()
-            }
+        let reads = await BoundedConcurrency.map(hosts, limit: parallel) { entry in
+            await read(entry.host, service: entry.service, resolves: entry.first, factory: factory)
         }
         var offset = 0
         var states: [PlanCheckReport.ServiceState] = []

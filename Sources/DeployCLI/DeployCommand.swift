@@ -26,6 +26,8 @@ public struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan that would run, touch nothing.")
     var dryRun = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
@@ -47,6 +49,7 @@ public struct DeployCommand: AsyncParsableCommand {
             let exists = FileManager.default.fileExists(atPath: global.inventoryPath)
             let inventory = exists ? try global.loadInventory() : nil
             let options = ref != nil || dryRun || parallel != nil || !selection.hosts.isEmpty || policy.batch != nil || policy.noBake
+                || lockWait.lockWait != nil
             if CommandLine.arguments.dropFirst().first != "deploy" && !options {
                 LineOutput.standardOutput.write(Self.firstContact(inventory, path: global.inventoryPath))
                 return
@@ -65,7 +68,7 @@ public struct DeployCommand: AsyncParsableCommand {
         }
         let factory = hostKeys.factory
         try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory,
-                                parallel: parallel ?? (selection.all ? 4 : 1)).run()
+                                parallel: parallel ?? (selection.all ? 4 : 1), lockWait: lockWait.duration).run()
     }
 }
 

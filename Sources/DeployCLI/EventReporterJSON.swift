@@ -48,6 +48,9 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += [("step", .string(failure.step)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
         case .stepStarted(let step, let phase):
             fields += [("step", .string(step)), ("phase", .string(phase.rawValue))]
+        case .lockWait(let wait):
+            fields += [("holder", .string(wait.holder)), ("waited_ms", .int(wait.waited.milliseconds)),
+                       ("left_ms", .int(wait.left.milliseconds))]
         case .diagnostics(let diagnostics):
             fields += [("kind", .string(diagnostics.kind.rawValue)), ("title", .string(diagnostics.title)), ("text", .string(diagnostics.text))]
         case .deployFinished(let outcome):

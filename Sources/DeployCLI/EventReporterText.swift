@@ -203,6 +203,13 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return "\(who)  " + palette.yellow("↩ back on \(shortRevision(outcome.revision)), healthy")
         case .deployFinished(let outcome):
             return summary(outcome)
+        case .lockWait(let wait):
+            // The holder once, then one line a check.
+            if wait.first {
+                return wrap("\(who)  " + palette.yellow("locked by \(VisibleText.escaped(wait.holder))")
+                    + palette.dim("; waiting up to \(spokenDuration(wait.waited + wait.left)) (--lock-wait), holding no lock"), indent: under)
+            }
+            return "\(who)  " + palette.dim("still locked, waited \(spokenDuration(wait.waited)), \(spokenDuration(wait.left)) left")
         case .healthProbe, .stepStarted:
             return nil
         case .diagnostics(let diagnostics):

@@ -25,6 +25,8 @@ public struct RollbackCommand: AsyncParsableCommand {
     @Flag(help: "Connect read-only, take no lock, read history, and show each host's revision and the target; change nothing.")
     var dryRun = false
 
+    @OptionGroup var lockWait: LockWaitOption
+
     @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
@@ -36,7 +38,7 @@ public struct RollbackCommand: AsyncParsableCommand {
         let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides)
         let factory = hostKeys.factory
         guard dryRun else {
-            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1).run()
+            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1, lockWait: lockWait.duration).run()
             return
         }
         let report = await PlanCheck.run(plan, factory: factory, secrets: try await plan.readSecrets(inventory))

@@ -11,6 +11,8 @@ struct RolloutRunner {
     let plan: Plan
     let factory: any TransportFactory
     let parallel: Int
+    /// `--lock-wait`: how long to wait for a lock another live rollout holds.
+    var lockWait: Duration = .zero
 
     /// Runs the rollout and throws the most serious failure (mapped to its exit code in one place),
     /// or returns when every service succeeded or needed no change.
@@ -22,6 +24,7 @@ struct RolloutRunner {
         let reporter = makeReporter()
         var options = ExecutorOptions()
         options.parallelServices = parallel
+        options.lockWait = lockWait
         let gateway: (any GatewayHook)? = inventory.gateway == nil ? nil : try GatewayDrainer(inventory: inventory, factory: factory)
         let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway,
                                 secrets: secrets, hookDirectory: inventory.directory)

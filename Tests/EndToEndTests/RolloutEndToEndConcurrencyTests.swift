@@ -41,6 +41,45 @@ extension RolloutEndToEndTests {
                 "one deploy ran")
     }
 
+    /// `--lock-wait`: the second deploy waits for the first (holding no lock), then runs and finds the hosts on the
+    /// target already.
+    @Test func aDeployWithLockWaitWaitsForTheOneRunningThenRuns() throws {
+        let binary = try Sandbox.binary
+        let first = try Command.Running(binary, ["deploy", "customer-service", "--format", "json", "-i", Sandbox.inventory], environment: [:])
+        let deadline = Date().addingTimeInterval(120)
+        while first.stdout.components(separatedBy: "taken until").count < 3 && first.isRunning && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let second = try Command.Running(binary, ["deploy", "customer-service", "--lock-wait", "2m", "--format", "json", "-i", Sandbox.inventory],
+                                         environment: [:])
+        let firstResult = try first.wait(timeout: 240)
+        let secondResult = try second.wait(timeout: 240)
+
+        #expect(firstResult.status == 0, "\(firstResult.stderr)")
+        #expect(secondResult.status == 0, "\(secondResult.stderr)")
+        let events = try jsonLines(secondResult.stdout)
+        let waits = events.filter { $0["event"] as? String == "lock_wait" }
+        #expect(!waits.isEmpty, "the second deploy never waited:\n\(secondResult.stdout)")
+        #expect((waits.first?["holder"] as? String)?.contains("for \"deploy main\"") == true, "\(waits.first ?? [:])")
+        #expect(events.last?["result"] as? String == "no_change", "\(events.last ?? [:])")
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+    }
+
+    @Test func lockWaitEndsWithExit3WhenTheLockIsStillHeld() throws {
+        try placeLock(on: "cs-2", expires: "2999-01-01T00:00:00Z")
+        let start = Date()
+        let result = try Sandbox.deployTool(["deploy", "customer-service", "--lock-wait", "3s"])
+        let took = Date().timeIntervalSince(start)
+
+        #expect(result.status == 3, "\(result.stderr)")
+        #expect(took >= 3, "it gave up after \(took) s")
+        #expect(result.stdout.contains("locked by mallory on elsewhere (pid 4242)"), "\(result.stdout)")
+        #expect(result.stdout.contains("waiting up to"), "\(result.stdout)")
+        #expect(try Sandbox.ssh("cs-1", "test -e ~/.openclaw-deploy/customer-service/lock && echo held || echo free").checked().stdout == "free\n",
+                "a waiting rollout holds no lock")
+        try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+    }
+
     @Test func aBranchPushedToDuringARolloutDoesNotSplitTheHosts() throws {
         let running = try Command.Running(try Sandbox.binary, ["deploy", "customer-service", "--format", "json", "-i", Sandbox.inventory],
                                           environment: [:])

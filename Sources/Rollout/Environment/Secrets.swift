@@ -257,6 +257,9 @@ struct RedactingSink: RolloutEventSink {
         case .deployFinished(var outcome):
             outcome.hosts = outcome.hosts.map(redacted)
             event.payload = .deployFinished(outcome)
+        case .lockWait(var wait):
+            wait.holder = redactor.redact(wait.holder)
+            event.payload = .lockWait(wait)
         case .deployStarted, .hostStarted, .stepStarted:
             break
         }

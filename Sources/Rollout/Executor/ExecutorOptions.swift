@@ -18,6 +18,10 @@ public struct ExecutorOptions: Sendable {
     public var maxConcurrentConnects: Int
     /// Hosts of one service put back at once after a failure.
     public var maxConcurrentPutBacks: Int
+    /// `--lock-wait`: how long to wait for a lock another live rollout holds (zero: not at all).
+    public var lockWait: Duration = .zero
+    /// Longest pause between two tries while waiting for a lock (SPEC: at most 10 s); the pauses grow to it.
+    public var lockWaitLongestPause: Duration = .seconds(10)
 
     public init(operatorName: String = ExecutorOptions.currentUser(), machine: String = ProcessInfo.processInfo.hostName,
                 pid: Int32 = ProcessInfo.processInfo.processIdentifier, parallelServices: Int = 4,

@@ -10,13 +10,57 @@ struct LockSet {
     let options: ExecutorOptions
 
     /// Takes every lock in order. If one is held (or cannot be taken), releases those already taken and
-    /// throws, having changed nothing.
-    func acquire() async throws -> [HostSession] {
+    /// throws, having changed nothing. With `options.lockWait`, a lock another live rollout holds is waited
+    /// for: every lock taken is released first (all or nothing: a waiting rollout holds none), then all are
+    /// tried again after a pause that grows to `lockWaitLongestPause`, until the wait is over or `stop` is asked.
+    /// A stale lock is not waited for (nobody will release it): it fails at once, naming how to remove it.
+    func acquire(stop: StopSignal? = nil) async throws -> [HostSession] {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var pause: Duration = .seconds(1)
+        var announced: Set<String> = []
+        while true {
+            do {
+                return try await acquireOnce(quietWhenHeld: options.lockWait > .zero)
+            } catch let held as HeldLock {
+                let waited = clock.now - start
+                let left = options.lockWait - waited
+                let holder = held.holder?.description ?? "a holder whose owner.json is missing"
+                if stop?.isRequested == true { throw RolloutError.stoppedByOperator(service: held.session.service) }
+                guard left > .zero else {
+                    held.session.report("lock", .rollout, .failed, .zero,
+                                        "held by \(holder); waited \(formatDuration(.seconds(Int64(waited.seconds.rounded()))))")
+                    throw held.error
+                }
+                held.session.emit(.lockWait(LockWaitReport(holder: holder, first: !announced.contains(holder),
+                                                           waited: waited, left: left)))
+                announced.insert(holder)
+                // In short slices, so a Ctrl-C ends the wait at once.
+                let until = clock.now + min(pause, left)
+                while clock.now < until, stop?.isRequested != true {
+                    try await Task.sleep(for: min(.milliseconds(200), until - clock.now))
+                }
+                pause = min(pause * 3 / 2, options.lockWaitLongestPause)
+            }
+        }
+    }
+
+    /// A live holder's lock, while this rollout may still wait for it.
+    private struct HeldLock: Error {
+        var session: HostSession
+        var holder: LockHolder?
+        var error: Error
+    }
+
+    /// One try at every lock. With `quietWhenHeld` (waiting is allowed), a live holder's lock is thrown as `HeldLock`;
+    /// the locks this try took are then given back without a word, and the ones taken are reported only once all are.
+    private func acquireOnce(quietWhenHeld: Bool) async throws -> [HostSession] {
         var taken: [HostSession] = []
+        var reports: [(HostSession, Duration)] = []
         for session in sessions {
             let refusal: Refusal?
             do {
-                refusal = try await take(session)
+                refusal = try await take(session, quietWhenHeld: quietWhenHeld, reportTaken: !quietWhenHeld) { reports.append((session, $0)) }
             } catch {
                 _ = await release(taken)
                 throw error
@@ -24,22 +68,38 @@ struct LockSet {
             if let refusal {
                 // A lock command that timed out or lost its connection may have taken the lock all the same:
                 // release it too (unlock acts only while this rollout's token holds it).
-                _ = await release(refusal.mayHaveTaken ? taken + [session] : taken)
+                let back = refusal.mayHaveTaken ? taken + [session] : taken
+                if refusal.waitable {
+                    _ = await release(back, quietly: true)
+                    throw HeldLock(session: session, holder: refusal.holder, error: refusal.error)
+                }
+                for (session, elapsed) in reports { reportTaken(session, elapsed) }
+                _ = await release(back)
                 throw refusal.error
             }
             taken.append(session)
         }
+        for (session, elapsed) in reports { reportTaken(session, elapsed) }
         return taken
+    }
+
+    private func reportTaken(_ session: HostSession, _ elapsed: Duration) {
+        session.report("lock", .rollout, .ok, elapsed, "taken until \(owner.expires)")
     }
 
     /// Why a lock was not taken, and whether the command may have taken it before it failed.
     private struct Refusal {
         var error: Error
         var mayHaveTaken = false
+        /// Held by a live rollout, and this one may still wait for it.
+        var waitable = false
+        var holder: LockHolder?
     }
 
     /// Takes one host's lock; returns why it could not be taken, nil when taken.
-    private func take(_ session: HostSession) async throws -> Refusal? {
+    /// `reportTaken` false: a lock taken is handed to `taken` (with its time) instead of reported now.
+    private func take(_ session: HostSession, quietWhenHeld: Bool, reportTaken report: Bool,
+                      taken: (Duration) -> Void) async throws -> Refusal? {
         let clock = ContinuousClock()
         let start = clock.now
         let result: CommandResult
@@ -60,15 +120,18 @@ struct LockSet {
             return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: failure.reason))
         }
         if result.succeeded {
-            session.report("lock", .rollout, .ok, start.duration(to: clock.now), "taken until \(owner.expires)")
+            if report { reportTaken(session, start.duration(to: clock.now)) } else { taken(start.duration(to: clock.now)) }
             return nil
         }
         if result.exitStatus == HostCommands.lockHeldStatus {
             let holder = LockHolder.parse(result.stdout)
             let stale = holder?.staleness(localMachine: options.machine)
+            let error = RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale)
+            // Waiting, a live holder is told by the `lock_wait` event instead of a failed step at every try.
+            if quietWhenHeld, stale == nil { return Refusal(error: error, waitable: true, holder: holder) }
             session.report("lock", .rollout, .failed, start.duration(to: clock.now),
                            "held by \(holder?.description ?? "a holder whose owner.json is missing")\(stale == nil ? "" : " (stale)")")
-            return Refusal(error: RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale))
+            return Refusal(error: error)
         }
         let reason = HostSession.reason(of: result)
         session.report("lock", .rollout, .failed, start.duration(to: clock.now), reason)
@@ -78,7 +141,7 @@ struct LockSet {
     /// Releases the given locks (only if they still carry this rollout's token). Returns the hosts whose
     /// lock could not be released. Runs in its own task so that a task cancelled meanwhile does not cut an unlock
     /// short; a task already cancelled (stopped at once) sends none.
-    func release(_ taken: [HostSession]) async -> [String] {
+    func release(_ taken: [HostSession], quietly: Bool = false) async -> [String] {
         // Stopped at once (a second Ctrl-C): no new remote command, not even an unlock. The locks stay until a
         // person has looked at the hosts; their holder (this process, gone by then) makes them stale at once here.
         if Task.isCancelled { return taken.map(\.host.name).sorted() }
@@ -94,7 +157,7 @@ struct LockSet {
                             let result = try await session.runQuietly(try session.plan.required(.unlock), [.lockToken: token],
                                                                       timeout: timeout)
                             if result.succeeded {
-                                session.report("unlock", .rollout, .ok, start.duration(to: clock.now), nil)
+                                if !quietly { session.report("unlock", .rollout, .ok, start.duration(to: clock.now), nil) }
                                 return nil
                             }
                             session.report("unlock", .rollout, .failed, start.duration(to: clock.now), HostSession.reason(of: result))

@@ -41,6 +41,8 @@ public struct RolloutEvent: Sendable, Equatable {
         /// A remote step began (its `step` event follows when it ends). Text output uses it to show a long step
         /// is alive; JSON Lines output leaves it out.
         case stepStarted(step: String, phase: StepPhase)
+        /// `--lock-wait`: a host's lock is held by another live rollout, and this one waits (holding no lock).
+        case lockWait(LockWaitReport)
     }
 
     /// The SPEC's event name (`deploy_started`, `host_started`, …).
@@ -56,8 +58,18 @@ public struct RolloutEvent: Sendable, Equatable {
         case .deployFinished: return "deploy_finished"
         case .diagnostics: return "diagnostics"
         case .stepStarted: return "step_started"
+        case .lockWait: return "lock_wait"
         }
     }
+}
+
+/// One check of a lock this rollout waits for: who holds it (`first`: the first time it is seen, so a reporter names
+/// the holder once), how long it has waited and how long it will still wait.
+public struct LockWaitReport: Sendable, Equatable {
+    public var holder: String
+    public var first: Bool
+    public var waited: Duration
+    public var left: Duration
 }
 
 public struct DeployStarted: Sendable, Equatable {

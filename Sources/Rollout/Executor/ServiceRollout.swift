@@ -85,7 +85,7 @@ struct ServiceRollout {
         history.ref = run.ref
         let taken: [HostSession]
         do {
-            taken = try await locks.acquire()
+            taken = try await locks.acquire(stop: context.stop)
         } catch let error as RolloutError {
             run.error = error
             // A lock that could not be taken (not one held by another rollout) is that host's failure, on its row.

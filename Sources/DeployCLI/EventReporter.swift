@@ -8,6 +8,13 @@ import Synchronization
 protocol EventReporter: RolloutEventSink {
     /// Called once after the run, with every service's outcome (the text form prints the summary here).
     func finish(_ report: RolloutReport)
+    /// Called instead when the rollout did not come back after a second Ctrl-C and the process is about to exit:
+    /// the services that started and never finished end here, from what `monitor` last saw.
+    func abandon(_ monitor: RolloutMonitor)
+}
+
+extension EventReporter {
+    func abandon(_ monitor: RolloutMonitor) {}
 }
 
 /// Standard output, written line by line under a lock so that concurrent hosts never interleave.

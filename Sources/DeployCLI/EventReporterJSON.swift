@@ -1,10 +1,14 @@
 import Foundation
+import Synchronization
 import Rollout
 
 /// `--format json` for deploy and rollback: one JSON object per line per event, each with `event`,
 /// `time`, `service` and (where one applies) `host`, then the event's own fields.
 final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     private let out: LineOutput
+    /// Services whose `deploy_started` went out and whose `deploy_finished` has not, with when they started: a
+    /// stream always ends each of them, even when the process exits without the rollout's own end.
+    private let open = Mutex<[String: (started: DeployStarted, at: ContinuousClock.Instant)]>([:])
 
     init(out: LineOutput = .standardOutput) {
         self.out = out
@@ -13,10 +17,23 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     func emit(_ event: RolloutEvent) {
         // The `step` event at its end carries everything about a step; its start would only add a line per step.
         if case .stepStarted = event.payload { return }
+        switch event.payload {
+        case .deployStarted(let started): open.withLock { $0[event.service] = (started, .now) }
+        case .deployFinished: open.withLock { _ = $0.removeValue(forKey: event.service) }
+        default: break
+        }
         out.write(JSONValue.object(Self.fields(of: event)).compact + "\n")
     }
 
     func finish(_ report: RolloutReport) {}
+
+    func abandon(_ monitor: RolloutMonitor) {
+        let unfinished = open.withLock { $0 }
+        for (service, entry) in unfinished.sorted(by: { $0.key < $1.key }) {
+            let outcome = monitor.abandonedOutcome(entry.started, service: service, elapsed: .now - entry.at)
+            emit(RolloutEvent(service: service, payload: .deployFinished(outcome)))
+        }
+    }
 
     static func fields(of event: RolloutEvent) -> [(String, JSONValue)] {
         var fields: [(String, JSONValue)] = [

@@ -32,7 +32,7 @@ struct RolloutRunner {
         let interrupts = InterruptHandling(stop: stop, monitor: monitor)
         let plan = plan
         let task = Task { await executor.run(plan) }
-        interrupts.install { task.cancel() }
+        interrupts.install(onAbort: { task.cancel() }, lastWords: { reporter.abandon(monitor) })
         let report = await task.value
         interrupts.uninstall()
         reporter.finish(report)

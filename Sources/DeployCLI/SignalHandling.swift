@@ -60,6 +60,8 @@ final class InterruptHandling: @unchecked Sendable {
     /// Its place in the `SignalRouter` while installed.
     private var route: Int?
     private var onAbort: (@Sendable () -> Void)?
+    /// What the reporter still owes its reader when the process exits by the second signal's timer.
+    private var lastWords: (@Sendable () -> Void)?
     /// The exit a second signal schedules in case the rollout does not come back; cancelled when it does.
     private var pendingExit: DispatchWorkItem?
     /// Set once the process is on its way out, by the rollout's own end or by the pending exit: only one of them
@@ -77,9 +79,13 @@ final class InterruptHandling: @unchecked Sendable {
 
     static let handled = [SIGINT, SIGTERM, SIGHUP]
 
-    /// Starts handling the signals of `handled`; `onAbort` cancels the rollout's task.
-    func install(onAbort: @escaping @Sendable () -> Void) {
-        lock.withLock { self.onAbort = onAbort }
+    /// Starts handling the signals of `handled`; `onAbort` cancels the rollout's task; `lastWords` runs before the
+    /// process exits when the rollout did not come back in time (a JSON stream ends each service it started).
+    func install(onAbort: @escaping @Sendable () -> Void, lastWords: (@Sendable () -> Void)? = nil) {
+        lock.withLock {
+            self.onAbort = onAbort
+            self.lastWords = lastWords
+        }
         let id = SignalRouter.shared.push { [weak self] in self?.received() }
         lock.withLock { route = id }
     }
@@ -119,6 +125,7 @@ final class InterruptHandling: @unchecked Sendable {
                 defer { self.finished = true }
                 return !self.finished
             }) else { return }
+            self.lock.withLock { self.lastWords }?()
             err.write(Self.abortReport(monitor))
             let attention = monitor.snapshot().contains { $0.state.needsAttention }
             Foundation.exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)

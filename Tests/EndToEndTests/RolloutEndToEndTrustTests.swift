@@ -58,6 +58,33 @@ extension RolloutEndToEndTests {
         #expect(result.stderr.contains("lock release customer-service --force"), "\(result.stderr)")
     }
 
+    /// A `before` hook that ignores TERM keeps the rollout from coming back after a second Ctrl-C: the process exits
+    /// by its own timer, and the JSON stream still ends the service with its `deploy_finished`.
+    @Test func aRolloutThatDoesNotComeBackAfterASecondCtrlCStillEndsItsJSONStream() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let hook = "[sh, -c, \"trap '' TERM; touch '\(marker)'; sleep 20\"]"
+        let inventory = try Sandbox.inventoryVariant([("    env:\n      LOG_LEVEL: info", "    hooks: { before: \(hook) }\n    env:\n      LOG_LEVEL: info")])
+        let running = try Command.Running(try Sandbox.binary, ["deploy", "customer-service", "--format", "json", "-i", inventory], environment: [:])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: marker) && running.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(FileManager.default.fileExists(atPath: marker), "the hook never ran:\n\(running.stdout)")
+        running.signal(SIGINT)
+        Thread.sleep(forTimeInterval: 0.05)
+        running.signal(SIGINT)
+        let result = try running.wait(timeout: 60)
+
+        #expect(result.stderr.contains("stopping at once."), "\(result.stderr)")
+        let finished = try #require(try jsonLines(result.stdout).last { $0["event"] as? String == "deploy_finished" }, "\(result.stdout)")
+        #expect(finished["aborted"] as? Bool == true)
+        #expect(finished["result"] as? String == "stopped", "\(finished)")
+        #expect(finished["exit_code"] as? Int == Int(result.status), "\(finished)")
+        #expect(result.status == 1, "\(result.stderr)")
+        let hosts = try #require(finished["hosts"] as? [[String: Any]])
+        #expect(hosts.compactMap { $0["result"] as? String } == ["not_started", "not_started"], "\(hosts)")
+        try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+    }
+
     @Test func aMistypedRefStopsBeforeAnyHostChangedAndSaysStopped() throws {
         let result = try Sandbox.deployTool(["deploy", "customer-service", "--ref", "v9.9.9", "--format", "json"])
         #expect(result.status == 1, "\(result.stderr)\(result.stdout)")

@@ -41,6 +41,39 @@ public enum HostState: Sendable, Equatable {
     }
 }
 
+extension HostState {
+    /// What a host's row says when a second Ctrl-C stopped the rollout at once in this state: `outcome` (the row so
+    /// far) brought up to what the monitor last saw. `target` is the commit the rollout aimed for, if known.
+    public func outcomeAfterAbort(_ outcome: HostOutcome, target sha: String?) -> HostOutcome {
+        var outcome = outcome
+        let stopped = "stopped at once by a second Ctrl-C"
+        switch self {
+        case .waiting, .untouched: break
+        case .onTarget(let revision):
+            outcome.result = .succeeded
+            outcome.revision = revision
+        case .onPrevious(let revision):
+            outcome.result = .rolledBack
+            outcome.revision = revision
+        case .changing(let from, let to):
+            outcome = HostOutcome(host: outcome.host, result: .interrupted, from: from, to: to, revision: nil,
+                                  reason: "\(stopped); \(description)")
+        case .puttingBack(let previous, let done):
+            outcome.result = .interrupted
+            outcome.to = outcome.to ?? sha
+            // What it last saw: a checkout that finished put the previous revision in place.
+            outcome.revision = done.contains(StepKind.checkout.rawValue) ? previous : nil
+            outcome.reason = "\(stopped); \(description)"
+        case .unknown:
+            outcome.result = .interrupted
+            outcome.to = outcome.to ?? sha
+            outcome.revision = nil
+            outcome.reason = "\(stopped); \(description)"
+        }
+        return outcome
+    }
+}
+
 /// The live state of every host of a run, readable at any moment (a second Ctrl-C prints it).
 public final class RolloutMonitor: @unchecked Sendable {
     private let lock = NSLock()
@@ -61,6 +94,30 @@ public final class RolloutMonitor: @unchecked Sendable {
         defer { lock.unlock() }
         guard let index = states[service]?.firstIndex(where: { $0.host == host }) else { return }
         states[service]?[index].state = state
+    }
+
+    /// `service`'s outcome when the rollout did not come back after a second Ctrl-C (the process is about to exit):
+    /// each host as the monitor last saw it, the result as the rollout's own end would have decided it for a stop
+    /// at once, and every host's lock possibly left. `started` is what `deploy_started` said.
+    public func abandonedOutcome(_ started: DeployStarted, service: String, elapsed: Duration) -> ServiceOutcome {
+        let rows = snapshot().filter { $0.service == service }
+        let hosts = rows.map { $0.state.outcomeAfterAbort(HostOutcome(host: $0.host, result: .notStarted), target: nil) }
+            .sorted { $0.host < $1.host }
+        let attention = rows.filter { $0.state.needsAttention }.map(\.host)
+            + hosts.filter { $0.result == .succeeded || $0.result == .interrupted }.map(\.host)
+        let result: DeployResult
+        let error: RolloutError
+        if attention.isEmpty {
+            result = hosts.contains { $0.result == .rolledBack } ? .rolledBack : .stopped
+            error = .stoppedByOperator(service: service)
+        } else {
+            result = .rollbackFailed
+            error = .rollbackIncomplete(service: service, hosts: Array(Set(attention)).sorted(),
+                                        cause: "stopped at once by a second Ctrl-C; the rollout did not come back in time")
+        }
+        return ServiceOutcome(service: service, action: started.action, deployID: started.deployID, ref: started.ref, sha: nil,
+                              result: result, error: error, hosts: hosts, elapsed: elapsed,
+                              locksLeft: rows.map(\.host).sorted(), aborted: true)
     }
 
     /// Every host of every service, in the order services started and hosts are named.

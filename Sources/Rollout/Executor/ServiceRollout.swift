@@ -184,32 +184,7 @@ struct ServiceRollout {
         // A row the batch wrote stands, unless the monitor saw the host move on after it (a put back under way).
         let movedOn = state.needsAttention
         guard outcome.result == .notStarted || outcome.result == .cancelled || movedOn else { return outcome }
-        var outcome = outcome
-        let stopped = "stopped at once by a second Ctrl-C"
-        switch state {
-        case .waiting, .untouched: break
-        case .onTarget(let revision):
-            outcome.result = .succeeded
-            outcome.revision = revision
-        case .onPrevious(let revision):
-            outcome.result = .rolledBack
-            outcome.revision = revision
-        case .changing(let from, let to):
-            outcome = HostOutcome(host: outcome.host, result: .interrupted, from: from, to: to, revision: nil,
-                                  reason: "\(stopped); \(state.description)")
-        case .puttingBack(let previous, let done):
-            outcome.result = .interrupted
-            outcome.to = outcome.to ?? sha
-            // What it last saw: a checkout that finished put the previous revision in place.
-            outcome.revision = done.contains(StepKind.checkout.rawValue) ? previous : nil
-            outcome.reason = "\(stopped); \(state.description)"
-        case .unknown:
-            outcome.result = .interrupted
-            outcome.to = outcome.to ?? sha
-            outcome.revision = nil
-            outcome.reason = "\(stopped); \(state.description)"
-        }
-        return outcome
+        return state.outcomeAfterAbort(outcome, target: sha)
     }
 
     /// A rollback waits for no one: say how to roll back the hosts that can be reached.

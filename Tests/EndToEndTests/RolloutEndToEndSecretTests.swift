@@ -75,7 +75,14 @@ extension RolloutEndToEndTests {
                                             environment: ["E2E_DEMO_KEY": secret])
         #expect(result.status == 1, "\(result.stderr)\(result.stdout)")
         #expect(result.stdout.contains("compose_up") && result.stdout.contains("(secret DEMO_API_KEY)"), "\(result.stdout)")
-        try expectNowhere(secret, [result], inventory: inventory)
+        // The same failure as JSON events: the compose_up step's detail and host_failed's reason say the name, not the value.
+        let json = try Sandbox.deployTool(["deploy", "customer-service", "--ref", sha, "--format", "json"], inventory: inventory,
+                                          environment: ["E2E_DEMO_KEY": secret])
+        #expect(json.status == 1, "\(json.stderr)\(json.stdout)")
+        let failed = try jsonLines(json.stdout).first { $0["event"] as? String == "host_failed" }
+        #expect(failed?["step"] as? String == "compose_up", "\(json.stdout)")
+        #expect((failed?["reason"] as? String)?.contains("(secret DEMO_API_KEY)") == true, "\(json.stdout)")
+        try expectNowhere(secret, [result, json], inventory: inventory)
         try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
     }
 

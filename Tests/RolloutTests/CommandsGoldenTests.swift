@@ -54,6 +54,9 @@ struct CommandsGoldenTests {
         #expect(plain.composeUp().rendered == #"cd /opt/openclaw/customer && { [ ! -f "$HOME"/.openclaw-deploy/customer-service/env ] || { set -a && . "$HOME"/.openclaw-deploy/customer-service/env && set +a; }; } && docker compose -f docker-compose.yml -p openclaw-customer up -d"#)
         #expect(odd.composeUp().rendered == #"cd "$HOME"/'apps/it'\''s my app' && { [ ! -f '/var/lib/open claw/"svc"/env' ] || { set -a && . '/var/lib/open claw/"svc"/env' && set +a; }; } && podman-compose -f 'deploy/compose file.yml' up -d --build --force-recreate --scale web=2"#)
         // Container state from the engine by the project's label, never from `compose ps`'s table.
+        // Without a project, by the working directory every front end records: the compose file's directory.
+        #expect(odd.containerStates().rendered.hasPrefix(
+            #"ids=$( podman ps -aq --filter "label=com.docker.compose.project.working_dir=$(cd "$HOME"/'apps/it'\''s my app/deploy' 2>/dev/null && pwd)" ) && "#))
         #expect(plain.containerStates().rendered == "ids=$( docker ps -aq --filter label=com.docker.compose.project=openclaw-customer ) && "
             + "{ [ -z \"$ids\" ] || docker inspect --format '{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.RestartCount}}|"
             + "{{if .State.Health}}{{.State.Health.Status}}{{end}}' $ids; }")

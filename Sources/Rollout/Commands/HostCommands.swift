@@ -243,18 +243,28 @@ public struct HostCommands: Sendable {
     /// `name|state|exit code|restarts|health` (health empty when the image has no HEALTHCHECK). Read from the
     /// engine by the project's label, never from `compose ps`, whose table differs between front ends (and
     /// which is a Python start for podman-compose and docker-compose). Without `compose.project`, by the label
-    /// of the checkout compose ran in.
+    /// every front end gives the directory of the compose file it ran (`composeDirectory`).
     public func containerStates() -> RemoteCommand {
         let engine = RemoteCommand.Token.arg(host.compose.engine.rawValue)
         let filter: [RemoteCommand.Token]
         if let project = host.compose.project {
             filter = [.raw("--filter"), .arg("label=com.docker.compose.project=\(project)")]
         } else {
-            filter = [.raw("--filter \"label=com.docker.compose.project.working_dir=$(cd"), .path(host.repo.path),
+            filter = [.raw("--filter \"label=com.docker.compose.project.working_dir=$(cd"), .path(composeDirectory),
                       .raw("2>/dev/null && pwd)\"")]
         }
         return RemoteCommand([.raw("ids=$("), engine, .raw("ps -aq")] + filter + [.raw(") &&"),
             .raw("{ [ -z \"$ids\" ] ||"), engine, .raw("inspect --format"), .arg(Self.containerStateFormat), .raw("$ids; }")])
+    }
+
+    /// The directory of the compose file (`compose.file` is relative to the checkout unless absolute): where
+    /// compose runs the project from, and what it records as the project's working directory.
+    var composeDirectory: String {
+        let file = host.compose.file
+        guard let slash = file.lastIndex(of: "/") else { return host.repo.path }
+        let directory = String(file[..<slash])
+        if file.hasPrefix("/") { return directory.isEmpty ? "/" : directory }
+        return host.repo.path + "/" + directory
     }
 
     /// One line per container for `containerStates`, the same on docker and podman.

@@ -81,9 +81,14 @@ extension DeployCommand {
             lines.append("Services in \(path):")
             for service in inventory.services {
                 let hosts = "\(service.hosts.count) host\(service.hosts.count == 1 ? "" : "s")"
-                let about = [service.description].compactMap { $0 }.map(VisibleText.escaped)
-                lines.append(TextFit.shortened("  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0)
-                    + "  " + (["tier \(service.tier)", hosts] + about).joined(separator: " · "), to: 80))
+                let facts = "  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  tier \(service.tier) · \(hosts)"
+                // The description is what gives way on a narrow line: cut at its end, the facts kept whole.
+                guard let about = service.description.map(VisibleText.escaped), facts.count + 3 < 80 else {
+                    lines.append(TextFit.shortened(facts, to: 80))
+                    continue
+                }
+                let room = 80 - facts.count - 3
+                lines.append(facts + " · " + (about.count <= room ? about : String(about.prefix(room - 1)) + "…"))
             }
         } else {
             lines.append("No inventory at \(path) (set it with -i PATH or OPENCLAW_INVENTORY).")

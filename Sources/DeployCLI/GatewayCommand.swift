@@ -19,6 +19,7 @@ struct GatewayRenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Print the gateway's nginx config rendered from the inventory and its template (touches no host).",
+        usage: "openclaw-deploy gateway render [--output <file>] [opts]",
         discussion: "The same inventory always gives the same bytes. Services without a route are left out, with a note."
     )
 
@@ -78,6 +79,7 @@ struct GatewayDeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
         abstract: "Put the rendered config in force on the gateway host.",
+        usage: "openclaw-deploy gateway deploy [--accept-new-host-keys] [opts]",
         discussion: """
             Uploads it beside config_path, swaps it in atomically, runs `nginx -t` and reloads nginx. If the test or the \
             reload fails, the previous file is put back and stays in force (exit 1). The replaced config is kept for \
@@ -102,6 +104,7 @@ struct GatewayRollbackCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Put back the config that was in force before the last `gateway deploy`.",
+        usage: "openclaw-deploy gateway rollback [--accept-new-host-keys] [opts]",
         discussion: "Tested and reloaded like a deploy; the config it replaces is kept in turn, so a second rollback undoes the first."
     )
 

@@ -17,6 +17,7 @@ struct InventoryCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate the inventory (and the gateway template it names) without touching any host.",
+        usage: "openclaw-deploy inventory check [--secrets] [--skip-local-files] [opts]",
         discussion: "Prints every problem at once as FILE:LINE:COLUMN: message on stderr and exits 65; exits 0 when valid. "
             + "It also checks that the local files the inventory names (SSH keys, known_hosts, the gateway template) "
             + "exist and can be read (--skip-local-files for a machine that has no keys, such as CI). "

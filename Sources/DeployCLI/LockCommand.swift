@@ -16,7 +16,8 @@ public struct LockCommand: AsyncParsableCommand {
 struct LockStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Who holds the service's lock on each host, since when, for what, and whether it is stale."
+        abstract: "Who holds the service's lock on each host, since when, for what, and whether it is stale.",
+        usage: "openclaw-deploy lock status <service> [--host <name>]... [opts]"
     )
 
     @OptionGroup var global: GlobalOptions
@@ -56,7 +57,8 @@ struct LockStatusCommand: AsyncParsableCommand {
 struct LockReleaseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "release",
-        abstract: "Remove the service's lock where it is stale; with --force, whoever holds it."
+        abstract: "Remove the service's lock where it is stale; with --force, whoever holds it.",
+        usage: "openclaw-deploy lock release <service> [--host <name>]... [--force] [opts]"
     )
 
     @OptionGroup var global: GlobalOptions

@@ -7,6 +7,7 @@ public struct SetupCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "setup",
         abstract: "Make hosts ready for their first deploy: check SSH, git, compose and the engine; clone repo.url; create the state directory.",
+        usage: "openclaw-deploy setup <service> [--host <name>]... [--dry-run] [opts]",
         discussion: "Idempotent: a host that is ready is left as it is. Each check is a line saying what is there, or "
             + "what is missing and how to fix it. Exits 0 when every host is ready, 1 when one is not, 4 when one "
             + "cannot be reached. --dry-run changes nothing and says what it would do."

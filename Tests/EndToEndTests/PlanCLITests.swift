@@ -91,7 +91,27 @@ struct PlanCLITests {
         let result = try PlanCLI.run(arguments + ["-i", "inventory/openclaw.yaml"])
         #expect(result.status == 64)
         #expect(result.stderr.contains(message), "\(result.stderr)")
+        // Every error starts one way, ours and the argument parser's alike.
+        #expect(result.stderr.hasPrefix("error: "), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
+    }
+
+    @Test("bare openclaw-deploy lists the inventory's services in 80 columns, a long description cut at its end")
+    func firstContact() throws {
+        let result = try PlanCLI.run(["-i", "inventory/openclaw.yaml"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.first == "Services in inventory/openclaw.yaml:")
+        for service in ["content", "customer-service", "internal-tools", "trading"] {
+            #expect(lines.contains { $0.hasPrefix("  \(service) ") }, "\(service) is listed: \(result.stdout)")
+        }
+        let trading = try #require(lines.first { $0.hasPrefix("  trading ") })
+        #expect(trading.contains("tier 99.99 · 3 hosts · strategy engine"), "\(trading)")
+        #expect(trading.count == 80 && trading.hasSuffix("…"), "\(trading)")
+        #expect(lines.allSatisfy { $0.count <= 80 }, "\(result.stdout)")
+        #expect(result.stdout.contains("openclaw-deploy plan SERVICE"))
+        let none = try PlanCLI.run(["-i", "/nonexistent/openclaw.yaml"])
+        #expect(none.stdout.hasPrefix("No inventory at /nonexistent/openclaw.yaml"), "\(none.stdout)")
     }
 
     @Test("an invalid inventory exits 65 with every problem on stderr", arguments: [["plan", "--all"], ["inventory", "check"]])

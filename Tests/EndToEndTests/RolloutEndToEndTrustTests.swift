@@ -162,7 +162,10 @@ extension RolloutEndToEndTests {
             ["rollback", "customer-service", "--dry-run"],
             ["lock", "status", "customer-service"],
             ["deploy", "customer-servic"],
+            ["setup", "customer-service", "--dry-run"],
             ["help", "deploy"], ["help", "rollback"], ["help", "status"], ["help", "history"], ["help", "logs"], ["help", "exec"],
+            ["help", "plan"], ["help", "setup"], ["help", "lock", "status"], ["help", "lock", "release"], ["help", "inventory", "check"],
+            ["help", "gateway", "render"], ["help", "gateway", "deploy"], ["help", "gateway", "rollback"],
             [],
         ]
         for arguments in commands {

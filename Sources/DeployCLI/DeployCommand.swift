@@ -57,7 +57,8 @@ public struct DeployCommand: AsyncParsableCommand {
             throw SelectionError.noServicesChosen(known: inventory?.services.map(\.name) ?? [])
         }
         let inventory = try global.loadInventory()
-        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides)
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides,
+                                gateway: inventory.gateway)
         if dryRun {
             switch global.format {
             case .json: LineOutput.standardOutput.write(plan.jsonDocument)

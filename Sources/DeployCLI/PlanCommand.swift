@@ -38,7 +38,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides)
+        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides,
+                                gateway: inventory.gateway)
         guard check else {
             switch global.format {
             case .json: plan.writeJSON { LineOutput.standardOutput.write(bytes: $0) }

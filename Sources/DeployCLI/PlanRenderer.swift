@@ -19,7 +19,28 @@ struct PlanRenderer {
             if index > 0 { out += "\n" }
             render(service, into: &out)
         }
+        if let gateway = plan.gateway {
+            out += "\n"
+            render(gateway, into: &out)
+        }
         return out
+    }
+
+    /// The gateway host's part: which services it drains, and the steps of one drain or restore.
+    private func render(_ gateway: GatewayPlan, into out: inout String) {
+        let host = gateway.host
+        out += style.bold("gateway \(host.name)") + "  \(host.ssh.user)@\(host.address):\(host.ssh.port) · \(gateway.configPath)\n"
+        let drains = "  takes each host of \(gateway.services.joined(separator: ", ")) out of rotation while it changes (never the last one "
+            + "in service)"
+        guard commands else {
+            out += drains + ": drain lock, read and write the drained set, upload the config, nginx -T, reload, unlock\n"
+            return
+        }
+        out += drains + "; each change:\n"
+        for (number, step) in gateway.steps.enumerated() {
+            out += "    \(number + 1). \(VisibleText.escaped(step.summary))\n"
+            out += "       " + style.dim("$ " + VisibleText.escaped(step.command.rendered)) + "\n"
+        }
     }
 
     private func render(_ plan: ServicePlan, into out: inout String) {

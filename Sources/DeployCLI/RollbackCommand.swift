@@ -35,7 +35,7 @@ public struct RollbackCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
         let ref = try parseRef(to)
-        let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides)
+        let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides, gateway: inventory.gateway)
         let factory = hostKeys.factory
         guard dryRun else {
             try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1, lockWait: lockWait.duration).run()
@@ -47,7 +47,7 @@ public struct RollbackCommand: AsyncParsableCommand {
             // The plan document, with the target the hosts' history (or --to) names.
             let resolved = report.services.first?.sha.flatMap(CommitID.init).map { [chosen.service.name: $0] } ?? [:]
             LineOutput.standardOutput.write(Planner.plan([chosen], action: .rollback, ref: ref, resolved: resolved,
-                                                         overrides: policy.overrides).jsonDocument)
+                                                         overrides: policy.overrides, gateway: inventory.gateway).jsonDocument)
         case .text:
             LineOutput.standardOutput.write(TextFit.wrappedLines(PlanCheckRenderer(color: global.useColor).render(report),
                                                                  width: global.textWidth))

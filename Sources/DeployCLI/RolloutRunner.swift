@@ -25,7 +25,7 @@ struct RolloutRunner {
         var options = ExecutorOptions()
         options.parallelServices = parallel
         options.lockWait = lockWait
-        let gateway: (any GatewayHook)? = inventory.gateway == nil ? nil : try GatewayDrainer(inventory: inventory, factory: factory)
+        let gateway: (any GatewayHook)? = try plan.gateway.map { try GatewayDrainer(inventory: inventory, plan: $0, factory: factory) }
         let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway,
                                 secrets: secrets, hookDirectory: inventory.directory)
 

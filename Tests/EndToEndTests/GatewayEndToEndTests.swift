@@ -19,6 +19,9 @@ extension RolloutEndToEndTests {
         let again = try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory)
         #expect(again.status == 0 && again.stdout.contains("nothing changed"), "\(again.stderr)\(again.stdout)")
 
+        let planned = try plannedGatewaySteps(inventory: gateway.inventory)
+        let before = try gateway.received().count
+
         let load = GatewayLoad(configPath: gateway.configPath)
         let finished = Atomic(false)
         let loadThread = Thread { load.run(until: finished, maxRequests: 20_000, maxSeconds: 240) }
@@ -55,6 +58,28 @@ extension RolloutEndToEndTests {
         }
         let config = try String(contentsOfFile: gateway.configPath, encoding: .utf8)
         #expect(!config.contains(" down;"), "every host is back in rotation")
+
+        // SPEC "The plan is what runs", on the gateway host too: four changes (cs-1 out and back, cs-2 out and back),
+        // each the plan's steps (the config fits one upload) with their late values filled in.
+        let oneChange = try ["drain_lock", "read_drained", "write_drained", "touch_drain_lock", "upload_config", "install_config", "drain_unlock"]
+            .map { kind in try #require(planned.first { $0.step == kind }, "the plan has no \(kind) step: \(planned)").command }
+        let expected = Array([[String]](repeating: oneChange, count: 4).joined())
+        let received = try gateway.received(skipping: before)
+        let sent = received.joined(separator: "\n")
+        #expect(received.count == expected.count, "the gateway host received \(received.count) commands, the plan has \(expected.count):\n\(sent)")
+        for (index, (line, command)) in zip(received, expected).enumerated() {
+            #expect(Self.matches(line, planned: command), "gateway command \(index + 1):\nran:     \(line)\nplanned: \(command)")
+        }
+    }
+
+    /// The gateway host's steps in `plan --format json`.
+    func plannedGatewaySteps(inventory: String) throws -> [(step: String, command: String)] {
+        let plan = try Sandbox.deployTool(["plan", "customer-service", "--format", "json"], inventory: inventory)
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])
+        let gateway = try #require(root["gateway"] as? [String: Any], "the plan has no gateway host: \(plan.stdout)")
+        #expect(gateway["drains"] as? [String] == ["customer-service"])
+        return try #require(gateway["steps"] as? [[String: Any]]).map { ($0["step"] as? String ?? "", $0["command"] as? String ?? "") }
     }
 }
 
@@ -99,11 +124,22 @@ struct GatewayHostFixture {
     let nginx: LoopbackNginx
     let sshd: SSHDServer
     let inventory: String
+    /// Every command line the gateway host received, NUL-terminated.
+    let commandsLog: String
     var configPath: String { nginx.configDirectory + "/openclaw.conf" }
+
+    /// The command lines received since the first `skipping`, without the transport's wrapper.
+    func received(skipping: Int = 0) throws -> [String] {
+        let log = (try? String(contentsOfFile: commandsLog, encoding: .utf8)) ?? ""
+        return try log.split(separator: "\0").dropFirst(skipping).map { try RolloutEndToEndTests.unwrapTimeout(String($0)) }
+    }
 
     init() throws {
         nginx = try LoopbackNginx.start(name: "gw-e2e")
-        sshd = try SSHDServer.start(.init(extraConfig: ["SetEnv PATH=\(nginx.binDirectory):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]),
+        commandsLog = nginx.directory + "/commands.log"
+        // Like a sandbox host, the gateway host records every command line it receives (scripts/sandbox's recorder).
+        sshd = try SSHDServer.start(.init(extraConfig: ["SetEnv PATH=\(nginx.binDirectory):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                                        "ForceCommand \(Sandbox.dir)/bin/record-command \(commandsLog)"]),
                                     name: "gw-e2e-sshd")
         let knownHosts = try sshd.writeKnownHosts(to: sshd.directory + "/known_hosts")
         let template = try String(contentsOf: Sandbox.root.appendingPathComponent("templates/nginx-gateway.conf.mustache"), encoding: .utf8)

@@ -45,7 +45,8 @@ extension RolloutEndToEndTests {
     /// Whether `line` is the planned `command` with its `<late values>` filled in.
     static func matches(_ line: String, planned command: String) -> Bool {
         let late = try! NSRegularExpression(pattern: "<[a-z][a-z0-9 ./_-]*>")
-        var pattern = "^"
+        // A late value may span lines (a config piece, the drained set).
+        var pattern = "(?s)^"
         var last = command.startIndex
         for match in late.matches(in: command, range: NSRange(command.startIndex..., in: command)) {
             let range = Range(match.range, in: command)!

@@ -151,6 +151,38 @@ struct GatewayDeployTests {
                 "draining never replaces the copy kept for `gateway rollback`")
     }
 
+    @Test("a drain and a restore send the gateway host the plan's gateway steps, late values filled in, and nothing else")
+    func drainingRunsThePlansCommands() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        let plan = Planner.gatewayPlan(gateway: gateway.inventory.gateway!, services: ["customer-service"], settleSeconds: 1)
+        let drainer = try GatewayDrainer(inventory: gateway.inventory, plan: plan, factory: gateway.transport)
+        #expect(try await drainer.drain(service: "customer-service", host: "lighthouse-a") == "marked down in openclaw_customer_service")
+        #expect(try await drainer.restore(service: "customer-service", host: "lighthouse-a") == "back in openclaw_customer_service")
+        // A service the plan does not drain is not sent anything.
+        #expect(try await drainer.drain(service: "trading", host: "trade-b") == "not behind the gateway")
+        #expect(await drainer.finish() == [])
+
+        let change = [plan.drainLock, plan.readDrained, plan.writeDrained, plan.touchDrainLock, plan.uploadConfig, plan.installConfig,
+                      plan.drainUnlock]
+        let expected = change + change
+        let sent = gateway.transport.history
+        #expect(sent.count == expected.count, "sent:\n\(sent.joined(separator: "\n"))")
+        for (line, step) in zip(sent, expected) {
+            #expect(Self.matches(line, step.command.rendered), "\(step.kind.rawValue):\nran:     \(line)\nplanned: \(step.command.rendered)")
+        }
+        // The config went up with its real size, and the drained set named the host.
+        #expect(sent[2].contains("customer-service lighthouse-a"))
+        #expect(!sent[5].contains("<config bytes>") && !sent[4].contains("<config chunk>"))
+    }
+
+    /// Whether `line` is `planned` with each `<late value>` replaced by something.
+    static func matches(_ line: String, _ planned: String) -> Bool {
+        let parts = planned.split(separator: try! Regex("<[a-z][a-z ]*>"), omittingEmptySubsequences: false)
+        let pattern = "(?s)^" + parts.map { NSRegularExpression.escapedPattern(for: String($0)) }.joined(separator: ".+") + "$"
+        return line.range(of: pattern, options: .regularExpression) != nil
+    }
+
     @Test("two rollouts through one gateway share its drained set: neither puts the other's drained host back")
     func sharedDrains() async throws {
         let gateway = try Gateway()
@@ -188,26 +220,26 @@ struct GatewayDeployTests {
         let stale = GatewayCommands.drainLockStaleMinutes(commandTimeout: .seconds(600), settleSeconds: 10)
         #expect(stale == 32)
         #expect(GatewayCommands.drainLockStaleMinutes(commandTimeout: .seconds(5), settleSeconds: 1) == 2)
-        #expect(try await shell.run(commands.takeDrainLock(token: "aa", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
-        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
-        _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        #expect(try await shell.run(commands.takeDrainLock(token: .arg("aa"), staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
+        #expect(try await shell.run(commands.takeDrainLock(token: .arg("bb"), staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
+        _ = try await shell.run(commands.releaseDrainLock(token: .arg("bb")).rendered, timeout: .seconds(5))
         #expect(FileManager.default.fileExists(atPath: commands.drainLockPath), "another token does not release it")
         // Held for five minutes by a change whose steps may each run ten: still live.
         _ = try await shell.run("touch -d '5 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
-        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
+        #expect(try await shell.run(commands.takeDrainLock(token: .arg("bb"), staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 3)
         // Its holder touches it before a step; another token's touch changes nothing.
-        _ = try await shell.run(commands.touchDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        _ = try await shell.run(commands.touchDrainLock(token: .arg("bb")).rendered, timeout: .seconds(5))
         #expect(try await shell.run("find \(ShellQuote.quote(commands.drainLockPath)) -maxdepth 0 -mmin +4", timeout: .seconds(5)).stdout != "")
-        _ = try await shell.run(commands.touchDrainLock(token: "aa").rendered, timeout: .seconds(5))
+        _ = try await shell.run(commands.touchDrainLock(token: .arg("aa")).rendered, timeout: .seconds(5))
         #expect(try await shell.run("find \(ShellQuote.quote(commands.drainLockPath)) -maxdepth 0 -mmin +4", timeout: .seconds(5)).stdout == "")
         // Left by a run that died 33 minutes ago: stale, taken over.
         _ = try await shell.run("touch -d '33 minutes ago' \(ShellQuote.quote(commands.drainLockPath))", timeout: .seconds(5))
-        #expect(try await shell.run(commands.takeDrainLock(token: "bb", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
-        _ = try await shell.run(commands.releaseDrainLock(token: "bb").rendered, timeout: .seconds(5))
+        #expect(try await shell.run(commands.takeDrainLock(token: .arg("bb"), staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
+        _ = try await shell.run(commands.releaseDrainLock(token: .arg("bb")).rendered, timeout: .seconds(5))
         #expect(!FileManager.default.fileExists(atPath: commands.drainLockPath))
 
         // A drainer waits for the holder, boundedly, and says why it gave up.
-        #expect(try await shell.run(commands.takeDrainLock(token: "cc", staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
+        #expect(try await shell.run(commands.takeDrainLock(token: .arg("cc"), staleMinutes: stale).rendered, timeout: .seconds(5)).exitStatus == 0)
         let drainer = try GatewayDrainer(inventory: gateway.inventory, factory: gateway.transport, settleSeconds: 1, lockWait: .milliseconds(500))
         await #expect(throws: GatewayError.self) { _ = try await drainer.drain(service: "trading", host: "trade-a") }
         #expect(await drainer.drainedHosts == [:])
@@ -242,7 +274,7 @@ struct GatewayCommandsTests {
                 == "if [ -f /etc/nginx/conf.d/openclaw.conf ]; then cat /etc/nginx/conf.d/openclaw.conf ; else exit 3; fi")
         #expect(commands.upload("a 'b'\n").map(\.rendered)
                 == ["umask 022 && printf %s 'a '\\''b'\\''\n' > /etc/nginx/conf.d/.openclaw.conf.new"])
-        let install = commands.install(expectedBytes: 42, keepPrevious: true, settleSeconds: 5).rendered
+        let install = commands.install(expectedBytes: .arg("42"), keepPrevious: true, settleSeconds: 5).rendered
         #expect(install.hasPrefix("sh -c '"))
         #expect(install.hasSuffix("' sh /etc/nginx/conf.d/openclaw.conf /etc/nginx/conf.d/.openclaw.conf.new "
                                   + "/etc/nginx/conf.d/.openclaw.conf.backup /etc/nginx/conf.d/.openclaw.conf.previous 42 1 50"))

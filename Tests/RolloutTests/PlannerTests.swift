@@ -23,6 +23,37 @@ struct PlannerTests {
         #expect(all.services.map(\.service.name) == ["customer-service", "trading"])
     }
 
+    @Test("the gateway host is planned when a chosen service is drained there: routed, on more than one host")
+    func gatewayHostInThePlan() throws {
+        var single = F.service("content", hosts: [F.host("content-1")])
+        single.route = Route(prefix: "/api/content/", port: 8081)
+        var unrouted = F.service("internal-tools", hosts: [F.host("tools-1"), F.host("tools-2")])
+        unrouted.route = nil
+        let settings = GatewaySettings(host: Endpoint(name: "gw", address: "203.0.113.5", ssh: SSHSettings(knownHosts: "/dev/null")),
+                                       configPath: "/etc/nginx/conf.d/openclaw.conf", templatePath: "gateway.conf.mustache")
+        let fleet = F.inventory([F.service("customer-service", hosts: [F.host("a"), F.host("b")]), single, unrouted])
+        func gateway(_ names: [String]) throws -> GatewayPlan? {
+            Planner.plan(try fleet.select(services: names, all: false, hosts: []), gateway: settings).gateway
+        }
+        let plan = try #require(try gateway(["customer-service", "content", "internal-tools"]))
+        #expect(plan.services == ["customer-service"])
+        #expect(plan.host.name == "gw")
+        #expect(plan.steps.map(\.kind) == GatewayStepKind.allCases)
+        // Every step's command is the gateway's own, with the run's values left late.
+        #expect(plan.drainLock.command.lateValues == [.drainToken])
+        #expect(plan.writeDrained.command.lateValues == [.drainedSet])
+        #expect(plan.uploadConfig.command.rendered.hasSuffix("> /etc/nginx/conf.d/.openclaw.conf.new"))
+        #expect(plan.appendConfig.command.rendered.hasSuffix(">> /etc/nginx/conf.d/.openclaw.conf.new"))
+        #expect(plan.installConfig.command.lateValues == [.configBytes])
+        #expect(try gateway(["content", "internal-tools"]) == nil, "a single host is never drained; an unrouted service is not behind it")
+        #expect(Planner.plan(try fleet.select(services: ["customer-service"], all: false, hosts: [])).gateway == nil, "no gateway section")
+        let document = Planner.plan(try fleet.select(services: ["customer-service"], all: false, hosts: []), gateway: settings).jsonDocument
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
+        let json = try #require(root["gateway"] as? [String: Any])
+        #expect(json["drains"] as? [String] == ["customer-service"])
+        #expect((json["steps"] as? [[String: Any]])?.compactMap { $0["step"] as? String } == GatewayStepKind.allCases.map(\.rawValue))
+    }
+
     @Test("unknown services are refused, naming the known ones")
     func unknownService() {
         #expect(throws: SelectionError.unknownServices(["tradng", "nope"], known: ["customer-service", "trading"])) {

@@ -24,14 +24,10 @@ public struct GatewayDeployer: Sendable {
     private var host: String { gateway.host.name }
     private var timeout: Duration { gateway.host.ssh.commandTimeout }
 
-    /// Bound on waiting, after a reload, for the old nginx workers to finish the requests they hold; once they
-    /// are gone every new request goes by the new config.
-    public static let settleSeconds = 5
-
     /// `gateway deploy`: the replaced config is kept for `gateway rollback`.
     public func deploy(_ config: String) async throws -> Outcome {
         if try await read(commands.readCurrent(), step: "reading the config in force") == config { return .unchanged }
-        return .installed(note: try await install(config, keepPrevious: true, settleSeconds: Self.settleSeconds))
+        return .installed(note: try await install(config, keepPrevious: true, settleSeconds: GatewayCommands.settleSeconds))
     }
 
     /// `gateway rollback`: the kept config goes back in force, and the one it replaces is kept in turn.
@@ -45,17 +41,22 @@ public struct GatewayDeployer: Sendable {
     /// Installs `config` (upload, swap, test, reload). `settleSeconds` bounds the wait for the old nginx workers
     /// to finish the requests they hold, which a drain needs before its host changes.
     public func install(_ config: String, keepPrevious: Bool, settleSeconds: Int) async throws -> String? {
-        for command in commands.upload(config) {
+        try await install(uploads: commands.upload(config),
+                          then: commands.install(expectedBytes: .arg(String(config.utf8.count)), keepPrevious: keepPrevious,
+                                                 settleSeconds: settleSeconds))
+    }
+
+    /// Runs `uploads` (the config's pieces, in order), then `install` (swap, test, reload, settle), and says what
+    /// failed in the words of `GatewayCommands.InstallStatus`.
+    func install(uploads: [RemoteCommand], then install: RemoteCommand) async throws -> String? {
+        for command in uploads {
             let result = try await transport.run(command.rendered, timeout: timeout)
             guard result.succeeded else {
                 throw GatewayError.remoteStepFailed(host: host, step: "uploading to \(commands.incomingPath)",
                                                     detail: Self.lastLine(result))
             }
         }
-        let bytes = config.utf8.count
-        let result = try await transport.run(
-            commands.install(expectedBytes: bytes, keepPrevious: keepPrevious, settleSeconds: settleSeconds).rendered,
-            timeout: timeout)
+        let result = try await transport.run(install.rendered, timeout: timeout)
         if result.succeeded {
             let note = result.stdout.trimmingTrailingNewlines
             return note.isEmpty ? nil : note

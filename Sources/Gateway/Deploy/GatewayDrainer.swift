@@ -2,7 +2,8 @@ import Inventory
 import Rollout
 
 /// Drains hosts from the gateway during a rollout by rendering the config with them marked `down` and putting it
-/// in force the safe way (upload, swap, `nginx -t`, reload).
+/// in force the safe way (upload, swap, `nginx -t`, reload), with the commands of the plan's `GatewayPlan` and no
+/// others.
 ///
 /// The drained set lives on the gateway host (`GatewayCommands.drainedPath`), shared by every rollout through
 /// it: each change takes the gateway's drain lock, reads the set, changes only its own host, renders from the
@@ -13,10 +14,8 @@ import Rollout
 /// a short restart into an outage, so a service rolled out all at once (or on a single host) is not drained.
 public actor GatewayDrainer: GatewayHook {
     let inventory: Inventory
-    let gateway: GatewaySettings
+    let plan: GatewayPlan
     let factory: any TransportFactory
-    /// Bound on waiting for old nginx workers to finish their requests after a drain.
-    let settleSeconds: Int
     /// How long to wait for another rollout's change to the gateway (it holds the lock for seconds).
     let lockWait: Duration
     /// The hosts this run drained (what `finish` puts back).
@@ -27,15 +26,22 @@ public actor GatewayDrainer: GatewayHook {
     private let token = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
 
     /// Fails at once (before any host changes) when the inventory has no gateway or its template does not render.
-    public init(inventory: Inventory, factory: any TransportFactory, settleSeconds: Int = GatewayDeployer.settleSeconds,
-                lockWait: Duration = .seconds(60)) throws {
-        guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
+    public init(inventory: Inventory, plan: GatewayPlan, factory: any TransportFactory, lockWait: Duration = .seconds(60)) throws {
+        guard inventory.gateway != nil else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
         _ = try GatewayRenderer.render(inventory: inventory)
         self.inventory = inventory
-        self.gateway = gateway
+        self.plan = plan
         self.factory = factory
-        self.settleSeconds = settleSeconds
         self.lockWait = lockWait
+    }
+
+    /// A drainer for every service of the inventory the gateway drains (what a plan of them all would hold).
+    public init(inventory: Inventory, factory: any TransportFactory, settleSeconds: Int = GatewayCommands.settleSeconds,
+                lockWait: Duration = .seconds(60)) throws {
+        guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
+        let plan = Planner.gatewayPlan(gateway: gateway, services: Planner.drainedServices(inventory.services),
+                                       settleSeconds: settleSeconds)
+        try self.init(inventory: inventory, plan: plan, factory: factory, lockWait: lockWait)
     }
 
     /// Hosts this run has out of rotation, by service.
@@ -94,9 +100,9 @@ public actor GatewayDrainer: GatewayHook {
         var hosts: [String]
     }
 
-    /// The upstream of a service the gateway routes to on more than one host, else nil.
+    /// The upstream of a service the plan drains at the gateway, else nil.
     private func routedService(_ name: String) -> RoutedService? {
-        guard let service = inventory.service(named: name), service.route != nil, service.hosts.count > 1 else { return nil }
+        guard plan.services.contains(name), let service = inventory.service(named: name) else { return nil }
         return RoutedService(name: GatewayLayout.upstreamName(name), hosts: service.hosts.map(\.name))
     }
 
@@ -115,16 +121,22 @@ public actor GatewayDrainer: GatewayHook {
             let (commit, note) = change(&shared)
             var notes = [note]
             if let commit, shared != before {
-                try await run(deployer, deployer.commands.writeDrained(shared), step: "writing \(deployer.commands.drainedPath)")
+                try await run(deployer, plan.writeDrained, [.drainedSet: GatewayCommands.drainedText(shared)],
+                              step: "writing \(deployer.commands.drainedPath)")
                 do {
                     let config = try GatewayRenderer.render(inventory: inventory, drained: shared)
-                    _ = try? await deployer.transport.run(deployer.commands.touchDrainLock(token: token).rendered,
-                                                          timeout: gateway.host.ssh.commandTimeout)
-                    if let installed = try await deployer.install(config, keepPrevious: false, settleSeconds: settleSeconds) {
+                    _ = try? await deployer.transport.run(try plan.touchDrainLock.command.filled([.drainToken: token]).rendered,
+                                                          timeout: timeout)
+                    let uploads = try GatewayCommands.chunks(of: config).enumerated().map { index, chunk in
+                        try (index == 0 ? plan.uploadConfig : plan.appendConfig).command.filled([.configChunk: chunk])
+                    }
+                    let install = try plan.installConfig.command.filled([.configBytes: String(config.utf8.count)])
+                    if let installed = try await deployer.install(uploads: uploads, then: install) {
                         notes.append(installed)
                     }
                 } catch {
-                    _ = try? await run(deployer, deployer.commands.writeDrained(before), step: "restoring the drained set")
+                    _ = try? await run(deployer, plan.writeDrained, [.drainedSet: GatewayCommands.drainedText(before)],
+                                       step: "restoring the drained set")
                     throw error
                 }
                 commit()
@@ -139,8 +151,11 @@ public actor GatewayDrainer: GatewayHook {
         }
     }
 
+    private var timeout: Duration { plan.host.ssh.commandTimeout }
+
     private func connected() async throws -> GatewayDeployer {
-        let (factory, gateway) = (factory, gateway)
+        guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
+        let factory = factory
         let (task, made) = connection.claim { GatewayDeployer(gateway: gateway, transport: try await factory.connect(to: gateway.host)) }
         do {
             return try await task.value
@@ -153,17 +168,16 @@ public actor GatewayDrainer: GatewayHook {
     /// Waits (bounded) while another rollout changes the gateway.
     private func takeLock(_ deployer: GatewayDeployer) async throws {
         let deadline = ContinuousClock.now + lockWait
+        let take = try plan.drainLock.command.filled([.drainToken: token]).rendered
         while true {
-            let staleMinutes = GatewayCommands.drainLockStaleMinutes(commandTimeout: gateway.host.ssh.commandTimeout, settleSeconds: settleSeconds)
-            let result = try await deployer.transport.run(deployer.commands.takeDrainLock(token: token, staleMinutes: staleMinutes).rendered,
-                                                          timeout: gateway.host.ssh.commandTimeout)
+            let result = try await deployer.transport.run(take, timeout: timeout)
             if result.succeeded { return }
             guard result.exitStatus == GatewayCommands.drainLockHeld, result.signal == nil else {
-                throw GatewayError.remoteStepFailed(host: gateway.host.name, step: "taking \(deployer.commands.drainLockPath)",
+                throw GatewayError.remoteStepFailed(host: plan.host.name, step: "taking \(deployer.commands.drainLockPath)",
                                                     detail: GatewayDeployer.lastLine(result))
             }
             guard ContinuousClock.now < deadline else {
-                throw GatewayError.remoteStepFailed(host: gateway.host.name, step: "taking \(deployer.commands.drainLockPath)",
+                throw GatewayError.remoteStepFailed(host: plan.host.name, step: "taking \(deployer.commands.drainLockPath)",
                                                     detail: "another rollout held it for \(formatDuration(lockWait))")
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -171,20 +185,21 @@ public actor GatewayDrainer: GatewayHook {
     }
 
     private func releaseLock(_ deployer: GatewayDeployer) async {
-        _ = try? await deployer.transport.run(deployer.commands.releaseDrainLock(token: token).rendered,
-                                              timeout: gateway.host.ssh.commandTimeout)
+        guard let release = try? plan.drainUnlock.command.filled([.drainToken: token]).rendered else { return }
+        _ = try? await deployer.transport.run(release, timeout: timeout)
     }
 
     private func readShared(_ deployer: GatewayDeployer) async throws -> [String: Set<String>] {
-        let result = try await run(deployer, deployer.commands.readDrained(), step: "reading \(deployer.commands.drainedPath)")
+        let result = try await run(deployer, plan.readDrained, [:], step: "reading \(deployer.commands.drainedPath)")
         return GatewayCommands.parseDrained(result.stdout)
     }
 
+    /// Runs the plan's `step` with `values` filled in; a failure names `what` it was doing.
     @discardableResult
-    private func run(_ deployer: GatewayDeployer, _ command: RemoteCommand, step: String) async throws -> CommandResult {
-        let result = try await deployer.transport.run(command.rendered, timeout: gateway.host.ssh.commandTimeout)
+    private func run(_ deployer: GatewayDeployer, _ step: GatewayStep, _ values: [LateValue: String], step what: String) async throws -> CommandResult {
+        let result = try await deployer.transport.run(try step.command.filled(values).rendered, timeout: timeout)
         guard result.succeeded else {
-            throw GatewayError.remoteStepFailed(host: gateway.host.name, step: step, detail: GatewayDeployer.lastLine(result))
+            throw GatewayError.remoteStepFailed(host: plan.host.name, step: what, detail: GatewayDeployer.lastLine(result))
         }
         return result
     }

@@ -139,6 +139,14 @@ public enum LateValue: String, Sendable, Hashable, CaseIterable {
     case previousCommit = "previous"
     /// One history record, as a JSON line.
     case historyRecord = "record"
+    /// This run's token on the gateway's drain lock (only its holder touches or releases it).
+    case drainToken = "drain_token"
+    /// The gateway's shared drained set, `service host` lines, as it is after this change.
+    case drainedSet = "drained_set"
+    /// One piece of the gateway config rendered from that set (`GatewayCommands.chunks`).
+    case configChunk = "config_chunk"
+    /// The rendered config's size in bytes, which the install checks the upload against.
+    case configBytes = "config_bytes"
 }
 
 /// A plan step was about to run with a late value nobody filled in: a defect, reported as such.

@@ -3,8 +3,13 @@ import Inventory
 /// What a rollout will do, service by service: printed by `plan`, run by `deploy` and `rollback`.
 public struct Plan: Sendable {
     public var services: [ServicePlan]
+    /// The gateway host's steps, when a service of the plan is drained there while its hosts change.
+    public var gateway: GatewayPlan?
 
-    public init(services: [ServicePlan]) { self.services = services }
+    public init(services: [ServicePlan], gateway: GatewayPlan? = nil) {
+        self.services = services
+        self.gateway = gateway
+    }
 }
 
 public struct ServicePlan: Sendable {

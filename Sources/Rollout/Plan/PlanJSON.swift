@@ -38,6 +38,10 @@ extension Plan {
         }
         json = JSONWriter(continuingInside: [true, !services.isEmpty])
         json.endArray()
+        if let gateway {
+            json.key("gateway")
+            gateway.write(into: &json)
+        }
         json.endObject()
         json.newline()
         emit(json.takeBytes())
@@ -128,6 +132,31 @@ extension ServicePlan {
             json.beginArray()
             for step in hostPlan.putBack { json.commandLine(of: step, scratch: &scratch) }
             json.endArray()
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+    }
+}
+
+extension GatewayPlan {
+    /// The gateway host, the services it drains and the steps of one change, each with its exact command.
+    func write(into json: inout JSONWriter) {
+        json.beginObject()
+        json.key("host"); json.string(host.name)
+        json.key("address"); json.string(host.address)
+        json.key("port"); json.int(Int64(host.ssh.port))
+        json.key("config_path"); json.string(configPath)
+        json.key("drains")
+        json.beginArray()
+        for service in services { json.string(service) }
+        json.endArray()
+        json.key("steps")
+        json.beginArray()
+        for step in steps {
+            json.beginObject()
+            json.key("step"); json.string(step.kind.rawValue)
+            json.key("command"); json.string(step.command.rendered)
             json.endObject()
         }
         json.endArray()

@@ -10,8 +10,18 @@ public enum Planner {
     ///   - ref: `--ref` / `--to`; nil deploys each service's branch, or rolls back to the revision history names.
     ///   - resolved: target commits already known, by service name.
     ///   - overrides: `--batch` / `--no-bake` for this run.
+    ///   - gateway: the inventory's gateway: its host's steps are planned when a chosen service is drained there.
     public static func plan(_ selection: [SelectedService], action: RolloutAction = .deploy, ref: GitRef? = nil,
-                            resolved: [String: CommitID] = [:], overrides: PolicyOverrides = PolicyOverrides()) -> Plan {
+                            resolved: [String: CommitID] = [:], overrides: PolicyOverrides = PolicyOverrides(),
+                            gateway: GatewaySettings? = nil) -> Plan {
+        var plan = services(selection, action: action, ref: ref, resolved: resolved, overrides: overrides)
+        let drained = drainedServices(selection.map(\.service))
+        if let gateway, !drained.isEmpty { plan.gateway = gatewayPlan(gateway: gateway, services: drained) }
+        return plan
+    }
+
+    private static func services(_ selection: [SelectedService], action: RolloutAction, ref: GitRef?,
+                                 resolved: [String: CommitID], overrides: PolicyOverrides) -> Plan {
         let planOne = { @Sendable (chosen: SelectedService) -> ServicePlan in
             let service = chosen.service
             let source: PlanTarget.Source

@@ -1,7 +1,7 @@
 import Inventory
-import Rollout
 
-/// The remote commands that put a config in force on the gateway host, as data (golden-tested). The new file is
+/// The remote commands a gateway host runs, as data (golden-tested): the rollout's drain and restore (planned once by
+/// `Planner.gatewayPlan`, late values filled in when they run) and `gateway deploy`/`rollback`. The new file is
 /// written beside `config_path` under a hidden name (nginx's `include dir/*` globs skip dot files), swapped in
 /// with `mv` (atomic on one filesystem), checked with `nginx -t` and reloaded; on any failure the file that was
 /// there is moved back before anything reloads it.
@@ -20,7 +20,11 @@ public struct GatewayCommands: Sendable, Equatable {
     public let drainLockPath: String
 
     /// Bytes of config per upload command: one shell argument may hold 128 KiB, quoting may grow it.
-    static let chunkBytes = 32 * 1024
+    public static let chunkBytes = 32 * 1024
+
+    /// Bound on waiting, after a reload, for the old nginx workers to finish the requests they hold; once they
+    /// are gone every new request goes by the new config.
+    public static let settleSeconds = 5
 
     public init(configPath: String) {
         self.configPath = configPath
@@ -47,24 +51,24 @@ public struct GatewayCommands: Sendable, Equatable {
 
     /// Takes the drain lock for `token`: exit 0 when taken, 3 while another holds it. A lock untouched for
     /// `staleMinutes` is removed first.
-    public func takeDrainLock(token: String, staleMinutes: Int) -> RemoteCommand {
+    public func takeDrainLock(token: RemoteCommand.Token, staleMinutes: Int) -> RemoteCommand {
         let lock = RemoteCommand.Token.path(drainLockPath)
         let owner = RemoteCommand.Token.path(drainLockPath + "/owner")
-        let take: [RemoteCommand.Token] = [.raw("mkdir"), lock, .raw("2>/dev/null && { printf '%s\\n'"), .arg(token), .raw(">"), owner,
+        let take: [RemoteCommand.Token] = [.raw("mkdir"), lock, .raw("2>/dev/null && { printf '%s\\n'"), token, .raw(">"), owner,
                                            .raw("; exit 0; };")]
         return RemoteCommand(take + [.raw("[ -z \"$(find"), lock, .raw("-maxdepth 0 -mmin +\(max(1, staleMinutes)) 2>/dev/null)\" ] || rm -rf"), lock,
                                      .raw(";")] + take + [.raw("exit 3")])
     }
 
     /// Marks the drain lock as in use now, if `token` holds it; exit 0 either way.
-    public func touchDrainLock(token: String) -> RemoteCommand {
-        RemoteCommand([.raw("! grep -qxF -e"), .arg(token), .path(drainLockPath + "/owner"), .raw("2>/dev/null || touch"),
+    public func touchDrainLock(token: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("! grep -qxF -e"), token, .path(drainLockPath + "/owner"), .raw("2>/dev/null || touch"),
                        .path(drainLockPath), .raw("; exit 0")])
     }
 
     /// Releases the drain lock if `token` holds it; exit 0 either way.
-    public func releaseDrainLock(token: String) -> RemoteCommand {
-        RemoteCommand([.raw("! grep -qxF -e"), .arg(token), .path(drainLockPath + "/owner"), .raw("2>/dev/null || rm -rf"),
+    public func releaseDrainLock(token: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("! grep -qxF -e"), token, .path(drainLockPath + "/owner"), .raw("2>/dev/null || rm -rf"),
                        .path(drainLockPath), .raw("; exit 0")])
     }
 
@@ -73,19 +77,19 @@ public struct GatewayCommands: Sendable, Equatable {
         RemoteCommand([.raw("[ ! -f"), .path(drainedPath), .raw("] || cat"), .path(drainedPath)])
     }
 
-    /// Replaces the shared drained set atomically.
-    public func writeDrained(_ drained: [String: Set<String>]) -> RemoteCommand {
-        RemoteCommand([.raw("umask 022 && printf %s"), .arg(Self.drainedText(drained)), .raw(">"), .path(drainedPath + ".new"),
+    /// Replaces the shared drained set atomically; `drained` is its text (`drainedText`).
+    public func writeDrained(_ drained: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("umask 022 && printf %s"), drained, .raw(">"), .path(drainedPath + ".new"),
                        .raw("&& mv -f"), .path(drainedPath + ".new"), .path(drainedPath)])
     }
 
     /// `service host` lines, sorted.
-    static func drainedText(_ drained: [String: Set<String>]) -> String {
+    public static func drainedText(_ drained: [String: Set<String>]) -> String {
         drained.keys.sorted().flatMap { service in drained[service]!.sorted().map { "\(service) \($0)\n" } }.joined()
     }
 
     /// The drained set as `drainedText` wrote it; lines that are not two names are skipped (a hand edit).
-    static func parseDrained(_ text: String) -> [String: Set<String>] {
+    public static func parseDrained(_ text: String) -> [String: Set<String>] {
         var drained: [String: Set<String>] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: " ").map(String.init)
@@ -105,35 +109,43 @@ public struct GatewayCommands: Sendable, Equatable {
         RemoteCommand([.raw("if [ -f"), .path(path), .raw("]; then cat"), .path(path), .raw("; else exit 3; fi")])
     }
 
-    /// Writes `config` to the incoming file, in as many commands as its size needs.
-    public func upload(_ config: String) -> [RemoteCommand] {
-        var commands: [RemoteCommand] = []
+    /// Writes one piece of the config to the incoming file: the first piece replaces what is there, the others
+    /// append. `chunk` is at most `chunkBytes` of it (one shell argument may hold 128 KiB, quoting may grow it).
+    public func uploadChunk(_ chunk: RemoteCommand.Token, first: Bool) -> RemoteCommand {
+        RemoteCommand([.raw("umask 022 &&"), .arg("printf"), .arg("%s"), chunk, .raw(first ? ">" : ">>"), .path(incomingPath)])
+    }
+
+    /// `config` in pieces of at most `chunkBytes`, never splitting a character; one (empty) piece for an empty config.
+    public static func chunks(of config: String) -> [String] {
+        var chunks: [String] = []
         var chunk = ""
         var chunkSize = 0
-        func flush() {
-            let redirect = commands.isEmpty ? ">" : ">>"
-            commands.append(RemoteCommand([.raw("umask 022 &&"), .arg("printf"), .arg("%s"), .arg(chunk),
-                                           .raw(redirect), .path(incomingPath)]))
-            chunk = ""
-            chunkSize = 0
-        }
         for character in config {
             let size = character.utf8.count
-            if chunkSize + size > Self.chunkBytes { flush() }
+            if chunkSize + size > chunkBytes {
+                chunks.append(chunk)
+                chunk = ""
+                chunkSize = 0
+            }
             chunk.append(character)
             chunkSize += size
         }
-        if chunkSize > 0 || commands.isEmpty { flush() }
-        return commands
+        if chunkSize > 0 || chunks.isEmpty { chunks.append(chunk) }
+        return chunks
+    }
+
+    /// Writes `config` to the incoming file, in as many commands as its size needs.
+    public func upload(_ config: String) -> [RemoteCommand] {
+        Self.chunks(of: config).enumerated().map { uploadChunk(.arg($1), first: $0 == 0) }
     }
 
     /// Swaps the incoming file in, tests (`nginx -T`: the test, plus the config it read, where the `pid` file is
     /// named), reloads, and waits (bounded) for the master's old workers to finish their requests.
     /// `keepPrevious`: the replaced file becomes the rollback copy (`gateway deploy`/`rollback`, not a drain).
-    public func install(expectedBytes: Int, keepPrevious: Bool, settleSeconds: Int) -> RemoteCommand {
+    public func install(expectedBytes: RemoteCommand.Token, keepPrevious: Bool, settleSeconds: Int) -> RemoteCommand {
         RemoteCommand([.arg("sh"), .arg("-c"), .arg(Self.installScript), .arg("sh"),
                        .path(configPath), .path(incomingPath), .path(backupPath), .path(previousPath),
-                       .arg(String(expectedBytes)), .arg(keepPrevious ? "1" : "0"), .arg(String(settleSeconds * 10))])
+                       expectedBytes, .arg(keepPrevious ? "1" : "0"), .arg(String(settleSeconds * 10))])
     }
 
     /// Exit statuses of `installScript`, each naming the step that failed.
@@ -141,7 +153,7 @@ public struct GatewayCommands: Sendable, Equatable {
         case uploadIncomplete = 10, backupFailed = 11, swapFailed = 12, configRejected = 13, reloadFailed = 14
     }
 
-    static let installScript = """
+    public static let installScript = """
         conf=$1 new=$2 backup=$3 previous=$4 size=$5 keep=$6 ticks=$7
         got=$(wc -c < "$new") || exit 10
         [ "$got" -eq "$size" ] || { echo "uploaded $got of $size bytes" >&2; rm -f "$new"; exit 10; }

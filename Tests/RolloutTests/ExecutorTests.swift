@@ -44,6 +44,21 @@ struct ExecutorTests {
         #expect(fleet.scripted.calls.filter { $0.kind == .connect }.count == 2)
     }
 
+    /// One probe is not "1 probes"; the steps of one script carry their round trip's time once, on the first.
+    @Test func stepDetailsCountInWordsAndAScriptsTimeIsCountedOnce() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: [Fixtures.host("h1", healthyAfter: 1)]))
+        let events = EventLog()
+        let outcome = try await run(fleet, batches: [["h1"]], events: events)
+        #expect(outcome.result == .succeeded, "\(outcome)")
+        let steps = events.steps("h1")
+        #expect(steps.first { $0.step == "health_gate" }?.detail == "1 consecutive 2xx after 1 probe")
+        #expect(steps.first { $0.step == "env" }?.detail?.hasSuffix(", 0 secrets") == true, "\(steps)")
+        let script = ["preflight", "current_revision", "fetch", "resolve", "env_digest"]
+        let sent = steps.filter { script.contains($0.step) }
+        #expect(sent.map(\.step) == script)
+        #expect(sent.map(\.together) == [false, true, true, true, true], "\(sent)")
+    }
+
     @Test func healthFailingInBatchTwoPutsBackThatHostAndBatchOneAndLeavesLaterBatchesUntouched() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2", "h3")))
         fleet.unhealthy(on: "h2", at: newSHA)

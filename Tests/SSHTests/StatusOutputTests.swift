@@ -26,3 +26,13 @@ struct StatusOutputTests {
         #expect(json.contains(#""containers":2,"up":1"#), "\(json)")
     }
 }
+
+@Suite("text output: counts in words")
+struct CountWordsTests {
+    @Test("one healthy answer, three healthy answers, and each host's when they differ")
+    func healthyAnswerCounts() {
+        #expect(healthyAnswers(HostValues([("a", 1), ("b", 1)])) == "1 healthy answer")
+        #expect(healthyAnswers(HostValues([("a", 3)])) == "3 healthy answers")
+        #expect(healthyAnswers(HostValues([("a", 3), ("b", 50)])) == "healthy answers a: 3, b: 50")
+    }
+}

@@ -51,7 +51,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
         case .hostStarted(let batch, let revision):
             fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision))]
         case .step(let step):
-            fields += [("step", .string(step.step)), ("phase", .string(step.phase.rawValue)), ("status", .string(step.status.rawValue)),
+            fields += [("step", .string(step.step.rawValue)), ("phase", .string(step.phase.rawValue)), ("status", .string(step.status.rawValue)),
                        ("elapsed_ms", .int(step.elapsed.milliseconds)), ("detail", .optional(step.detail)),
                        ("together", .bool(step.together))]
         case .healthProbe(let p):
@@ -62,9 +62,9 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
         case .hostSucceeded(let outcome), .hostRolledBack(let outcome):
             fields += hostFields(outcome)
         case .hostFailed(let failure):
-            fields += [("step", .string(failure.step)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
+            fields += [("step", .string(failure.step.description)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
         case .stepStarted(let step, let phase):
-            fields += [("step", .string(step)), ("phase", .string(phase.rawValue))]
+            fields += [("step", .string(step.rawValue)), ("phase", .string(phase.rawValue))]
         case .lockWait(let wait):
             fields += [("holder", .string(wait.holder)), ("waited_ms", .int(wait.waited.milliseconds)),
                        ("left_ms", .int(wait.left.milliseconds))]
@@ -89,7 +89,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
 
     static func hostFields(_ outcome: HostOutcome) -> [(String, JSONValue)] {
         [("result", .string(outcome.result.rawValue)), ("from", .optional(outcome.from)), ("to", .optional(outcome.to)),
-         ("revision", .optional(outcome.revision)), ("failed_step", .optional(outcome.failedStep)),
+         ("revision", .optional(outcome.revision)), ("failed_step", .optional(outcome.failedStep?.description)),
          ("reason", .optional(outcome.reason)), ("elapsed_ms", .int(outcome.elapsed.milliseconds))]
     }
 }

@@ -59,7 +59,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         case .healthProbe(let probe): progress(event, probe)
         case .stepStarted(let step, let phase):
             let now = ContinuousClock.now
-            let name = (phase == .putBack ? "put back: " : "") + step
+            let name = (phase == .putBack ? "put back: " : "") + step.rawValue
             out.withLock { running[key] = RunningStep(who: who(event), step: name, started: now, lastLine: now) }
         default:
             switch event.payload {
@@ -181,7 +181,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return "\(who)  " + palette.bold("batch \(batch)") + palette.dim(" starting at \(shortRevision(revision))")
         case .step(let step):
             let status = step.status == .ok ? palette.green("ok    ") : palette.red("FAILED")
-            let name = (step.phase == .putBack ? "put back: " : "") + step.step
+            let name = (step.phase == .putBack ? "put back: " : "") + step.step.rawValue
             // Steps sent in one round trip with the one before show no time of their own: it is that round trip's.
             let time = step.together ? "" : spokenDuration(step.elapsed)
             let start = "\(who)  \(pad(name, 20)) \(status) \(pad(time, 7, right: true))"

@@ -28,12 +28,12 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     case leaseLost(service: String, reason: String, changed: [String])
 
     /// One host that failed its rollout.
-    public static func hostFailed(service: String, host: String, step: String, reason: String) -> RolloutError {
+    public static func hostFailed(service: String, host: String, step: StepName, reason: String) -> RolloutError {
         .hostFailed(service: service, failures: [FailedStep(host: host, step: step, reason: reason)])
     }
 
     /// A step that failed on one host before anything changed.
-    public static func stepFailed(service: String, host: String, step: String, reason: String) -> RolloutError {
+    public static func stepFailed(service: String, host: String, step: StepName, reason: String) -> RolloutError {
         .stepFailed(service: service, failures: [FailedStep(host: host, step: step, reason: reason)])
     }
 
@@ -52,9 +52,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     public var whatFailed: String {
         switch self {
         case .stepFailed(_, let failures):
-            return failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
+            return failures.map { "\($0.host) failed\($0.at): \($0.reason)" }.joined(separator: "; ")
         case .hostFailed(_, let failures):
-            return failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
+            return failures.map { "\($0.host) failed\($0.at): \($0.reason)" }.joined(separator: "; ")
         case .hookFailed(_, let hook, let reason): return "the \(hook) hook failed: \(reason)"
         case .stoppedByOperator: return "stopped by the operator"
         default: return description
@@ -71,12 +71,12 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .unreachable(let service, let reason, let hint):
             return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts." + (hint.map { " \($0)" } ?? "")
         case .stepFailed(let service, let failures):
-            return "\(service): " + failures.map { "\($0.step) failed on \($0.host): \($0.reason)" }.joined(separator: "; ")
+            return "\(service): " + failures.map { "\($0.step?.description ?? "a step") failed on \($0.host): \($0.reason)" }.joined(separator: "; ")
                 + "; no host was changed."
         case .hookFailed(let service, let hook, let reason):
             return "\(service): the \(hook) hook failed: \(reason); no host was changed."
         case .hostFailed(let service, let failures):
-            return "\(service): " + failures.map { "\($0.host) failed at \($0.step): \($0.reason)" }.joined(separator: "; ")
+            return "\(service): " + failures.map { "\($0.host) failed\($0.at): \($0.reason)" }.joined(separator: "; ")
                 + "; every host that was changed is back on its previous revision."
         case .noPreviousRevision(let service):
             return "\(service): the hosts' history has no successful deploy to roll back from; give the revision with --to REV."
@@ -103,10 +103,14 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
 /// A step that failed on a host before anything changed.
 public struct FailedStep: Sendable, Equatable {
     public var host: String
-    public var step: String
+    /// Nil when the host's row names no step.
+    public var step: StepName?
     public var reason: String
 
-    public init(host: String, step: String, reason: String) {
+    /// ` at compose_up`, or nothing when no step is known.
+    var at: String { step.map { " at \($0)" } ?? "" }
+
+    public init(host: String, step: StepName?, reason: String) {
         self.host = host
         self.step = step
         self.reason = reason

@@ -91,7 +91,7 @@ struct EnvironmentExecutorTests {
         let events = EventLog()
         let outcome = try await run(fleet, events: events)
         #expect(outcome.result == .rolledBack)
-        #expect(outcome.hosts.first?.failedStep == "before_up")
+        #expect(outcome.hosts.first?.failedStep == StepName(.beforeUp))
         #expect(fleet.head("h1") == oldSHA)
         #expect(fleet.commands(on: "h1", containing: " up -d").count == 1, "only the put back's compose up runs")
         let h1 = fleet.scripted.commands(on: "h1")
@@ -173,7 +173,7 @@ struct EnvironmentExecutorTests {
     /// The service-wide step `hook_<kind>` as reported.
     static func hookStep(_ events: EventLog, _ kind: String) -> StepReport? {
         events.all.compactMap { event -> StepReport? in
-            guard event.host == nil, case .step(let report) = event.payload, report.step == "hook_" + kind else { return nil }
+            guard event.host == nil, case .step(let report) = event.payload, report.step.rawValue == "hook_" + kind else { return nil }
             return report
         }.first
     }

@@ -54,7 +54,7 @@ struct ExecutorEdgeTests {
             // wait longer), then a moment for the rollout to take that in.
             let giveUp = ContinuousClock.now + .seconds(20)
             while ContinuousClock.now < giveUp, !events.all.contains(where: { event in
-                if case .step(let step) = event.payload { return step.step == "lock_refresh" && step.status == .failed }
+                if case .step(let step) = event.payload { return step.step == .lockRefresh && step.status == .failed }
                 return false
             }) {
                 try await Task.sleep(for: .milliseconds(20))

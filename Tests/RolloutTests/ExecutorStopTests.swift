@@ -95,7 +95,7 @@ struct ExecutorStopTests {
         let commands = fleet.scripted.commands(on: "h1")
         let putBackCheckout = try #require(commands.lastIndex { $0.contains("checkout --quiet --detach \(oldSHA)") })
         #expect(commands.count == putBackCheckout + 1, "commands after the put back's checkout: \(commands[(putBackCheckout + 1)...])")
-        #expect(monitor.snapshot().first?.state == .puttingBack(to: oldSHA, done: ["checkout"]))
+        #expect(monitor.snapshot().first?.state == .puttingBack(to: oldSHA, done: [.checkout]))
         #expect(outcome.hosts[0].result == .interrupted)
         // What it last saw: the checkout finished, so the host is on the previous revision; its health is not known.
         #expect(outcome.hosts[0].revision == oldSHA)

@@ -51,9 +51,9 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"]], events: events)
         #expect(outcome.result == .succeeded, "\(outcome)")
         let steps = events.steps("h1")
-        #expect(steps.first { $0.step == "health_gate" }?.detail == "1 consecutive 2xx after 1 probe")
-        #expect(steps.first { $0.step == "env" }?.detail?.hasSuffix(", 0 secrets") == true, "\(steps)")
-        let script = ["preflight", "current_revision", "fetch", "resolve", "env_digest"]
+        #expect(steps.first { $0.step == .healthGate }?.detail == "1 consecutive 2xx after 1 probe")
+        #expect(steps.first { $0.step == .env }?.detail?.hasSuffix(", 0 secrets") == true, "\(steps)")
+        let script: [StepKind] = [.preflight, .currentRevision, .fetch, .resolve, .envDigest]
         let sent = steps.filter { script.contains($0.step) }
         #expect(sent.map(\.step) == script)
         #expect(sent.map(\.together) == [false, true, true, true, true], "\(sent)")
@@ -65,7 +65,7 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"], ["h2"], ["h3"]])
 
         #expect(outcome.result == .rolledBack)
-        #expect(outcome.error == .hostFailed(service: "app", host: "h2", step: "health_gate",
+        #expect(outcome.error == .hostFailed(service: "app", host: "h2", step: StepName(.healthGate),
                                              reason: outcome.hosts[1].reason ?? ""))
         #expect(outcome.hosts.map(\.result) == [.rolledBack, .rolledBack, .notStarted])
         #expect(fleet.checkouts(on: "h1") == [newSHA, oldSHA])
@@ -90,7 +90,7 @@ struct ExecutorTests {
 
         #expect(outcome.result == .rolledBack)
         #expect(outcome.hosts.map(\.result) == [.rolledBack, .rolledBack, .rolledBack, .rolledBack])
-        #expect(outcome.hosts[0].failedStep == "health_gate")
+        #expect(outcome.hosts[0].failedStep == StepName(.healthGate))
         for host in ["h2", "h3", "h4"] { #expect(fleet.checkouts(on: host) == [newSHA, oldSHA]) }
     }
 
@@ -178,10 +178,10 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]], events: events)
 
         #expect(outcome.result == .succeeded)
-        let bake = events.steps("h1").first { $0.step == "bake" }
+        let bake = events.steps("h1").first { $0.step == .bake }
         #expect(bake?.status == .ok)
         let names = events.all.map { "\($0.name):\($0.host ?? "")" }
-        let bakeIndex = events.all.firstIndex { if case .step(let s) = $0.payload { return s.step == "bake" } else { return false } }
+        let bakeIndex = events.all.firstIndex { if case .step(let s) = $0.payload { return s.step == .bake } else { return false } }
         let h2Start = names.firstIndex(of: "host_started:h2")
         #expect(bakeIndex != nil && h2Start != nil && bakeIndex! < h2Start!)
     }
@@ -196,7 +196,7 @@ struct ExecutorTests {
 
         #expect(outcome.result == .rolledBack)
         #expect(outcome.hosts.map(\.result) == [.rolledBack, .notStarted])
-        #expect(outcome.hosts[0].failedStep == "bake")
+        #expect(outcome.hosts[0].failedStep == StepName(.bake))
         #expect(fleet.checkouts(on: "h2").isEmpty)
         #expect(fleet.head("h1") == oldSHA)
     }
@@ -215,7 +215,7 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"]])
 
         #expect(outcome.result == .stopped)
-        #expect(outcome.hosts[0].failedStep == "preflight")
+        #expect(outcome.hosts[0].failedStep == StepName(.preflight))
         let reason = try #require(outcome.hosts[0].reason)
         #expect(reason.contains("the steps sent together (preflight, current_revision, fetch, resolve, env_digest) did not finish within"), "\(reason)")
         #expect(!reason.contains("@@openclaw-read"), "\(reason)")
@@ -234,7 +234,7 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"]])
 
         #expect(outcome.result == .rolledBack)
-        #expect(outcome.hosts[0].failedStep == "compose_up")
+        #expect(outcome.hosts[0].failedStep == StepName(.composeUp))
         #expect(outcome.hosts[0].reason?.contains("timed out") == true)
         #expect(fleet.head("h1") == oldSHA)
         // The command was stopped on its own channel: putting back and unlocking went over the same connection.
@@ -250,7 +250,7 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"]], events: events)
 
         #expect(outcome.result == .rolledBack)
-        #expect(outcome.hosts[0].failedStep == "health_gate")
+        #expect(outcome.hosts[0].failedStep == StepName(.healthGate))
         #expect(outcome.hosts[0].reason?.contains("HTTP 503") == true)
         // A 1 s gate probing every 10 ms gives up after at most ~100 attempts, each one a 503.
         let probes = events.rolloutProbes("h1")
@@ -263,10 +263,18 @@ struct ExecutorTests {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
         fleet.unhealthy(on: nil, at: newSHA)
         fleet.unhealthy(on: nil, at: oldSHA)
-        let outcome = try await run(fleet, batches: [["h1"]])
+        let events = EventLog()
+        let outcome = try await run(fleet, batches: [["h1"]], events: events)
+        let failures = events.all.compactMap { event -> HostFailure? in
+            if case .hostFailed(let failure) = event.payload { failure } else { nil }
+        }
+        #expect(failures.map(\.step) == [StepName(.healthGate), StepName(.healthGate, .putBack)])
 
         #expect(outcome.result == .rollbackFailed)
         #expect(outcome.hosts[0].result == .rollbackFailed)
+        // The row keeps the failure that started it all; the events name each with the branch it failed in.
+        #expect(outcome.hosts[0].failedStep == StepName(.healthGate))
+        #expect(failures.last?.step.description == "put_back_health_gate")
         #expect(outcome.error?.category == .needsAttention)
         #expect(fleet.lockHolder("h1") == nil)
         // The message names the cause and the host to look at, and never claims the hosts are back.
@@ -280,7 +288,7 @@ struct ExecutorTests {
     @Test func everyHostThatReadItsEnvironmentReportsItOnce() async throws {
         func digests(_ events: EventLog) -> [String: [String]] {
             events.all.reduce(into: [:]) { found, event in
-                if case .step(let report) = event.payload, report.step == "env_digest", let host = event.host {
+                if case .step(let report) = event.payload, report.step == .envDigest, let host = event.host {
                     found[host, default: []].append(report.detail ?? "")
                 }
             }
@@ -313,7 +321,7 @@ struct ExecutorTests {
         let outcome = try await run(fleet, batches: [["h1"], ["h2"]])
 
         #expect(outcome.result == .stopped)
-        #expect(outcome.error == .stepFailed(service: "app", host: "h2", step: "preflight",
+        #expect(outcome.error == .stepFailed(service: "app", host: "h2", step: StepName(.preflight),
                                              reason: "/srv/app has local changes (exit status 1)"))
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
@@ -349,7 +357,7 @@ struct ExecutorTests {
         #expect(outcome.result == .stopped)
         // The unreachable host is named on its own row, with its reason; the reachable one did not start.
         #expect(outcome.hosts.map(\.result) == [.notStarted, .failed])
-        #expect(outcome.hosts[1].failedStep == "connect" && outcome.hosts[1].reason == "could not connect: host key mismatch")
+        #expect(outcome.hosts[1].failedStep == StepName(.connect) && outcome.hosts[1].reason == "could not connect: host key mismatch")
         #expect(fleet.scripted.calls.compactMap(\.command).isEmpty)
     }
 

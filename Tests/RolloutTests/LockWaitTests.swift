@@ -45,7 +45,7 @@ struct LockWaitTests {
         #expect(waits.first?.holder.contains("alice on laptop (pid 42)") == true)
         #expect(waits.allSatisfy { $0.left > .zero && $0.left <= .seconds(30) })
         // No failed lock step while waiting.
-        #expect(!events.all.contains { if case .step(let step) = $0.payload { step.step == "lock" && step.status == .failed } else { false } })
+        #expect(!events.all.contains { if case .step(let step) = $0.payload { step.step == .lock && step.status == .failed } else { false } })
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
     }
 
@@ -65,7 +65,7 @@ struct LockWaitTests {
         #expect(outcome.result == .stopped)
         // (Whether a `lock_wait` event came depends on how long the first try took on a busy machine: not asserted.)
         let failed = events.all.compactMap { event -> String? in
-            if case .step(let step) = event.payload, step.step == "lock", step.status == .failed { return step.detail } else { return nil }
+            if case .step(let step) = event.payload, step.step == .lock, step.status == .failed { return step.detail } else { return nil }
         }
         #expect(failed.count == 1 && failed[0].contains("waited"), "\(failed)")
         #expect(fleet.lockHolder("h1") == nil)

@@ -24,12 +24,12 @@ struct BatchRunner {
             // Every host that failed is named, each with its own step and reason, not only the first.
             for failure in failed.failures {
                 run.outcomes[failure.host]?.result = .failed
-                run.outcomes[failure.host]?.failedStep = failure.step
+                run.outcomes[failure.host]?.failedStep = StepName(failure.step)
                 run.outcomes[failure.host]?.reason = failure.reason
-                session(failure.host)?.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
+                session(failure.host)?.emit(.hostFailed(HostFailure(step: StepName(failure.step), reason: failure.reason, changed: false)))
             }
             run.error = .stepFailed(service: service, failures: failed.failures.map {
-                FailedStep(host: $0.host, step: $0.step, reason: $0.reason)
+                FailedStep(host: $0.host, step: StepName($0.step), reason: $0.reason)
             })
             return
         } catch let error as RolloutError {
@@ -56,7 +56,7 @@ struct BatchRunner {
             let failed = results.filter { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }
             if !failed.isEmpty {
                 run.error = .hostFailed(service: service, failures: failed.map {
-                    FailedStep(host: $0.host, step: $0.failedStep ?? "rollout", reason: $0.reason ?? "failed")
+                    FailedStep(host: $0.host, step: $0.failedStep, reason: $0.reason ?? "failed")
                 })
                 break
             }
@@ -64,8 +64,8 @@ struct BatchRunner {
             if index == 0, plan.policy.canary, plan.batches.count > 1, plan.policy.bake > .zero {
                 if let problem = try await bake(batch) {
                     if problem.reason == nil { run.stopped = true } else {
-                        run.error = .hostFailed(service: service, host: problem.host, step: "bake", reason: problem.reason!)
-                        run.outcomes[problem.host]?.failedStep = "bake"
+                        run.error = .hostFailed(service: service, host: problem.host, step: StepName(.bake), reason: problem.reason!)
+                        run.outcomes[problem.host]?.failedStep = StepName(.bake)
                         run.outcomes[problem.host]?.reason = problem.reason
                     }
                     break
@@ -154,7 +154,7 @@ struct BatchRunner {
                         } catch let failure as StepFailure {
                             return (session.host.name, .failure(failure))
                         } catch {
-                            return (session.host.name, .failure(StepFailure(step: steps.first?.kind.rawValue ?? "prepare", reason: "stopped")))
+                            return (session.host.name, .failure(StepFailure(step: steps.first?.kind ?? .preflight, reason: "stopped")))
                         }
                     }
                 }
@@ -173,7 +173,7 @@ struct BatchRunner {
                                                                           elapsed: elapsed)
                     }
                 case .failure(let step):
-                    failures.append(HostStepFailure(host: session.host.name, step: step.step, reason: step.reason))
+                    failures.append(HostStepFailure(host: session.host.name, step: step.step.kind, reason: step.reason))
                 case nil:
                     break
                 }
@@ -184,7 +184,7 @@ struct BatchRunner {
         for session in sessions {
             let output = answers[session.host.name]?[.currentRevision]?.stdout.firstLine ?? ""
             guard let revision = CommitID(output) else {
-                throw HostStepFailures(HostStepFailure(host: session.host.name, step: "current_revision",
+                throw HostStepFailures(HostStepFailure(host: session.host.name, step: .currentRevision,
                                                        reason: "git rev-parse HEAD printed \"\(output)\""))
             }
             previous[session.host.name] = revision
@@ -197,10 +197,10 @@ struct BatchRunner {
         let label = run.ref ?? "the target"
         let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {
-            throw HostStepFailures(HostStepFailure(host: first.name, step: "resolve", reason: "\(label) did not resolve to a commit (got \"\(output)\")"))
+            throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve, reason: "\(label) did not resolve to a commit (got \"\(output)\")"))
         }
         if let known = plan.target.commit, known != commit {
-            throw HostStepFailures(HostStepFailure(host: first.name, step: "resolve",
+            throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve,
                                                    reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))
         }
         return Prepared(previous: previous, environments: environments, target: commit)
@@ -222,7 +222,7 @@ struct BatchRunner {
         }
         // Before anything changes, the operator reads which deploy this undoes and where it goes.
         context.sink.emit(RolloutEvent(service: service, payload: .step(StepReport(
-            step: "rollback_target", status: .ok, elapsed: .zero,
+            step: .rollbackTarget, status: .ok, elapsed: .zero,
             detail: "undoing \(undone.undoneDescription): back to \(commit.short)"))))
         return commit
     }
@@ -304,7 +304,7 @@ struct EnvironmentRead: Sendable {
 
 struct HostStepFailure: Error {
     var host: String
-    var step: String
+    var step: StepKind
     var reason: String
 }
 

@@ -32,12 +32,12 @@ struct HealthGate {
             let elapsed = start.duration(to: clock.now)
             switch result {
             case .passed:
-                session.report("health_gate", phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probe\(attempt == 1 ? "" : "s")")
+                session.report(.healthGate, phase, .ok, elapsed, "\(needed) consecutive 2xx after \(attempt) probe\(attempt == 1 ? "" : "s")")
             case .failed(let reason):
-                session.report("health_gate", phase, .failed, elapsed, reason)
+                session.report(.healthGate, phase, .failed, elapsed, reason)
                 if let lastBody { session.emit(.diagnostics(Self.bodyDiagnostics(status: lastBody.status, body: session.redactor.redact(lastBody.body)))) }
             case .stopped:
-                session.report("health_gate", phase, .failed, elapsed, "stopped by the operator while waiting")
+                session.report(.healthGate, phase, .failed, elapsed, "stopped by the operator while waiting")
             }
             return result
         }
@@ -73,7 +73,7 @@ struct HealthGate {
         var attempt = 0
         while clock.now < end {
             if try await !stop.sleep(for: min(health.interval, clock.now.duration(to: end)), interruptible: true) {
-                session.report("bake", .rollout, .failed, start.duration(to: clock.now), "stopped by the operator while baking")
+                session.report(.bake, .rollout, .failed, start.duration(to: clock.now), "stopped by the operator while baking")
                 return .stopped
             }
             attempt += 1
@@ -83,11 +83,11 @@ struct HealthGate {
                 consecutive: answer.healthy ? attempt : 0, needed: attempt, timeLeft: max(clock.now.duration(to: end), .zero))))
             if !answer.healthy {
                 let reason = "health failed while baking: " + (answer.status.map { "HTTP \($0)" } ?? answer.error ?? "no answer")
-                session.report("bake", .rollout, .failed, start.duration(to: clock.now), reason)
+                session.report(.bake, .rollout, .failed, start.duration(to: clock.now), reason)
                 return .failed(reason)
             }
         }
-        session.report("bake", .rollout, .ok, start.duration(to: clock.now), "healthy for \(Self.text(duration))")
+        session.report(.bake, .rollout, .ok, start.duration(to: clock.now), "healthy for \(Self.text(duration))")
         return .passed
     }
 

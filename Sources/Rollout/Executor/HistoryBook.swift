@@ -39,7 +39,7 @@ final class HistoryBook: @unchecked Sendable {
     /// Before `session`'s host changes from `from` to `to`. Throws when the record could not be written:
     /// the host must then not change, or a rollout killed later would leave no trace there.
     func started(_ session: HostSession, from: String?, to: String) async throws {
-        guard !lease.isLost(session.host.name) else { throw StepFailure(step: "history_started", reason: "the lock was lost") }
+        guard !lease.isLost(session.host.name) else { throw StepFailure(step: .historyStarted, reason: "the lock was lost") }
         let record = self.record(session, from: from, to: to, result: HistoryRecord.startedResult, finishedAt: nil)
         try await session.run(try session.plan.required(.historyStarted), [.historyRecord: record.jsonLine], timeout: timeout)
     }

@@ -22,7 +22,7 @@ struct HostRollout {
     func deploy(batch: Int, to target: CommitID, from previous: CommitID, environment read: EnvironmentRead?) async throws -> HostOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        func outcome(_ result: HostResult, revision: CommitID?, step: String? = nil, reason: String? = nil) -> HostOutcome {
+        func outcome(_ result: HostResult, revision: CommitID?, step: StepName? = nil, reason: String? = nil) -> HostOutcome {
             HostOutcome(host: name, result: result, from: previous.value, to: target.value, revision: revision?.value,
                         failedStep: step, reason: reason, elapsed: start.duration(to: clock.now))
         }
@@ -33,8 +33,8 @@ struct HostRollout {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
         } catch let incomplete {
             if let read { session.reportEnvironmentRead(read, "not compared: the environment could not be written out") }
-            let result = outcome(.failed, revision: previous, step: "env", reason: incomplete.description)
-            session.emit(.hostFailed(HostFailure(step: "env", reason: incomplete.description, changed: false)))
+            let result = outcome(.failed, revision: previous, step: StepName(.env), reason: incomplete.description)
+            session.emit(.hostFailed(HostFailure(step: StepName(.env), reason: incomplete.description, changed: false)))
             return result
         }
         let sameEnvironment = runsEnvironment(environment, read: read, onTarget: previous == target)
@@ -86,8 +86,8 @@ struct HostRollout {
                 let result = outcome(.succeeded, revision: target)
                 session.emit(.hostSucceeded(result))
                 return result
-            case .failed(let reason): failure = StepFailure(step: "health_gate", reason: reason)
-            case .stopped: failure = StepFailure(step: "health_gate", reason: stopReason)
+            case .failed(let reason): failure = StepFailure(step: .healthGate, reason: reason)
+            case .stopped: failure = StepFailure(step: .healthGate, reason: stopReason)
             }
         } catch let stepFailure as StepFailure {
             failure = stepFailure
@@ -120,9 +120,9 @@ struct HostRollout {
             try? await drain(phase: .putBack)
             try haltIfLeaseLost()
             // What it finished is kept as it goes: a second Ctrl-C stops it between steps, and says how far it got.
-            var done: [String] = []
+            var done: [StepKind] = []
             func finished(_ step: StepKind) {
-                done.append(step.rawValue)
+                done.append(step)
                 monitor.set(service: session.service, host: name, .puttingBack(to: previous.value, done: done))
             }
             try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
@@ -137,21 +137,21 @@ struct HostRollout {
             try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
             finished(.composeUp)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
-                problem = StepFailure(step: "health_gate", reason: reason)
+                problem = StepFailure(step: .healthGate, reason: reason)
             }
         } catch let failure as StepFailure {
             problem = failure
         }
         let elapsed = start.duration(to: clock.now)
         if let lost = stop.leaseLost, let problem {
-            return leftChanged(from: previous, to: current, step: "put_back_" + problem.step, lost: lost, elapsed: elapsed)
+            return leftChanged(from: previous, to: current, step: StepName(problem.step.kind, .putBack), lost: lost, elapsed: elapsed)
         }
         if let problem {
-            let why = "putting it back on \(previous.short) failed at \(problem.step): \(problem.reason)"
+            let why = "putting it back on \(previous.short) failed at \(problem.step.kind.rawValue): \(problem.reason)"
             monitor.set(service: session.service, host: name, .unknown(why))
-            session.emit(.hostFailed(HostFailure(step: "put_back_" + problem.step, reason: why, changed: true)))
+            session.emit(.hostFailed(HostFailure(step: StepName(problem.step.kind, .putBack), reason: why, changed: true)))
             return HostOutcome(host: name, result: .rollbackFailed, from: previous.value, to: current.value, revision: nil,
-                               failedStep: "put_back_" + problem.step, reason: why, elapsed: elapsed)
+                               failedStep: StepName(problem.step.kind, .putBack), reason: why, elapsed: elapsed)
         }
         monitor.set(service: session.service, host: name, .onPrevious(previous.value))
         await restore(.putBack)
@@ -195,11 +195,11 @@ extension HostRollout {
 
     /// A lost lease means another rollout may own the host now: change nothing more on it.
     private func haltIfLeaseLost() throws {
-        if let lost = stop.leaseLost { throw StepFailure(step: "lock_refresh", reason: lost) }
+        if let lost = stop.leaseLost { throw StepFailure(step: .lockRefresh, reason: lost) }
     }
 
     /// The host changed and is left as it is: the lease was lost, so it is neither verified nor put back.
-    private func leftChanged(from previous: CommitID, to target: CommitID, step: String?, lost: String, elapsed: Duration) -> HostOutcome {
+    private func leftChanged(from previous: CommitID, to target: CommitID, step: StepName?, lost: String, elapsed: Duration) -> HostOutcome {
         let why = "left as it was, neither verified nor put back: \(lost)"
         monitor.set(service: session.service, host: name, .unknown(why))
         return HostOutcome(host: name, result: .interrupted, from: previous.value, to: target.value, revision: nil,
@@ -213,13 +213,13 @@ extension HostRollout {
         let start = clock.now
         do {
             let detail = try await gateway.drain(service: session.service, host: name)
-            session.report("gateway_drain", phase, .ok, start.duration(to: clock.now), detail)
+            session.report(.gatewayDrain, phase, .ok, start.duration(to: clock.now), detail)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             let reason = String(describing: error)
-            session.report("gateway_drain", phase, .failed, start.duration(to: clock.now), reason)
-            throw StepFailure(step: "gateway_drain", reason: reason)
+            session.report(.gatewayDrain, phase, .failed, start.duration(to: clock.now), reason)
+            throw StepFailure(step: .gatewayDrain, reason: reason)
         }
     }
 
@@ -230,9 +230,9 @@ extension HostRollout {
         let start = clock.now
         do {
             let detail = try await gateway.restore(service: session.service, host: name)
-            session.report("gateway_restore", phase, .ok, start.duration(to: clock.now), detail)
+            session.report(.gatewayRestore, phase, .ok, start.duration(to: clock.now), detail)
         } catch {
-            session.report("gateway_restore", phase, .failed, start.duration(to: clock.now), String(describing: error))
+            session.report(.gatewayRestore, phase, .failed, start.duration(to: clock.now), String(describing: error))
         }
     }
 }

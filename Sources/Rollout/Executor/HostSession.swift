@@ -2,8 +2,13 @@ import Inventory
 
 /// A step that did not succeed on a host, in words for the operator.
 struct StepFailure: Error, Sendable {
-    var step: String
+    var step: StepName
     var reason: String
+
+    init(step: StepKind, phase: StepPhase = .rollout, reason: String) {
+        self.step = StepName(step, phase)
+        self.reason = reason
+    }
 }
 
 /// One host's connection and its plan: every step of that host runs through here, with the plan's own
@@ -32,7 +37,7 @@ struct HostSession: Sendable {
     @discardableResult
     func run(_ step: PlannedStep, _ values: [LateValue: String] = [:], input: String? = nil, phase: StepPhase = .rollout,
              timeout: Duration? = nil, okDetail: (CommandResult) -> String? = { _ in nil }) async throws -> CommandResult {
-        let name = step.kind.rawValue
+        let name = step.kind
         // A cancelled rollout (a second Ctrl-C) starts no new remote command.
         try Task.checkCancellation()
         let clock = ContinuousClock()
@@ -46,13 +51,13 @@ struct HostSession: Sendable {
         } catch {
             let reason = String(describing: error)
             report(name, phase, .failed, start.duration(to: clock.now), reason)
-            throw StepFailure(step: name, reason: reason)
+            throw StepFailure(step: name, phase: phase, reason: reason)
         }
         let elapsed = start.duration(to: clock.now)
         guard result.succeeded else {
             let reason = Self.reason(of: result)
             report(name, phase, .failed, elapsed, reason)
-            throw StepFailure(step: name, reason: reason)
+            throw StepFailure(step: name, phase: phase, reason: reason)
         }
         report(name, phase, .ok, elapsed, okDetail(result))
         return result
@@ -69,13 +74,13 @@ struct HostSession: Sendable {
         try Task.checkCancellation()
         let clock = ContinuousClock()
         let start = clock.now
-        emit(.stepStarted(step: first.kind.rawValue, phase: .rollout))
+        emit(.stepStarted(step: first.kind, phase: .rollout))
         let script: ReadScript
         let reads: [String: CommandResult]
         do {
             script = ReadScript(try steps.map { step in
                 guard let command = step.command else {
-                    throw StepFailure(step: step.kind.rawValue, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
+                    throw StepFailure(step: step.kind, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
                 }
                 return ReadScript.Section(step.kind.rawValue, try command.filled(values))
             }, stopsAtFailure: true)
@@ -83,7 +88,7 @@ struct HostSession: Sendable {
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as StepFailure {
-            report(failure.step, .rollout, .failed, start.duration(to: clock.now), failure.reason)
+            report(failure.step.kind, .rollout, .failed, start.duration(to: clock.now), failure.reason)
             throw failure
         } catch {
             let names = steps.map(\.kind.rawValue).joined(separator: ", ")
@@ -94,15 +99,15 @@ struct HostSession: Sendable {
             } else {
                 reason = "\(error) (while running the steps sent together: \(names))"
             }
-            report(first.kind.rawValue, .rollout, .failed, start.duration(to: clock.now), reason)
-            throw StepFailure(step: first.kind.rawValue, reason: reason)
+            report(first.kind, .rollout, .failed, start.duration(to: clock.now), reason)
+            throw StepFailure(step: first.kind, reason: reason)
         }
         let elapsed = start.duration(to: clock.now)
         var results: [StepKind: CommandResult] = [:]
         for (index, step) in steps.enumerated() {
-            let name = step.kind.rawValue
+            let name = step.kind
             let together = index > 0
-            guard let result = reads[name] else {
+            guard let result = reads[name.rawValue] else {
                 let reason = "its result did not come back from the host (the script's output was cut short)"
                 report(name, .rollout, .failed, elapsed, reason, together: together)
                 throw StepFailure(step: name, reason: reason)
@@ -122,7 +127,7 @@ struct HostSession: Sendable {
     /// once the host's rollout compares it (or, on a host that never got that far, why it was not compared).
     func reportEnvironmentRead(_ read: EnvironmentRead, _ detail: String) {
         // It is never the first step of its script: its time is the script's, told with that first step.
-        report(StepKind.envDigest.rawValue, .rollout, .ok, read.elapsed, detail, together: true)
+        report(.envDigest, .rollout, .ok, read.elapsed, detail, together: true)
     }
 
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
@@ -135,12 +140,12 @@ struct HostSession: Sendable {
     /// The plan's command line for `step`, late values filled in.
     static func line(_ step: PlannedStep, _ values: [LateValue: String]) throws -> String {
         guard let command = step.command else {
-            throw StepFailure(step: step.kind.rawValue, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
+            throw StepFailure(step: step.kind, reason: "internal error: the plan's \(step.kind.rawValue) step has no command")
         }
         return try command.filled(values).rendered
     }
 
-    func report(_ step: String, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?,
+    func report(_ step: StepKind, _ phase: StepPhase, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String?,
                 together: Bool = false) {
         emit(.step(StepReport(step: step, phase: phase, status: status, elapsed: elapsed, detail: detail, together: together)))
     }
@@ -175,13 +180,13 @@ extension HostPlan {
     /// The forward step of `kind`, which the rollout needs: its absence is a defect of the plan, reported
     /// as a failed step rather than papered over with a command built here.
     func required(_ kind: StepKind) throws -> PlannedStep {
-        guard let step = step(kind) else { throw StepFailure(step: kind.rawValue, reason: "internal error: the plan has no \(kind.rawValue) step") }
+        guard let step = step(kind) else { throw StepFailure(step: kind, reason: "internal error: the plan has no \(kind.rawValue) step") }
         return step
     }
 
     func requiredPutBack(_ kind: StepKind) throws -> PlannedStep {
         guard let step = putBackStep(kind) else {
-            throw StepFailure(step: kind.rawValue, reason: "internal error: the plan has no put-back \(kind.rawValue) step")
+            throw StepFailure(step: kind, phase: .putBack, reason: "internal error: the plan has no put-back \(kind.rawValue) step")
         }
         return step
     }

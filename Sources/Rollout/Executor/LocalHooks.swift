@@ -44,9 +44,10 @@ struct LocalHooks {
             failure = String(describing: error)
         }
         let elapsed = start.duration(to: clock.now)
-        let step = StepReport(step: "hook_" + kind.rawValue, status: failure == nil ? .ok : .failed, elapsed: elapsed,
+        let name: StepKind = kind == .before ? .hookBefore : .hookAfter
+        let step = StepReport(step: name, status: failure == nil ? .ok : .failed, elapsed: elapsed,
                               detail: failure ?? detail)
         context.sink.emit(RolloutEvent(service: plan.service.name, payload: .step(step)))
-        return failure.map { StepFailure(step: "hook_" + kind.rawValue, reason: $0) }
+        return failure.map { StepFailure(step: name, reason: $0) }
     }
 }

@@ -28,7 +28,7 @@ struct LockSet {
                 let holder = held.holder?.description ?? "a holder whose owner.json is missing"
                 if stop?.isRequested == true { throw RolloutError.stoppedByOperator(service: held.session.service) }
                 guard left > .zero else {
-                    held.session.report("lock", .rollout, .failed, .zero,
+                    held.session.report(.lock, .rollout, .failed, .zero,
                                         "held by \(holder); waited \(formatDuration(.seconds(Int64(waited.seconds.rounded()))))")
                     throw held.error
                 }
@@ -84,7 +84,7 @@ struct LockSet {
     }
 
     private func reportTaken(_ session: HostSession, _ elapsed: Duration) {
-        session.report("lock", .rollout, .ok, elapsed, "taken until \(owner.expires)")
+        session.report(.lock, .rollout, .ok, elapsed, "taken until \(owner.expires)")
     }
 
     /// Why a lock was not taken, and whether the command may have taken it before it failed.
@@ -107,17 +107,17 @@ struct LockSet {
             result = try await session.runQuietly(try session.plan.required(.lock), [.lockOwner: owner.jsonLine],
                                                   timeout: options.bookkeepingTimeout)
         } catch let error as TransportError {
-            session.report("lock", .rollout, .failed, start.duration(to: clock.now), error.description)
+            session.report(.lock, .rollout, .failed, start.duration(to: clock.now), error.description)
             let ambiguous: Bool
             switch error {
             case .timedOut, .lost: ambiguous = true
             case .connectFailed, .connectionRefused: ambiguous = false
             }
-            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock",
+            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: StepName(.lock),
                                                           reason: error.description), mayHaveTaken: ambiguous)
         } catch let failure as StepFailure {
-            session.report("lock", .rollout, .failed, start.duration(to: clock.now), failure.reason)
-            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: failure.reason))
+            session.report(.lock, .rollout, .failed, start.duration(to: clock.now), failure.reason)
+            return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: StepName(.lock), reason: failure.reason))
         }
         if result.succeeded {
             if report { reportTaken(session, start.duration(to: clock.now)) } else { taken(start.duration(to: clock.now)) }
@@ -129,13 +129,13 @@ struct LockSet {
             let error = RolloutError.lockHeld(service: session.service, host: session.host.name, holder: holder, stale: stale)
             // Waiting, a live holder is told by the `lock_wait` event instead of a failed step at every try.
             if quietWhenHeld, stale == nil { return Refusal(error: error, waitable: true, holder: holder) }
-            session.report("lock", .rollout, .failed, start.duration(to: clock.now),
+            session.report(.lock, .rollout, .failed, start.duration(to: clock.now),
                            "held by \(holder?.description ?? "a holder whose owner.json is missing")\(stale == nil ? "" : " (stale)")")
             return Refusal(error: error)
         }
         let reason = HostSession.reason(of: result)
-        session.report("lock", .rollout, .failed, start.duration(to: clock.now), reason)
-        return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: "lock", reason: reason))
+        session.report(.lock, .rollout, .failed, start.duration(to: clock.now), reason)
+        return Refusal(error: RolloutError.stepFailed(service: session.service, host: session.host.name, step: StepName(.lock), reason: reason))
     }
 
     /// Releases the given locks (only if they still carry this rollout's token). Returns the hosts whose
@@ -157,12 +157,12 @@ struct LockSet {
                             let result = try await session.runQuietly(try session.plan.required(.unlock), [.lockToken: token],
                                                                       timeout: timeout)
                             if result.succeeded {
-                                if !quietly { session.report("unlock", .rollout, .ok, start.duration(to: clock.now), nil) }
+                                if !quietly { session.report(.unlock, .rollout, .ok, start.duration(to: clock.now), nil) }
                                 return nil
                             }
-                            session.report("unlock", .rollout, .failed, start.duration(to: clock.now), HostSession.reason(of: result))
+                            session.report(.unlock, .rollout, .failed, start.duration(to: clock.now), HostSession.reason(of: result))
                         } catch {
-                            session.report("unlock", .rollout, .failed, start.duration(to: clock.now), String(describing: error))
+                            session.report(.unlock, .rollout, .failed, start.duration(to: clock.now), String(describing: error))
                         }
                         return session.host.name
                     }
@@ -232,14 +232,14 @@ struct LockSet {
                                                       timeout: options.bookkeepingTimeout)
             if result.succeeded { return .refreshed }
             let reason = HostSession.reason(of: result)
-            session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), reason)
+            session.report(.lockRefresh, .rollout, .failed, start.duration(to: clock.now), reason)
             if result.exitStatus == HostCommands.lockHeldStatus {
                 return .taken(LockHolder.parse(result.stdout).map(\.description) ?? "no lock at all")
             }
             return .failed(reason)
         } catch {
             if Task.isCancelled { return .refreshed }
-            session.report("lock_refresh", .rollout, .failed, start.duration(to: clock.now), String(describing: error))
+            session.report(.lockRefresh, .rollout, .failed, start.duration(to: clock.now), String(describing: error))
             return .failed(String(describing: error))
         }
     }

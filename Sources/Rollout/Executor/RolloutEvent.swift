@@ -40,7 +40,7 @@ public struct RolloutEvent: Sendable, Equatable {
         case diagnostics(FailureDiagnostics)
         /// A remote step began (its `step` event follows when it ends). Text output uses it to show a long step
         /// is alive; JSON Lines output leaves it out.
-        case stepStarted(step: String, phase: StepPhase)
+        case stepStarted(step: StepKind, phase: StepPhase)
         /// `--lock-wait`: a host's lock is held by another live rollout, and this one waits (holding no lock).
         case lockWait(LockWaitReport)
     }
@@ -94,7 +94,7 @@ public struct StepReport: Sendable, Equatable {
 
     /// `lock`, `preflight`, `current_revision`, `fetch`, `resolve`, `checkout`, `compose_up`,
     /// `health_gate`, `bake`, `history`, `unlock`, `lock_refresh`.
-    public var step: String
+    public var step: StepKind
     public var phase: StepPhase
     public var status: Status
     public var elapsed: Duration
@@ -104,7 +104,7 @@ public struct StepReport: Sendable, Equatable {
     /// that round trip's time, already counted there.
     public var together: Bool
 
-    public init(step: String, phase: StepPhase = .rollout, status: Status, elapsed: Duration, detail: String? = nil,
+    public init(step: StepKind, phase: StepPhase = .rollout, status: Status, elapsed: Duration, detail: String? = nil,
                 together: Bool = false) {
         self.step = step
         self.phase = phase
@@ -128,7 +128,7 @@ public struct HealthProbeReport: Sendable, Equatable {
 }
 
 public struct HostFailure: Sendable, Equatable {
-    public var step: String
+    public var step: StepName
     public var reason: String
     /// Whether the host had been changed when it failed (and so must be put back).
     public var changed: Bool

@@ -11,7 +11,7 @@ public enum HostState: Sendable, Equatable {
     /// On the new revision and healthy.
     case onTarget(String)
     /// Being put back on its previous revision; `done` are the put-back steps it finished (`checkout`, …).
-    case puttingBack(to: String, done: [String] = [])
+    case puttingBack(to: String, done: [StepKind] = [])
     /// Back on its previous revision and healthy.
     case onPrevious(String)
     /// Not known to be healthy on any revision: a person must look.
@@ -33,8 +33,8 @@ public enum HostState: Sendable, Equatable {
         case .onTarget(let sha): return "on \(sha.shortSHA), healthy"
         case .puttingBack(let to, let done):
             guard let last = done.last else { return "was being put back on \(to.shortSHA), no step of it done: revision and health unknown" }
-            let revision = done.contains("checkout") ? "checked out \(to.shortSHA)" : "revision unknown"
-            return "was being put back on \(to.shortSHA), stopped after \(last): \(revision), health unknown"
+            let revision = done.contains(.checkout) ? "checked out \(to.shortSHA)" : "revision unknown"
+            return "was being put back on \(to.shortSHA), stopped after \(last.rawValue): \(revision), health unknown"
         case .onPrevious(let sha): return "back on \(sha.shortSHA), healthy"
         case .unknown(let why): return "not known to be healthy: \(why)"
         }
@@ -62,7 +62,7 @@ extension HostState {
             outcome.result = .interrupted
             outcome.to = outcome.to ?? sha
             // What it last saw: a checkout that finished put the previous revision in place.
-            outcome.revision = done.contains(StepKind.checkout.rawValue) ? previous : nil
+            outcome.revision = done.contains(.checkout) ? previous : nil
             outcome.reason = "\(stopped); \(description)"
         case .unknown:
             outcome.result = .interrupted

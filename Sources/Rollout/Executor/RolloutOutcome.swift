@@ -43,12 +43,12 @@ public struct HostOutcome: Sendable, Equatable {
     /// Revision the host was left on, as far as the tool knows.
     public var revision: String?
     /// Step that failed on this host, and why.
-    public var failedStep: String?
+    public var failedStep: StepName?
     public var reason: String?
     public var elapsed: Duration
 
     public init(host: String, result: HostResult, from: String? = nil, to: String? = nil, revision: String? = nil,
-                failedStep: String? = nil, reason: String? = nil, elapsed: Duration = .zero) {
+                failedStep: StepName? = nil, reason: String? = nil, elapsed: Duration = .zero) {
         self.host = host
         self.result = result
         self.from = from

@@ -59,10 +59,10 @@ struct ServiceRollout {
             // Every host that could not be reached is named on its own row, with its reason.
             for (host, error) in unreachable.failures {
                 run.outcomes[host]?.result = .failed
-                run.outcomes[host]?.failedStep = "connect"
+                run.outcomes[host]?.failedStep = StepName(.connect)
                 run.outcomes[host]?.reason = String(describing: error).droppingHostPrefix(host)
                 context.sink.emit(RolloutEvent(service: service, host: host, payload: .hostFailed(HostFailure(
-                    step: "connect", reason: run.outcomes[host]?.reason ?? "", changed: false))))
+                    step: StepName(.connect), reason: run.outcomes[host]?.reason ?? "", changed: false))))
             }
             run.error = .unreachable(service: service, reason: unreachable.description,
                                      hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
@@ -94,8 +94,9 @@ struct ServiceRollout {
                     run.outcomes[failure.host]?.result = .failed
                     run.outcomes[failure.host]?.failedStep = failure.step
                     run.outcomes[failure.host]?.reason = failure.reason
+                    // A failure before any change always names its step.
                     context.sink.emit(RolloutEvent(service: service, host: failure.host, payload: .hostFailed(HostFailure(
-                        step: failure.step, reason: failure.reason, changed: false))))
+                        step: failure.step ?? StepName(.preflight), reason: failure.reason, changed: false))))
                 }
             }
             return

@@ -177,4 +177,32 @@ public enum StepKind: String, Sendable, CaseIterable {
     case lockRefresh = "lock_refresh"
     /// The last lines of the compose logs, read (and shown) when a host failed after it changed.
     case failureLogs = "failure_logs"
+
+    // Steps of a rollout that are not a command of the host's own plan.
+    /// Making the host's SSH connection.
+    case connect
+    /// The service's local hooks (`hooks.before`, `hooks.after`), run on this machine.
+    case hookBefore = "hook_before"
+    case hookAfter = "hook_after"
+    /// The canary's bake: its health watched for the tier's `bake` after its gate passed.
+    case bake
+    /// Taking the host out of the gateway's rotation, and putting it back (the plan's `GatewayPlan`).
+    case gatewayDrain = "gateway_drain"
+    case gatewayRestore = "gateway_restore"
+    /// A rollback's note, before anything changes, of the deploy it undoes (a service's step, on no host).
+    case rollbackTarget = "rollback_target"
+}
+
+/// A step as a failure names it: its kind, and the branch it failed in (`put_back_checkout` for the put back's
+/// checkout).
+public struct StepName: Sendable, Equatable, CustomStringConvertible {
+    public var kind: StepKind
+    public var phase: StepPhase
+
+    public init(_ kind: StepKind, _ phase: StepPhase = .rollout) {
+        self.kind = kind
+        self.phase = phase
+    }
+
+    public var description: String { phase == .putBack ? "put_back_" + kind.rawValue : kind.rawValue }
 }

@@ -26,6 +26,10 @@ public struct DeployCommand: AsyncParsableCommand {
     @Flag(help: "Print the plan that would run, touch nothing.")
     var dryRun = false
 
+    @Option(name: .customLong("plan"), help: ArgumentHelp("Run the plan `plan --out FILE` saved, exactly; refused (exit 65) when it "
+                                                          + "is stale.", valueName: "file"))
+    var savedPlan: String?
+
     @OptionGroup var lockWait: LockWaitOption
 
     @OptionGroup var hostKeys: HostKeyOptions
@@ -33,6 +37,10 @@ public struct DeployCommand: AsyncParsableCommand {
     public init() {}
 
     public func validate() throws {
+        if savedPlan != nil && (!selection.services.isEmpty || selection.all || !selection.hosts.isEmpty || ref != nil
+                                || policy.batch != nil || policy.noBake || dryRun) {
+            throw ValidationError("--plan FILE runs the saved plan as it is: give no services, --all, --host, --ref, --batch, --no-bake or --dry-run with it")
+        }
         if let parallel {
             if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
             // It sets how many services roll out at once: with one service it would silently mean nothing.
@@ -43,6 +51,13 @@ public struct DeployCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
+        if let savedPlan {
+            let inventory = try global.loadInventory()
+            let plan = try SavedPlan.load(savedPlan, inventory: inventory, inventoryPath: global.inventoryPath)
+            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: hostKeys.factory,
+                                    parallel: parallel ?? 1, lockWait: lockWait.duration).run()
+            return
+        }
         if !selection.all && selection.services.isEmpty {
             // Bare `openclaw-deploy`: what there is to deploy, and how. `deploy` with no service, or deploy's options
             // without one, is a usage error. An inventory that is there but invalid says so, as everywhere.

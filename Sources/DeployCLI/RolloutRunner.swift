@@ -60,7 +60,7 @@ enum RolloutExit {
     /// then a failed rollout, then an unreachable host, then a held lock.
     static func mostSerious(_ report: RolloutReport) -> (any CategorizedError)? {
         let errors = report.services.compactMap(\.error)
-        let order: [ExitCategory] = [.needsAttention, .failed, .unreachable, .lockHeld, .usage]
+        let order: [ExitCategory] = [.needsAttention, .failed, .invalidInventory, .unreachable, .lockHeld, .usage]
         for category in order {
             guard let error = errors.first(where: { $0.category == category }) else { continue }
             // Several services went wrong: one error line names every one of them, the exit is the worst's.

@@ -15,6 +15,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// Hosts failed their rollout (every one of a batch that failed is named); they and every host already updated
     /// were put back (exit 1).
     case hostFailed(service: String, failures: [FailedStep])
+    /// A saved plan's hosts are no longer where `plan --check --out` saw them: each host that moved, with the
+    /// revision the plan recorded and the one it runs now. Nothing was changed (exit 65).
+    case planStale(service: String, moved: [MovedHost])
     /// A rollback without `--to` found no successful deploy in the hosts' history (exit 1).
     case noPreviousRevision(service: String)
     /// The operator stopped the rollout and every touched host was put back (exit 1).
@@ -42,6 +45,7 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .lockHeld, .lockLive: return .lockHeld
         case .unreachable: return .unreachable
         case .stepFailed, .hookFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
+        case .planStale: return .invalidInventory
         case .rollbackIncomplete: return .needsAttention
         case .leaseLost(_, _, let changed): return changed.isEmpty ? .failed : .needsAttention
         }
@@ -78,6 +82,10 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .hostFailed(let service, let failures):
             return "\(service): " + failures.map { "\($0.host) failed\($0.at): \($0.reason)" }.joined(separator: "; ")
                 + "; every host that was changed is back on its previous revision."
+        case .planStale(let service, let moved):
+            return "\(service): the saved plan is stale: " + moved.map { "\($0.host) was on \($0.recorded.short) when it was saved "
+                + "and is on \($0.found.short) now" }.joined(separator: "; ")
+                + "; nothing was changed. Make the plan again (plan --check --out FILE) and review it."
         case .noPreviousRevision(let service):
             return "\(service): the hosts' history has no successful deploy to roll back from; give the revision with --to REV."
         case .stoppedByOperator(let service):
@@ -99,6 +107,19 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     }
 }
 
+
+/// A host whose revision is not the one a saved plan recorded for it.
+public struct MovedHost: Sendable, Equatable {
+    public var host: String
+    public var recorded: CommitID
+    public var found: CommitID
+
+    public init(host: String, recorded: CommitID, found: CommitID) {
+        self.host = host
+        self.recorded = recorded
+        self.found = found
+    }
+}
 
 /// A step that failed on a host before anything changed.
 public struct FailedStep: Sendable, Equatable {

@@ -61,7 +61,12 @@ extension RolloutEndToEndTests {
     func plannedCommands(_ arguments: [String]) throws -> [String: PlannedHost] {
         let result = try Sandbox.deployTool(["plan", "customer-service", "--format", "json"] + arguments)
         #expect(result.status == 0, "\(result.stderr)")
-        let root = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        return try Self.commands(ofPlan: result.stdout)
+    }
+
+    /// Each host's commands in a plan document (printed, or saved by `plan --out`).
+    static func commands(ofPlan document: String) throws -> [String: PlannedHost] {
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])
         let services = try #require(root["services"] as? [[String: Any]])
         var hosts: [String: PlannedHost] = [:]
         for entry in try #require(services.first?["steps"] as? [[String: Any]]) {
@@ -119,6 +124,65 @@ extension RolloutEndToEndTests {
         let rows = try #require(try jsonDocument(status.stdout)["hosts"] as? [[String: Any]])
         #expect(rows.map { $0["revision"] as? String } == [v1, v1])
         #expect(rows.allSatisfy { ($0["compose"] as? [String: Any])?["up"] as? Int == 1 && $0["ok"] as? Bool == true })
+    }
+
+    /// SPEC "Waiting, saved plans, maintenance, prune": `plan --check --out` saves the plan with the target commit and
+    /// each host's revision; `deploy --plan` runs it, and each host receives the file's commands, command for command.
+    @Test func aSavedPlanRunsAndEachHostReceivesTheFilesCommands() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("saved-plan-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let saved = try Sandbox.deployTool(["plan", "customer-service", "--check", "--out", file])
+        #expect(saved.status == 0, "\(saved.stderr)\(saved.stdout)")
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect((root["revisions"] as? [String: [String: String]])?["customer-service"] == ["cs-1": v1, "cs-2": v1], "\(text)")
+        #expect(((root["services"] as? [[String: Any]])?.first?["target"] as? [String: Any])?["sha"] as? String == v2)
+        // No secret: the plan says (secret), and the deploy reads the key when it runs.
+        let key = try String(contentsOfFile: "\(Sandbox.dir)/secrets/demo-api.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!key.isEmpty && !text.contains(key))
+        #expect(text.contains("(secret)"))
+        let plan = try Self.commands(ofPlan: text)
+
+        try Command.run("/usr/bin/truncate", ["-s", "0", "\(Sandbox.dir)/hosts/cs-1/commands.log", "\(Sandbox.dir)/hosts/cs-2/commands.log"])
+            .checked()
+        let result = try Sandbox.deployTool(["deploy", "--plan", file])
+        #expect(result.status == 0, "\(result.stderr)\(result.stdout)")
+        for host in ["cs-1", "cs-2"] {
+            let planned = try #require(plan[host])
+            #expect(planned.forward.contains { $0.contains("checkout --quiet --detach \(v2)") }, "the file names the commit itself")
+            try expectReceived(host, planned.forward, refresh: planned.lockRefresh)
+        }
+        try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
+    }
+
+    /// A saved plan is stale, and refused with what changed (exit 65), when its inventory was edited, or when a host
+    /// is no longer on the revision `plan --check --out` saw; nothing runs on any host, or nothing changes.
+    @Test func aSavedPlanIsRefusedWhenItsInventoryChangedOrAHostMoved() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("saved-plan-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let inventory = try Sandbox.inventoryVariant([])
+        #expect(try Sandbox.deployTool(["plan", "customer-service", "--out", directory + "/offline.json"], inventory: inventory).status == 0)
+        let yaml = try String(contentsOfFile: inventory, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "LOG_LEVEL: info", with: "LOG_LEVEL: debug").write(toFile: inventory, atomically: true, encoding: .utf8)
+        try Command.run("/usr/bin/truncate", ["-s", "0", "\(Sandbox.dir)/hosts/cs-1/commands.log", "\(Sandbox.dir)/hosts/cs-2/commands.log"])
+            .checked()
+        let edited = try Sandbox.deployTool(["deploy", "--plan", directory + "/offline.json"], inventory: inventory)
+        #expect(edited.status == 65, "\(edited.stderr)\(edited.stdout)")
+        #expect(edited.stderr.contains("changed since the plan was saved") && edited.stderr.contains("the plan of customer-service differs"),
+                "\(edited.stderr)")
+        #expect(try Self.received("cs-1").isEmpty && Self.received("cs-2").isEmpty, "no host is contacted")
+
+        #expect(try Sandbox.deployTool(["plan", "customer-service", "--check", "--out", directory + "/checked.json"]).status == 0)
+        #expect(try Sandbox.deployTool(["deploy", "customer-service", "--host", "cs-1"]).status == 0)
+        let moved = try Sandbox.deployTool(["deploy", "--plan", directory + "/checked.json", "--format", "json"])
+        #expect(moved.status == 65, "\(moved.stderr)\(moved.stdout)")
+        #expect(moved.stderr.contains("the saved plan is stale: cs-1 was on \(v1.prefix(12)) when it was saved and is on \(v2.prefix(12)) now"),
+                "\(moved.stderr)")
+        let finished = try #require(try jsonLines(moved.stdout).last { $0["event"] as? String == "deploy_finished" })
+        #expect(finished["exit_code"] as? Int == 65 && finished["result"] as? String == "stopped", "\(finished)")
+        try expectOn(v2, serving: "v2", ["cs-1"])
+        try expectOn(v1, serving: "v1", ["cs-2"])
     }
 
     @Test func aFailedHostReceivesThePlansPutBackBranch() throws {

@@ -259,6 +259,26 @@ struct ExecutorTests {
         #expect(events.names.contains("host_failed") && events.names.contains("host_rolled_back"))
     }
 
+    /// A saved plan records each host's revision: a host found elsewhere stops the rollout before any change (exit 65).
+    @Test func aSavedPlanWhoseHostMovedStopsBeforeAnyChange() async throws {
+        let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1", "h2")))
+        var plan = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]])
+        let elsewhere = String(repeating: "e", count: 40)
+        plan.services[0].recordedRevisions = ["h1": try #require(CommitID(oldSHA)), "h2": try #require(CommitID(elsewhere))]
+        let report = await Executor(factory: fleet.scripted, sink: EventLog(), stop: StopSignal(), options: Fixtures.options()).run(plan)
+        let outcome = try #require(report.services.first)
+        #expect(outcome.error == .planStale(service: "app", moved: [MovedHost(host: "h2", recorded: try #require(CommitID(elsewhere)),
+                                                                             found: try #require(CommitID(oldSHA)))]))
+        #expect(outcome.error?.category == .invalidInventory)
+        #expect(outcome.result == .stopped)
+        #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
+        #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+        // Where it saw the hosts is all the plan needs: the same revisions run.
+        plan.services[0].recordedRevisions = ["h1": try #require(CommitID(oldSHA)), "h2": try #require(CommitID(oldSHA))]
+        let again = await Executor(factory: fleet.scripted, sink: EventLog(), stop: StopSignal(), options: Fixtures.options()).run(plan)
+        #expect(again.services.first?.result == .succeeded)
+    }
+
     @Test func aHostThatCannotBePutBackMakesTheResultRollbackFailed() async throws {
         let fleet = FakeFleet(service: Fixtures.service(hosts: Fixtures.hosts("h1")))
         fleet.unhealthy(on: nil, at: newSHA)

@@ -194,6 +194,13 @@ struct BatchRunner {
             run.outcomes[host]?.from = revision.value
             run.outcomes[host]?.revision = revision.value
         }
+        // A saved plan runs only on hosts still where it saw them.
+        let moved = sessions.compactMap { session -> MovedHost? in
+            let name = session.host.name
+            guard let recorded = plan.recordedRevisions[name], let found = previous[name], found != recorded else { return nil }
+            return MovedHost(host: name, recorded: recorded, found: found)
+        }
+        if !moved.isEmpty { throw RolloutError.planStale(service: service, moved: moved) }
         let label = run.ref ?? "the target"
         let output = answers[first.name]?[.resolve]?.stdout.firstLine ?? ""
         guard let commit = CommitID(output) else {

@@ -22,6 +22,9 @@ public struct ServicePlan: Sendable {
     public var batches: [[ServiceHost]]
     /// One entry per targeted host, in host-name order: the lock order.
     public var hosts: [HostPlan]
+    /// A saved plan's record of each host's revision when `plan --check --out` made it: a deploy of the plan stops
+    /// before any change (exit 65) when a host is somewhere else now. Empty: nothing recorded.
+    public var recordedRevisions: [String: CommitID] = [:]
 
     public init(service: Service, action: RolloutAction = .deploy, target: PlanTarget, policy: TierPolicy,
                 batches: [[ServiceHost]], hosts: [HostPlan]) {

@@ -15,7 +15,7 @@ extension Plan {
     /// The same document in pieces of UTF-8, so a large plan can be streamed out. Services are
     /// written a window at a time on every core (each service's text depends only on that service),
     /// and emitted in order.
-    public func writeJSON(_ emit: ([UInt8]) -> Void) {
+    public func writeJSON(saved: SavedPlanRecord? = nil, _ emit: ([UInt8]) -> Void) {
         var json = JSONWriter(reservingCapacity: 1 << 16)
         json.beginObject()
         json.key("version")
@@ -42,6 +42,7 @@ extension Plan {
             json.key("gateway")
             gateway.write(into: &json)
         }
+        saved?.write(into: &json)
         json.endObject()
         json.newline()
         emit(json.takeBytes())
@@ -136,6 +137,66 @@ extension ServicePlan {
         }
         json.endArray()
         json.endObject()
+    }
+}
+
+/// What `plan --out FILE` adds to the plan's document, so that `deploy --plan FILE` can make the same plan again and
+/// tell when it went stale: the inventory's digest, the request the plan was made of, and (with `--check`) the
+/// revision each host was on. The target commits are the plan's own (`target.sha`, known with `--check`).
+/// No secret is in it: the plan shows secrets as `(secret)`, and a deploy reads them when it runs.
+public struct SavedPlanRecord: Sendable, Equatable {
+    public var inventorySHA256: String
+    public var services: [String]
+    public var all: Bool
+    public var hosts: [String]
+    public var ref: String?
+    public var batch: String?
+    public var noBake: Bool
+    /// Each host's revision, by service and host, as `plan --check` saw it; nil without `--check`.
+    public var revisions: [String: [String: String]]?
+
+    public init(inventorySHA256: String, services: [String], all: Bool, hosts: [String], ref: String?, batch: String?,
+                noBake: Bool, revisions: [String: [String: String]]?) {
+        self.inventorySHA256 = inventorySHA256
+        self.services = services
+        self.all = all
+        self.hosts = hosts
+        self.ref = ref
+        self.batch = batch
+        self.noBake = noBake
+        self.revisions = revisions
+    }
+
+    func write(into json: inout JSONWriter) {
+        json.key("inventory_sha256"); json.string(inventorySHA256)
+        json.key("request")
+        json.beginObject()
+        json.key("services")
+        json.beginArray()
+        for service in services { json.string(service) }
+        json.endArray()
+        json.key("all"); json.bool(all)
+        json.key("hosts")
+        json.beginArray()
+        for host in hosts { json.string(host) }
+        json.endArray()
+        json.key("ref"); json.optional(ref)
+        json.key("batch"); json.optional(batch)
+        json.key("no_bake"); json.bool(noBake)
+        json.endObject()
+        json.key("revisions")
+        if let revisions {
+            json.beginObject()
+            for service in revisions.keys.sorted() {
+                json.key(service)
+                json.beginObject()
+                for (host, revision) in revisions[service]!.sorted(by: { $0.key < $1.key }) { json.key(host); json.string(revision) }
+                json.endObject()
+            }
+            json.endObject()
+        } else {
+            json.null()
+        }
     }
 }
 

@@ -154,6 +154,10 @@ public final class ChildProcess: @unchecked Sendable {
         }
         kill(-pid, SIGKILL)
         _ = lock.withLock { reap(blocking: true) }
+        // SIGKILL is delivered, not yet acted on: wait (bounded) until the group's members are gone, so that none is
+        // still running when this returns.
+        let gone = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < gone, kill(-pid, 0) == 0 { usleep(2_000) }
     }
 
     deinit { stop() }

@@ -23,14 +23,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "SSH", dependencies: ["CLibSSH2", "CCrypto"]),
+        .target(name: "ShellWords"),
+        .target(name: "SSH", dependencies: ["CLibSSH2", "CCrypto", "ShellWords"]),
         .target(name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Rollout", dependencies: ["Inventory", "CCrypto"]),
+        .target(name: "Rollout", dependencies: ["Inventory", "CCrypto", "ShellWords"]),
         .target(name: "Gateway", dependencies: ["Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
         .target(
             name: "DeployCLI",
             dependencies: [
-                "SSH", "Inventory", "Rollout", "Gateway",
+                "SSH", "Inventory", "Rollout", "Gateway", "ShellWords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,9 +39,9 @@ let package = Package(
         .executableTarget(name: "ssh-bench", dependencies: ["SSH", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["Rollout"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Inventory", "TestSupport"]),
+        .testTarget(name: "RolloutTests", dependencies: ["Rollout", "Inventory", "TestSupport", "ShellWords"]),
         .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Inventory", "Rollout"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Inventory", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Inventory", "TestSupport", "ShellWords"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]
 )

@@ -17,8 +17,8 @@ public struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOverrideOptions
 
-    @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
-    var ref: String?
+    @Option(help: "Branch, tag or commit to deploy (default: each service's branch).", transform: refArgument)
+    var ref: GitRef?
 
     @Option(help: "Services rolled out at once (named services: 1, in the order given; --all: 4).")
     var parallel: Int?
@@ -72,7 +72,7 @@ public struct DeployCommand: AsyncParsableCommand {
             throw SelectionError.noServicesChosen(known: inventory?.services.map(\.name) ?? [])
         }
         let inventory = try global.loadInventory()
-        let plan = Planner.plan(try selection.select(from: inventory), ref: try parseRef(ref), overrides: policy.overrides,
+        let plan = Planner.plan(try selection.select(from: inventory), ref: ref, overrides: policy.overrides,
                                 gateway: inventory.gateway)
         if dryRun {
             switch global.format {

@@ -140,11 +140,8 @@ func spokenDuration(_ d: Duration) -> String {
     return "\(ms / 60_000)m\(String(format: "%02d", (ms % 60_000) / 1000))s"
 }
 
-/// Commit ids for people.
-func shortRevision(_ sha: String?) -> String {
-    guard let sha else { return "-" }
-    return String(sha.prefix(12))
-}
+/// A commit id for people, `-` when there is none.
+func shortRevision(_ sha: String?) -> String { sha?.shortSHA ?? "-" }
 
 /// Ctrl-C (or SIGTERM, SIGHUP) while the secrets were being read: nothing was contacted (exit 1).
 struct SecretsStopped: CategorizedError {

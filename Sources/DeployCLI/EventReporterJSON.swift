@@ -158,23 +158,6 @@ indirect enum JSONValue: Sendable {
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-    }
+    /// The one JSON string writer of the tool (`JSONWriter`), so every JSON form escapes alike.
+    private static func writeString(_ s: String, into out: inout String) { out += JSONWriter.quoted(s) }
 }

@@ -119,10 +119,5 @@ struct InventoryCheckCommand: AsyncParsableCommand {
         LineOutput.standardOutput.write(text)
     }
 
-    private func jsonString(_ text: String) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
-        return String(decoding: data, as: UTF8.self)
-    }
+    private func jsonString(_ text: String) -> String { JSONWriter.quoted(text) }
 }

@@ -32,11 +32,11 @@ struct PlanCheckRenderer {
     }
 
     private func line(for state: PlanCheckReport.HostState, target: String?) -> String {
-        let current = state.current.map { String($0.prefix(12)) } ?? "?"
+        let current = state.current?.shortSHA ?? "?"
         switch state.status {
         case .upToDate: return "\(current)  up to date" + (state.detail.map { " (\(VisibleText.escaped($0)))" } ?? "")
         case .willChange:
-            return "\(current) -> \(target.map { String($0.prefix(12)) } ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
+            return "\(current) -> \(target?.shortSHA ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
         case .unreachable: return "unreachable: \(VisibleText.escaped(state.detail ?? ""))"
         case .failed: return "failed: \(VisibleText.escaped(state.detail ?? ""))"
         }

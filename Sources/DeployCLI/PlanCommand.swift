@@ -21,8 +21,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var policy: PolicyOverrideOptions
 
-    @Option(help: "Branch, tag or commit to deploy (default: each service's branch).")
-    var ref: String?
+    @Option(help: "Branch, tag or commit to deploy (default: each service's branch).", transform: refArgument)
+    var ref: GitRef?
 
     @Flag(help: "Connect read-only, fetch, and show each host's current revision against the target.")
     var check = false
@@ -44,14 +44,14 @@ struct PlanCommand: AsyncParsableCommand {
     /// What `--out` records beside the plan: the request it was made of and the inventory it was made from.
     private func record(revisions: [String: [String: String]]?) throws -> SavedPlanRecord {
         SavedPlanRecord(inventorySHA256: try SavedPlan.digest(ofInventoryAt: global.inventoryPath), services: selection.services,
-                        all: selection.all, hosts: selection.hosts, ref: ref, batch: policy.batch, noBake: policy.noBake,
+                        all: selection.all, hosts: selection.hosts, ref: ref?.value, batch: policy.batch?.description, noBake: policy.noBake,
                         revisions: revisions)
     }
 
     func run() async throws {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
-        let plan = Planner.plan(chosen, ref: try parseRef(ref), overrides: policy.overrides, gateway: inventory.gateway)
+        let plan = Planner.plan(chosen, ref: ref, overrides: policy.overrides, gateway: inventory.gateway)
         guard check else {
             if let out { try SavedPlan.write(plan, record: try record(revisions: nil), to: out) }
             switch global.format {
@@ -72,7 +72,7 @@ struct PlanCommand: AsyncParsableCommand {
             let revisions = report.services.reduce(into: [String: [String: String]]()) { all, service in
                 all[service.service.name] = service.hosts.reduce(into: [:]) { $0[$1.host.name] = $1.current }
             }
-            try SavedPlan.write(Planner.plan(chosen, ref: try parseRef(ref), resolved: resolved, overrides: policy.overrides,
+            try SavedPlan.write(Planner.plan(chosen, ref: ref, resolved: resolved, overrides: policy.overrides,
                                              gateway: inventory.gateway),
                                 record: try record(revisions: revisions), to: out)
         }

@@ -17,8 +17,8 @@ public struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var selection: OneServiceOptions
 
-    @Option(help: "Revision (commit, tag or branch) to go to instead of the one history names.")
-    var to: String?
+    @Option(help: "Revision (commit, tag or branch) to go to instead of the one history names.", transform: refArgument)
+    var to: GitRef?
 
     @OptionGroup var policy: PolicyOverrideOptions
 
@@ -34,7 +34,7 @@ public struct RollbackCommand: AsyncParsableCommand {
     public func run() async throws {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory)
-        let ref = try parseRef(to)
+        let ref = to
         let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides, gateway: inventory.gateway)
         let factory = hostKeys.factory
         guard dryRun else {

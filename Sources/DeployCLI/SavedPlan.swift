@@ -72,8 +72,8 @@ enum SavedPlan {
         if now != record.inventorySHA256 {
             let what = changed.isEmpty ? "the plans of its services are still the same, but the file is not"
                 : "the plan of " + changed.joined(separator: ", ") + " differs"
-            throw Stale(file: file, reason: "\(inventoryPath) changed since the plan was saved (sha256 \(record.inventorySHA256.prefix(12)) "
-                        + "then, \(now.prefix(12)) now): \(what); make the plan again (plan --out) and review it")
+            throw Stale(file: file, reason: "\(inventoryPath) changed since the plan was saved (sha256 \(record.inventorySHA256.shortSHA) "
+                        + "then, \(now.shortSHA) now): \(what); make the plan again (plan --out) and review it")
         }
         if !changed.isEmpty {
             throw Stale(file: file, reason: "this openclaw-deploy makes another plan of the same inventory (\(changed.joined(separator: ", "))); "

@@ -40,24 +40,26 @@ struct OneServiceOptions: ParsableArguments {
 }
 
 /// `--ref` / `--to`, parsed once into a `GitRef` (a refused one is a usage error naming the reason).
-func parseRef(_ text: String?) throws -> GitRef? {
-    try text.map { try GitRef(validating: $0) }
-}
+/// `--ref` and `--to`, read once by the argument parser into a `GitRef` (a refused ref is a usage error, with why).
+func refArgument(_ text: String) throws -> GitRef { try GitRef(validating: text) }
 
 /// `--batch` and `--no-bake`: the tier's policy changed for this run, for emergencies.
 struct PolicyOverrideOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Hosts changed at once for this run, instead of the tier's: a count, a percentage (25%) or all.",
-                               valueName: "n|n%|all"))
-    var batch: String?
+                               valueName: "n|n%|all"), transform: batchArgument)
+    var batch: BatchSize?
 
     @Flag(name: .customLong("no-bake"), help: "Skip the canary's bake time for this run.")
     var noBake = false
 
-    func validate() throws {
-        if let batch, BatchSize(parsing: batch) == nil {
-            throw ValidationError("--batch takes a number of hosts (at least 1), a percentage from 1% to 100%, or all; got \(batch)")
-        }
-    }
 
-    var overrides: PolicyOverrides { PolicyOverrides(batch: batch.flatMap(BatchSize.init(parsing:)), noBake: noBake) }
+    var overrides: PolicyOverrides { PolicyOverrides(batch: batch, noBake: noBake) }
+}
+
+/// `--batch`, read once by the argument parser into a `BatchSize`.
+func batchArgument(_ text: String) throws -> BatchSize {
+    guard let size = BatchSize(parsing: text) else {
+        throw ValidationError("--batch takes a number of hosts (at least 1), a percentage from 1% to 100%, or all; got \(text)")
+    }
+    return size
 }

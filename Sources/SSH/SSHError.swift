@@ -1,3 +1,5 @@
+import ShellWords
+
 /// Failures of the SSH layer, each described in the words a person reads: what failed, where, what to do.
 public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotResolve(endpoint: String, reason: String)
@@ -121,14 +123,7 @@ public enum SSHError: Error, Sendable, Equatable, CustomStringConvertible {
         case let other where other.hasPrefix("sk-ecdsa-sha2-"): type = "ecdsa-sk"
         default: type = keyType
         }
-        return "ssh-keyscan -t \(shellWord(type))" + (port.map { " -p \($0)" } ?? "") + " \(shellWord(target)) >> \(shellWord(knownHosts))"
+        return "ssh-keyscan -t \(ShellQuote.quote(type))" + (port.map { " -p \($0)" } ?? "") + " \(ShellQuote.quote(target)) >> \(ShellQuote.quote(knownHosts))"
     }
 
-    /// A word as the shell reads it: as is when plainly safe (so the hint reads naturally), else quoted as the
-    /// command runner quotes.
-    private static func shellWord(_ word: String) -> String {
-        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%_+=:,./-")
-        if !word.isEmpty, word.allSatisfy({ safe.contains($0) }) { return word }
-        return CommandTask.quote(word)
-    }
 }

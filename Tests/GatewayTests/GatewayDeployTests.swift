@@ -1,3 +1,4 @@
+import ShellWords
 import Foundation
 import Testing
 import Inventory

@@ -1,3 +1,4 @@
+import ShellWords
 import Foundation
 import Inventory
 import Rollout

@@ -1,3 +1,4 @@
+import ShellWords
 import Inventory
 import Rollout
 import Testing

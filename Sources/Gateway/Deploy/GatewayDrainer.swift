@@ -23,7 +23,7 @@ public actor GatewayDrainer: GatewayHook {
     /// The gateway host's connection, made once for every service of the run (two services draining at once wait
     /// for the same connect).
     private var connection = SharedConnection<GatewayDeployer>()
-    private let token = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    private let token = randomHex(bytes: 8)
 
     /// Fails at once (before any host changes) when the inventory has no gateway or its template does not render.
     public init(inventory: Inventory, plan: GatewayPlan, factory: any TransportFactory, lockWait: Duration = .seconds(60)) throws {

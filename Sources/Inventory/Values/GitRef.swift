@@ -38,7 +38,7 @@ public struct CommitID: Sendable, Equatable, Hashable, CustomStringConvertible {
     public var description: String { value }
 
     /// The short form for people.
-    public var short: String { String(value.prefix(12)) }
+    public var short: String { value.shortSHA }
 
     static func isLowerHex(_ byte: UInt8) -> Bool {
         (48...57).contains(byte) || (97...102).contains(byte)
@@ -60,4 +60,9 @@ public struct RefusedRef: Error, Sendable, Equatable, CategorizedError {
     public var description: String {
         "refusing ref \(QuotedText.quoted(ref)): \(reason). Give a branch, a tag or a commit SHA."
     }
+}
+
+extension String {
+    /// A commit id for people: its first 12 hex digits (what every table, event and message shows).
+    public var shortSHA: String { String(prefix(12)) }
 }

@@ -1,3 +1,4 @@
+import ShellWords
 import Inventory
 
 /// Every remote command of one host's rollout, as data. Nothing here does I/O; the executor runs the

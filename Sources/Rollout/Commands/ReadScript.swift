@@ -28,7 +28,7 @@ public struct ReadScript: Sendable {
     }
 
     public static func newNonce() -> String {
-        (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+        randomHex(bytes: 8)
     }
 
     private func begin(_ name: String) -> String { "@@openclaw-read \(nonce) \(name)@@" }

@@ -1,3 +1,4 @@
+import ShellWords
 import Inventory
 
 /// The environment one host's service runs with: the inventory's variables and the built-in `OPENCLAW_*`

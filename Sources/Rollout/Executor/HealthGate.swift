@@ -59,7 +59,7 @@ struct HealthGate {
                 consecutive: consecutive, needed: needed, timeLeft: max(left, .zero))))
             if consecutive >= needed { return finish(.passed) }
             if left < health.interval {
-                return finish(.failed("no \(needed) consecutive 2xx from \(health.url) within \(Self.text(health.timeout)); last answer: \(lastAnswer)"))
+                return finish(.failed("no \(needed) consecutive 2xx from \(health.url) within \(formatDuration(health.timeout)); last answer: \(lastAnswer)"))
             }
             if try await !stop.sleep(for: health.interval, interruptible: interruptible) { return finish(.stopped) }
         }
@@ -87,7 +87,7 @@ struct HealthGate {
                 return .failed(reason)
             }
         }
-        session.report(.bake, .rollout, .ok, start.duration(to: clock.now), "healthy for \(Self.text(duration))")
+        session.report(.bake, .rollout, .ok, start.duration(to: clock.now), "healthy for \(formatDuration(duration))")
         return .passed
     }
 
@@ -118,11 +118,5 @@ struct HealthGate {
 
     static func probeTimeout(left: Duration) -> Duration {
         min(.seconds(5), max(left, .milliseconds(200)))
-    }
-
-    static func text(_ d: Duration) -> String {
-        let ms = d.milliseconds
-        if ms % 1000 == 0 { return "\(ms / 1000)s" }
-        return "\(ms)ms"
     }
 }

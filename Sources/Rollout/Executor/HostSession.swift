@@ -171,9 +171,6 @@ extension String {
     var firstLine: String {
         String((split(whereSeparator: \.isNewline).first ?? "").drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
-
-    /// The short form of a commit id for people.
-    var shortSHA: String { String(prefix(12)) }
 }
 
 extension HostPlan {

@@ -203,7 +203,7 @@ struct ServiceRollout {
 
     /// A random id naming this rollout in locks and history.
     static func newID() -> String {
-        (0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        randomHex(bytes: 6)
     }
 }
 

@@ -1,7 +1,7 @@
 /// Writes pretty-printed JSON (two-space indent, one key or element per line) straight into UTF-8
 /// bytes, keys in the order written. Plans of thousands of hosts are megabytes of text, so nothing
 /// is built as a tree first.
-struct JSONWriter {
+public struct JSONWriter {
     private(set) var bytes: [UInt8] = []
     private var depth = 0
     /// Per open container: whether it already has an element, so the next one needs a comma.
@@ -50,7 +50,7 @@ struct JSONWriter {
     mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
 
     /// `value` as a JSON string, quotes included: how every JSON form of the tool writes it.
-    static func quoted(_ value: String) -> String {
+    public static func quoted(_ value: String) -> String {
         var writer = JSONWriter()
         writer.writeString(value)
         return String(decoding: writer.bytes, as: UTF8.self)

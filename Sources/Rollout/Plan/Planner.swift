@@ -1,3 +1,4 @@
+import ShellWords
 import Dispatch
 import Inventory
 

@@ -1,5 +1,6 @@
 import CLibSSH2
 import Foundation
+import ShellWords
 import Synchronization
 
 /// How a streamed command hands over its output as it arrives. Called on the session loop's thread.
@@ -100,7 +101,7 @@ final class CommandTask: SessionTask, @unchecked Sendable {
     /// this side has gone away.
     static func wrapped(_ command: String, timeout: Duration) -> String {
         let seconds = String(format: "%.3f", max(timeout.inSeconds, 0.001))
-        return "printf '\(ProcessGroupMarker.prefix)%s\\n' \"$$\" >&2; exec timeout -k \(killGraceSeconds) \(seconds) sh -c \(quote(command))"
+        return "printf '\(ProcessGroupMarker.prefix)%s\\n' \"$$\" >&2; exec timeout -k \(killGraceSeconds) \(seconds) sh -c \(ShellQuote.quoteAlways(command))"
     }
 
     var wakeAt: ContinuousClock.Instant? {
@@ -341,11 +342,6 @@ final class CommandTask: SessionTask, @unchecked Sendable {
         "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8, "KILL": 9, "USR1": 10,
         "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
     ]
-
-    /// Single-quotes a word for the remote POSIX shell.
-    static func quote(_ word: String) -> String {
-        "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
 }
 
 /// Finds the line the wrapper writes first on stderr (`@openclaw-group 1234`) and takes it out of the output:

@@ -16,9 +16,19 @@ public enum ShellQuote {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Single-quotes `s` whatever it holds: the shell reads it as one plain word, never as syntax.
+    /// Single-quotes `s` whatever it holds: the shell reads it as one plain word, never as syntax. Byte by byte, as
+    /// the shell reads it: an apostrophe followed by a combining mark is one Swift `Character` but still a quote.
     public static func quoteAlways(_ s: String) -> String {
-        "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        var bytes: [UInt8] = [UInt8(ascii: "'")]
+        for byte in s.utf8 {
+            if byte == UInt8(ascii: "'") {
+                bytes += [UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "'")]
+            } else {
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "'"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `quote`, appended to `bytes`.

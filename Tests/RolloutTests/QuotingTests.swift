@@ -2,6 +2,7 @@ import ShellWords
 import Inventory
 import Rollout
 import Testing
+import TestSupport
 
 @Suite("Quoting and ref validation")
 struct QuotingTests {
@@ -45,6 +46,16 @@ struct QuotingTests {
     ])
     func quote(_ input: String, _ expected: String) {
         #expect(ShellQuote.quote(input) == expected)
+    }
+
+    /// What a shell reads back is the word itself, whatever it holds; the SSH layer wraps every command this way.
+    @Test("a word always quoted reads back as itself in sh, an apostrophe before a combining mark included", arguments: [
+        "plain", "", "it's", "'\u{301}$(echo PWNED)", "x'\u{301}; echo PWNED", "a\nb'\"c\\d`e`$f",
+        ShellQuote.quote("\u{301}$(echo PWNED)"), ShellQuote.quote("it'\u{301}s $(echo PWNED)"),
+    ])
+    func quoteAlwaysReadsBack(_ word: String) throws {
+        let output = try TestCommand.capture("/bin/sh", ["-c", "printf '%s' " + ShellQuote.quoteAlways(word)], timeout: .seconds(10))
+        #expect(output.stdout == word, "\(ShellQuote.quoteAlways(word))")
     }
 
     @Test("paths under ~/ leave the home to the remote shell and quote the rest", arguments: [

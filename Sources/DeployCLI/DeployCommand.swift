@@ -44,7 +44,7 @@ public struct DeployCommand: AsyncParsableCommand {
         if let parallel {
             if parallel < 1 { throw ValidationError("--parallel must be at least 1") }
             // It sets how many services roll out at once: with one service it would silently mean nothing.
-            if !selection.all && selection.services.count < 2 {
+            if !selection.all && selection.services.count < 2 && savedPlan == nil {
                 throw ValidationError("--parallel sets how many services roll out at once; use it with --all or several services")
             }
         }
@@ -53,9 +53,11 @@ public struct DeployCommand: AsyncParsableCommand {
     public func run() async throws {
         if let savedPlan {
             let inventory = try global.loadInventory()
-            let plan = try SavedPlan.load(savedPlan, inventory: inventory, inventoryPath: global.inventoryPath)
+            let (plan, record) = try SavedPlan.load(savedPlan, inventory: inventory, inventoryPath: global.inventoryPath)
+            try await SavedPlan.checkHosts(plan, file: savedPlan, factory: hostKeys.factory)
+            // As the request it was made of would run: --all 4 services at once, named ones one after another.
             try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: hostKeys.factory,
-                                    parallel: parallel ?? 1, lockWait: lockWait.duration).run()
+                                    parallel: parallel ?? (record.all ? 4 : 1), lockWait: lockWait.duration).run()
             return
         }
         if !selection.all && selection.services.isEmpty {

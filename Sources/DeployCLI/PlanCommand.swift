@@ -81,6 +81,8 @@ struct PlanCommand: AsyncParsableCommand {
         LineOutput.standardOutput.write(text)
         // The report already names every host; the exit code only summarises it.
         if report.hasUnreachableHosts || report.hasFailures, let out {
+            // An older plan left at that path must not be taken for this one.
+            try? FileManager.default.removeItem(atPath: out)
             LineOutput.standardError.write("error: \(out) was not written: a plan is saved only when every host could be read\n")
         }
         if report.hasUnreachableHosts { throw ReportedOutcome(category: .unreachable) }

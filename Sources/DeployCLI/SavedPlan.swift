@@ -36,7 +36,7 @@ enum SavedPlan {
 
     /// The plan `file` holds, made again from `inventory` (read from `inventoryPath`): refused as stale when the
     /// inventory changed or the plan it makes is not the file's. The returned plan carries the recorded revisions.
-    static func load(_ file: String, inventory: Inventory, inventoryPath: String) throws -> Plan {
+    static func load(_ file: String, inventory: Inventory, inventoryPath: String) throws -> (plan: Plan, record: SavedPlanRecord) {
         let saved: [String: Any]
         let record: SavedPlanRecord
         do {
@@ -82,8 +82,33 @@ enum SavedPlan {
         for index in plan.services.indices {
             let recorded = record.revisions?[plan.services[index].service.name] ?? [:]
             plan.services[index].recordedRevisions = recorded.compactMapValues(CommitID.init)
+            guard plan.services[index].recordedRevisions.count == recorded.count else {
+                throw Stale(file: file, reason: "its revisions are not all commit ids; make the plan again (plan --check --out)")
+            }
         }
-        return plan
+        return (plan, record)
+    }
+
+    /// Every host of a checked plan is read before anything is locked: a host no longer on the revision the file
+    /// records, or a ref that resolves elsewhere now, refuses the whole plan (exit 65), so no service of it runs when
+    /// another one is stale. Hosts that cannot be read are left to the rollout, which reports them.
+    static func checkHosts(_ plan: Plan, file: String, factory: any TransportFactory) async throws {
+        guard plan.services.contains(where: { !$0.recordedRevisions.isEmpty }) else { return }
+        let report = await PlanCheck.run(plan, factory: factory)
+        var moved: [String] = []
+        for (service, state) in zip(plan.services, report.services) {
+            if let planned = service.target.commit, let now = state.resolvedNow, now != planned.value {
+                moved.append("\(service.service.name): \(service.target.ref?.value ?? "the target") was \(planned.short) and is \(now.shortSHA) now")
+            }
+            for host in state.hosts {
+                guard let recorded = service.recordedRevisions[host.host.name], let now = host.current, now != recorded.value else { continue }
+                moved.append("\(service.service.name) \(host.host.name) was on \(recorded.short) and is on \(now.shortSHA) now")
+            }
+        }
+        guard moved.isEmpty else {
+            throw Stale(file: file, reason: "stale: since the plan was saved, " + moved.joined(separator: "; ")
+                        + "; nothing was changed. Make the plan again (plan --check --out FILE) and review it")
+        }
     }
 
     /// The services (and `gateway`) whose part of the document differs between the file and the plan made now.
@@ -104,8 +129,12 @@ enum SavedPlan {
               let all = request["all"] as? Bool, let hosts = request["hosts"] as? [String], let noBake = request["no_bake"] as? Bool else {
             throw Stale(file: "", reason: "is not a saved plan (no inventory_sha256 and request); make it with plan --out FILE")
         }
+        // Present, revisions must be readable: a record the check cannot read must not turn the check off.
+        let revisions = saved["revisions"] as? [String: [String: String]]
+        if saved["revisions"].map({ !($0 is NSNull) }) == true && revisions == nil {
+            throw Stale(file: "", reason: "its revisions cannot be read; make the plan again (plan --check --out)")
+        }
         return SavedPlanRecord(inventorySHA256: digest, services: services, all: all, hosts: hosts, ref: request["ref"] as? String,
-                               batch: request["batch"] as? String, noBake: noBake,
-                               revisions: saved["revisions"] as? [String: [String: String]])
+                               batch: request["batch"] as? String, noBake: noBake, revisions: revisions)
     }
 }

@@ -18,6 +18,8 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// A saved plan's hosts are no longer where `plan --check --out` saw them: each host that moved, with the
     /// revision the plan recorded and the one it runs now. Nothing was changed (exit 65).
     case planStale(service: String, moved: [MovedHost])
+    /// A saved plan's ref resolves to another commit than the one the plan was made for (exit 65).
+    case planTargetMoved(service: String, ref: String, planned: CommitID, found: CommitID)
     /// A rollback without `--to` found no successful deploy in the hosts' history (exit 1).
     case noPreviousRevision(service: String)
     /// The operator stopped the rollout and every touched host was put back (exit 1).
@@ -45,7 +47,7 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .lockHeld, .lockLive: return .lockHeld
         case .unreachable: return .unreachable
         case .stepFailed, .hookFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
-        case .planStale: return .invalidInventory
+        case .planStale, .planTargetMoved: return .invalidInventory
         case .rollbackIncomplete: return .needsAttention
         case .leaseLost(_, _, let changed): return changed.isEmpty ? .failed : .needsAttention
         }
@@ -86,6 +88,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
             return "\(service): the saved plan is stale: " + moved.map { "\($0.host) was on \($0.recorded.short) when it was saved "
                 + "and is on \($0.found.short) now" }.joined(separator: "; ")
                 + "; nothing was changed. Make the plan again (plan --check --out FILE) and review it."
+        case .planTargetMoved(let service, let ref, let planned, let found):
+            return "\(service): the saved plan is stale: \(ref) was \(planned.short) when it was saved and is \(found.short) now; "
+                + "nothing was changed. Make the plan again (plan --check --out FILE) and review it."
         case .noPreviousRevision(let service):
             return "\(service): the hosts' history has no successful deploy to roll back from; give the revision with --to REV."
         case .stoppedByOperator(let service):

@@ -150,7 +150,16 @@ extension RolloutEndToEndTests {
         for host in ["cs-1", "cs-2"] {
             let planned = try #require(plan[host])
             #expect(planned.forward.contains { $0.contains("checkout --quiet --detach \(v2)") }, "the file names the commit itself")
-            try expectReceived(host, planned.forward, refresh: planned.lockRefresh)
+            // First the read of every host that checks the plan is not stale (one script, read-only), then the plan itself.
+            let reads = try Self.received(host, expandingScripts: false)
+            #expect(reads.first?.hasPrefix("e=$(mktemp 2>/dev/null) || e=/dev/null; trap ") == true, "\(reads.first ?? "nothing")")
+            let check = Self.sections(of: reads.first ?? "")
+            #expect(!check.contains { $0.contains("checkout") || $0.contains(" up -d") || $0.contains("lock") }, "\(check)")
+            let lines = try Self.received(host).dropFirst(check.count).filter { !Self.matches($0, planned: planned.lockRefresh) }
+            #expect(lines.count == planned.forward.count, "\(host):\n\(lines.joined(separator: "\n"))")
+            for (line, command) in zip(lines, planned.forward) {
+                #expect(Self.matches(line, planned: command), "\(host):\nran:     \(line)\nplanned: \(command)")
+            }
         }
         try expectOn(v2, serving: "v2", ["cs-1", "cs-2"])
     }
@@ -173,15 +182,26 @@ extension RolloutEndToEndTests {
                 "\(edited.stderr)")
         #expect(try Self.received("cs-1").isEmpty && Self.received("cs-2").isEmpty, "no host is contacted")
 
+        // Every host of the plan is read before anything is locked: one that moved refuses the whole plan.
         #expect(try Sandbox.deployTool(["plan", "customer-service", "--check", "--out", directory + "/checked.json"]).status == 0)
         #expect(try Sandbox.deployTool(["deploy", "customer-service", "--host", "cs-1"]).status == 0)
         let moved = try Sandbox.deployTool(["deploy", "--plan", directory + "/checked.json", "--format", "json"])
         #expect(moved.status == 65, "\(moved.stderr)\(moved.stdout)")
-        #expect(moved.stderr.contains("the saved plan is stale: cs-1 was on \(v1.prefix(12)) when it was saved and is on \(v2.prefix(12)) now"),
-                "\(moved.stderr)")
-        let finished = try #require(try jsonLines(moved.stdout).last { $0["event"] as? String == "deploy_finished" })
-        #expect(finished["exit_code"] as? Int == 65 && finished["result"] as? String == "stopped", "\(finished)")
+        #expect(moved.stderr.contains("customer-service cs-1 was on \(v1.prefix(12)) and is on \(v2.prefix(12)) now"), "\(moved.stderr)")
+        #expect(!moved.stdout.contains("deploy_started"), "nothing started: \(moved.stdout)")
         try expectOn(v2, serving: "v2", ["cs-1"])
+        try expectOn(v1, serving: "v1", ["cs-2"])
+
+        // The branch moved since: the plan was made for another commit.
+        #expect(try Sandbox.deployTool(["plan", "customer-service", "--check", "--out", directory + "/branch.json"]).status == 0)
+        let newer = try Self.pushRelease("main") { work in
+            try "moved\n".write(toFile: work + "/MOVED", atomically: true, encoding: .utf8)
+            try Command.run("/usr/bin/git", ["-C", work, "add", "MOVED"]).checked()
+        }
+        let branch = try Sandbox.deployTool(["deploy", "--plan", directory + "/branch.json"])
+        #expect(branch.status == 65, "\(branch.stderr)\(branch.stdout)")
+        #expect(branch.stderr.contains("customer-service: main was \(v2.prefix(12)) and is \(newer.prefix(12)) now"), "\(branch.stderr)")
+        #expect(!branch.stdout.contains("lock "), "nothing was locked: \(branch.stdout)")
         try expectOn(v1, serving: "v1", ["cs-2"])
     }
 

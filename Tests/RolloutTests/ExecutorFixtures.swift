@@ -226,9 +226,11 @@ enum Fixtures {
     static func hosts(_ names: String...) -> [ServiceHost] { names.map { host($0) } }
 
     /// The planner's plan of one service, with the hosts grouped into the batches given.
-    static func plan(_ service: Service, batches: [[String]], ref: String? = "main", action: RolloutAction = .deploy) throws -> Plan {
+    static func plan(_ service: Service, batches: [[String]], ref: String? = "main", action: RolloutAction = .deploy,
+                     resolvedSHA: String? = nil) throws -> Plan {
         var plan = Planner.plan([SelectedService(service: service, hosts: service.hosts)], action: action,
-                                ref: try ref.map { try GitRef(validating: $0) })
+                                ref: try ref.map { try GitRef(validating: $0) },
+                                resolved: resolvedSHA.flatMap(CommitID.init).map { [service.name: $0] } ?? [:])
         let byName = Dictionary(uniqueKeysWithValues: service.hosts.map { ($0.name, $0) })
         plan.services[0].batches = batches.map { $0.map { byName[$0]! } }
         return plan

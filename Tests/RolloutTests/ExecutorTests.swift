@@ -273,6 +273,13 @@ struct ExecutorTests {
         #expect(outcome.result == .stopped)
         #expect(fleet.checkouts(on: "h1").isEmpty && fleet.checkouts(on: "h2").isEmpty)
         #expect(fleet.lockHolder("h1") == nil && fleet.lockHolder("h2") == nil)
+        // A saved plan made for another commit of its ref is stale too, not a failed step.
+        var pinned = try Fixtures.plan(fleet.service, batches: [["h1"], ["h2"]], resolvedSHA: String(repeating: "c", count: 40))
+        pinned.services[0].recordedRevisions = ["h1": try #require(CommitID(oldSHA)), "h2": try #require(CommitID(oldSHA))]
+        let target = await Executor(factory: fleet.scripted, sink: EventLog(), stop: StopSignal(), options: Fixtures.options()).run(pinned)
+        #expect(target.services.first?.error == .planTargetMoved(service: "app", ref: "main", planned: try #require(CommitID(String(repeating: "c", count: 40))),
+                                                                   found: try #require(CommitID(newSHA))))
+        #expect(target.services.first?.error?.category == .invalidInventory)
         // Where it saw the hosts is all the plan needs: the same revisions run.
         plan.services[0].recordedRevisions = ["h1": try #require(CommitID(oldSHA)), "h2": try #require(CommitID(oldSHA))]
         let again = await Executor(factory: fleet.scripted, sink: EventLog(), stop: StopSignal(), options: Fixtures.options()).run(plan)

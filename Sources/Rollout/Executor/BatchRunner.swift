@@ -206,6 +206,10 @@ struct BatchRunner {
         guard let commit = CommitID(output) else {
             throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve, reason: "\(label) did not resolve to a commit (got \"\(output)\")"))
         }
+        if let known = plan.target.commit, known != commit, !plan.recordedRevisions.isEmpty {
+            // A saved plan made for another commit of the ref: stale, not a failed step.
+            throw RolloutError.planTargetMoved(service: service, ref: label, planned: known, found: commit)
+        }
         if let known = plan.target.commit, known != commit {
             throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve,
                                                    reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))

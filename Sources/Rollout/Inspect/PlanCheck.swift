@@ -32,6 +32,8 @@ public struct PlanCheckReport: Sendable {
         public var sha: String?
         /// Why the target could not be resolved.
         public var problem: String?
+        /// What the ref resolves to on the first host now, when that was read (a plan's known target aside).
+        public var resolvedNow: String? = nil
         /// A rollback from history: the deploy it undoes.
         public var undoes: HistoryRecord?
         public var hosts: [HostState]
@@ -102,7 +104,8 @@ public enum PlanCheck {
         }
         var kinds: [StepKind] = [.currentRevision, .envDigest]
         if case .history = service.target.source { kinds.append(.readHistory) }
-        let resolvesHere = resolves && service.target.commit == nil && service.target.ref != nil
+        // A saved plan's known target is checked against what the ref resolves to now.
+        let resolvesHere = resolves && service.target.ref != nil && (service.target.commit == nil || !service.recordedRevisions.isEmpty)
         if resolvesHere { kinds += [.fetch, .resolve] }
         // The containers' state from the engine, beside the plan's reads (SPEC "Runtimes").
         let containers = ReadScript.Section("containers", HostCommands(service: service.service.name, host: hostPlan.host).containerStates())
@@ -196,7 +199,10 @@ public enum PlanCheck {
             return .init(host: hostPlan.host, current: read.current, status: .upToDate,
                          detail: down.isEmpty ? nil : down.joined(separator: "; "))
         }
-        return .init(service: service.service, ref: service.target.ref, sha: sha, problem: problem, undoes: undoes, hosts: hosts)
+        var state = PlanCheckReport.ServiceState(service: service.service, ref: service.target.ref, sha: sha, problem: problem,
+                                                 undoes: undoes, hosts: hosts)
+        state.resolvedNow = first?.resolved
+        return state
     }
 
     private static func firstLine(_ text: String, or fallback: String) -> String {

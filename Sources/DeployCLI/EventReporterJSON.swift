@@ -7,8 +7,14 @@ import Rollout
 final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     private let out: LineOutput
     /// Services whose `deploy_started` went out and whose `deploy_finished` has not, with when they started: a
-    /// stream always ends each of them, even when the process exits without the rollout's own end.
-    private let open = Mutex<[String: (started: DeployStarted, at: ContinuousClock.Instant)]>([:])
+    /// stream always ends each of them, even when the process exits without the rollout's own end. Once `closed`
+    /// (the stream was ended for the process's exit), the rollout's late events are dropped, so nothing follows a
+    /// service's last `deploy_finished`.
+    private struct Stream {
+        var open: [String: (started: DeployStarted, at: ContinuousClock.Instant)] = [:]
+        var closed = false
+    }
+    private let stream = Mutex(Stream())
 
     init(out: LineOutput = .standardOutput) {
         self.out = out
@@ -17,21 +23,29 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     func emit(_ event: RolloutEvent) {
         // The `step` event at its end carries everything about a step; its start would only add a line per step.
         if case .stepStarted = event.payload { return }
-        switch event.payload {
-        case .deployStarted(let started): open.withLock { $0[event.service] = (started, .now) }
-        case .deployFinished: open.withLock { _ = $0.removeValue(forKey: event.service) }
-        default: break
+        let line = JSONValue.object(Self.fields(of: event)).compact + "\n"
+        // Checked and written under one lock: the end `abandon` writes is the last line of each service.
+        stream.withLock { stream in
+            guard !stream.closed else { return }
+            switch event.payload {
+            case .deployStarted(let started): stream.open[event.service] = (started, .now)
+            case .deployFinished: stream.open.removeValue(forKey: event.service)
+            default: break
+            }
+            out.write(line)
         }
-        out.write(JSONValue.object(Self.fields(of: event)).compact + "\n")
     }
 
     func finish(_ report: RolloutReport) {}
 
     func abandon(_ monitor: RolloutMonitor) {
-        let unfinished = open.withLock { $0 }
-        for (service, entry) in unfinished.sorted(by: { $0.key < $1.key }) {
-            let outcome = monitor.abandonedOutcome(entry.started, service: service, elapsed: .now - entry.at)
-            emit(RolloutEvent(service: service, payload: .deployFinished(outcome)))
+        stream.withLock { stream in
+            for (service, entry) in stream.open.sorted(by: { $0.key < $1.key }) {
+                let outcome = monitor.abandonedOutcome(entry.started, service: service, elapsed: .now - entry.at)
+                out.write(JSONValue.object(Self.fields(of: RolloutEvent(service: service, payload: .deployFinished(outcome)))).compact + "\n")
+            }
+            stream.open = [:]
+            stream.closed = true
         }
     }
 

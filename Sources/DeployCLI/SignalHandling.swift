@@ -125,9 +125,12 @@ final class InterruptHandling: @unchecked Sendable {
                 defer { self.finished = true }
                 return !self.finished
             }) else { return }
+            // Local hooks still running are not waited for: they end with the process.
+            ChildProcess.killRunningGroups()
             self.lock.withLock { self.lastWords }?()
             err.write(Self.abortReport(monitor))
-            let attention = monitor.snapshot().contains { $0.state.needsAttention }
+            // As the rollout's own end would decide: a host left changed (put back or not) needs a person.
+            let attention = monitor.snapshot().contains { $0.state.needsAttention || $0.state.isOnTarget }
             Foundation.exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
         }
         lock.withLock { pendingExit = exit }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// SPEC "Output an operator can trust and read", end to end: what the summary says matches the hosts, every
 /// failed host is named, a stop before any change is `stopped`. Part of the serialized suite.
@@ -63,7 +64,8 @@ extension RolloutEndToEndTests {
     @Test func aRolloutThatDoesNotComeBackAfterASecondCtrlCStillEndsItsJSONStream() throws {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("hook-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: marker) }
-        let hook = "[sh, -c, \"trap '' TERM; touch '\(marker)'; sleep 20\"]"
+        // The hook writes its process group (its own pid: it leads one) into the marker.
+        let hook = "[sh, -c, \"trap '' TERM; echo $$ > '\(marker).tmp'; mv '\(marker).tmp' '\(marker)'; sleep 20\"]"
         let inventory = try Sandbox.inventoryVariant([("    env:\n      LOG_LEVEL: info", "    hooks: { before: \(hook) }\n    env:\n      LOG_LEVEL: info")])
         let running = try Command.Running(try Sandbox.binary, ["deploy", "customer-service", "--format", "json", "-i", inventory], environment: [:])
         let deadline = Date().addingTimeInterval(60)
@@ -83,6 +85,12 @@ extension RolloutEndToEndTests {
         let hosts = try #require(finished["hosts"] as? [[String: Any]])
         #expect(hosts.compactMap { $0["result"] as? String } == ["not_started", "not_started"], "\(hosts)")
         try expectOn(v1, serving: "v1", ["cs-1", "cs-2"])
+        // The hook, which ignores TERM, did not outlive the tool.
+        let group = try #require(Int32(try String(contentsOfFile: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        let gone = Date().addingTimeInterval(5)
+        while !ProcessGroups.alive(group).isEmpty && Date() < gone { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(ProcessGroups.alive(group).isEmpty, "left running: \(ProcessGroups.alive(group))")
+        kill(-group, SIGKILL)
     }
 
     @Test func aMistypedRefStopsBeforeAnyHostChangedAndSaysStopped() throws {

@@ -25,6 +25,12 @@ public enum HostState: Sendable, Equatable {
         }
     }
 
+    /// On the rollout's target: a success, unless the rollout was stopped at once (then a host left changed).
+    public var isOnTarget: Bool {
+        if case .onTarget = self { return true }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .waiting: return "not started, unchanged"

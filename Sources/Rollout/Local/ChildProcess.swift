@@ -97,7 +97,17 @@ public final class ChildProcess: @unchecked Sendable {
             rc = posix_spawnp(&pid, executable, &actions, &attributes, argv, env)
         }
         guard rc == 0 else { throw Failed(description: "cannot start \(executable): \(String(cString: strerror(rc)))") }
+        if newProcessGroup { _ = runningGroups.withLock { $0.insert(pid) } }
         return ChildProcess(pid: pid, leadsGroup: newProcessGroup)
+    }
+
+    /// Process groups whose leader has not been reaped yet: what a forced exit must not leave running.
+    private static let runningGroups = Mutex<Set<pid_t>>([])
+
+    /// SIGKILL to every process group a child of this process leads and that has not ended: the process is about
+    /// to exit without waiting for them (a second Ctrl-C whose rollout did not come back in time).
+    public static func killRunningGroups() {
+        for group in runningGroups.withLock({ $0 }) { kill(-group, SIGKILL) }
     }
 
     /// Whether the child leads a process group of its own (its group id is its pid).
@@ -154,8 +164,9 @@ public final class ChildProcess: @unchecked Sendable {
         }
         kill(-pid, SIGKILL)
         _ = lock.withLock { reap(blocking: true) }
-        // SIGKILL is delivered, not yet acted on: wait (bounded) until the group's members are gone, so that none is
-        // still running when this returns.
+        // SIGKILL is sent, not yet acted on: wait (at most 1 s) until the group has no member left, so that none is
+        // still running when this returns. A member killed but not yet reaped by its new parent still counts; where
+        // nothing reaps orphans (this process as PID 1 of a container), the wait runs its whole second.
         let gone = ContinuousClock.now + .seconds(1)
         while ContinuousClock.now < gone, kill(-pid, 0) == 0 { usleep(2_000) }
     }
@@ -167,6 +178,7 @@ public final class ChildProcess: @unchecked Sendable {
         var raw: Int32 = 0
         let result = waitpid(pid, &raw, blocking ? 0 : WNOHANG)
         guard result == pid else { return result < 0 ? -1 : nil }
+        if leadsGroup { _ = Self.runningGroups.withLock { $0.remove(pid) } }
         let signal = raw & 0x7f
         status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
         return status

@@ -16,16 +16,10 @@ build: deps
 # Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
 # which drives the sandbox hosts for minutes, on podman, and its runtime cases again on Docker Engine; then
 # the installed tool and README's CI example are checked.
-# No test asserts wall-clock time, so load cannot fail one.
+# No test asserts wall-clock time, so load cannot fail one. scripts/test-all runs the phases and prints how long
+# each took at the end, also when one fails.
 test: build
-	scripts/sandbox up
-	$(SWIFT) test --skip EndToEndTests
-	$(SWIFT) test --filter EndToEndTests
-	scripts/sandbox up --runtime docker
-	E2E_RUNTIME=docker $(SWIFT) test --filter '$(DOCKER_E2E)'
-	scripts/sandbox up
-	scripts/check-install
-	scripts/check-ci-example
+	SWIFT='$(SWIFT)' DOCKER_E2E='$(DOCKER_E2E)' scripts/test-all
 
 # The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (README "Runtimes"):
 # rollouts, status, logs, exec, the environment and its secrets.

@@ -23,7 +23,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     func emit(_ event: RolloutEvent) {
         // The `step` event at its end carries everything about a step; its start would only add a line per step.
         if case .stepStarted = event.payload { return }
-        let line = JSONValue.object(Self.fields(of: event)).compact + "\n"
+        let line = Self.line(event)
         // Checked and written under one lock: the end `abandon` writes is the last line of each service.
         stream.withLock { stream in
             guard !stream.closed else { return }
@@ -42,12 +42,15 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
         stream.withLock { stream in
             for (service, entry) in stream.open.sorted(by: { $0.key < $1.key }) {
                 let outcome = monitor.abandonedOutcome(entry.started, service: service, elapsed: .now - entry.at)
-                out.write(JSONValue.object(Self.fields(of: RolloutEvent(service: service, payload: .deployFinished(outcome)))).compact + "\n")
+                out.write(Self.line(RolloutEvent(service: service, payload: .deployFinished(outcome))))
             }
             stream.open = [:]
             stream.closed = true
         }
     }
+
+    /// One event as its JSON line.
+    static func line(_ event: RolloutEvent) -> String { JSONValue.object(fields(of: event)).compact + "\n" }
 
     static func fields(of event: RolloutEvent) -> [(String, JSONValue)] {
         var fields: [(String, JSONValue)] = [

@@ -36,7 +36,7 @@ struct GatewayRenderCommand: AsyncParsableCommand {
             do {
                 try Data(config.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             } catch {
-                throw GatewayOutputError(path: output, reason: error.localizedDescription)
+                throw OutputFileError(path: output, reason: error.localizedDescription)
             }
         }
         switch global.format {
@@ -154,8 +154,8 @@ enum GatewayConnection {
     }
 }
 
-/// `gateway render --output FILE` could not write the file.
-struct GatewayOutputError: CategorizedError {
+/// A file the command was asked to write (`gateway render --output`, `plan --out`) could not be written.
+struct OutputFileError: CategorizedError {
     var path: String
     var reason: String
     var category: ExitCategory { .failed }

@@ -60,14 +60,23 @@ enum RolloutExit {
     /// then a failed rollout, then an unreachable host, then a held lock.
     static func mostSerious(_ report: RolloutReport) -> (any CategorizedError)? {
         let errors = report.services.compactMap(\.error)
-        let order: [ExitCategory] = [.needsAttention, .failed, .invalidInventory, .unreachable, .lockHeld, .usage]
-        for category in order {
-            guard let error = errors.first(where: { $0.category == category }) else { continue }
-            // Several services went wrong: one error line names every one of them, the exit is the worst's.
-            if errors.count > 1 { return ServicesFailed(category: category, errors: errors, total: report.services.count) }
-            return error
+        guard let error = errors.min(by: { rank($0.category) < rank($1.category) }) else { return nil }
+        // Several services went wrong: one error line names every one of them, the exit is the worst's.
+        if errors.count > 1 { return ServicesFailed(category: error.category, errors: errors, total: report.services.count) }
+        return error
+    }
+
+    /// How serious a category is, most first: a switch, so a category added later cannot be left out (a stale
+    /// saved plan's exit 65 once was, and its run exited 0).
+    static func rank(_ category: ExitCategory) -> Int {
+        switch category {
+        case .needsAttention: 0
+        case .failed: 1
+        case .invalidInventory: 2
+        case .unreachable: 3
+        case .lockHeld: 4
+        case .usage: 5
         }
-        return nil
     }
 
     /// The exit code one service's outcome alone would give.

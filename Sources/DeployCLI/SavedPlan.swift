@@ -30,7 +30,7 @@ enum SavedPlan {
         do {
             try Data(bytes).write(to: URL(fileURLWithPath: file), options: .atomic)
         } catch {
-            throw GatewayOutputError(path: file, reason: error.localizedDescription)
+            throw OutputFileError(path: file, reason: error.localizedDescription)
         }
     }
 

@@ -19,15 +19,8 @@ public enum ShellQuote {
     /// Single-quotes `s` whatever it holds: the shell reads it as one plain word, never as syntax. Byte by byte, as
     /// the shell reads it: an apostrophe followed by a combining mark is one Swift `Character` but still a quote.
     public static func quoteAlways(_ s: String) -> String {
-        var bytes: [UInt8] = [UInt8(ascii: "'")]
-        for byte in s.utf8 {
-            if byte == UInt8(ascii: "'") {
-                bytes += [UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "'")]
-            } else {
-                bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "'"))
+        var bytes: [UInt8] = []
+        singleQuoted(s.utf8, into: &bytes)
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -38,17 +31,22 @@ public enum ShellQuote {
             var plain = !utf8.isEmpty
             for byte in utf8 where !safe[Int(byte)] { plain = false; break }
             if plain { bytes.append(contentsOf: utf8); return }
-            bytes.reserveCapacity(bytes.count + utf8.count + 8)
-            bytes.append(UInt8(ascii: "'"))
-            for byte in utf8 {
-                if byte == UInt8(ascii: "'") {
-                    bytes += [UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "'")]
-                } else {
-                    bytes.append(byte)
-                }
-            }
-            bytes.append(UInt8(ascii: "'"))
+            singleQuoted(utf8, into: &bytes)
         }
+    }
+
+    /// `bytes` in single quotes, each apostrophe written as `'\''`: the one escaping both `quote` and `quoteAlways` use.
+    private static func singleQuoted(_ utf8: some Collection<UInt8>, into bytes: inout [UInt8]) {
+        bytes.reserveCapacity(bytes.count + utf8.count + 8)
+        bytes.append(UInt8(ascii: "'"))
+        for byte in utf8 {
+            if byte == UInt8(ascii: "'") {
+                bytes += [UInt8(ascii: "'"), UInt8(ascii: "\\"), UInt8(ascii: "'"), UInt8(ascii: "'")]
+            } else {
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "'"))
     }
 
     /// Like `quote`, but a leading `~` or `~/` stays outside the quotes as `"$HOME"` so the remote

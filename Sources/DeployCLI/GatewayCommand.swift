@@ -93,9 +93,11 @@ struct GatewayDeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        let config = try GatewayRenderer.render(inventory: inventory)
-        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "deploy") {
-            try await $0.deploy(config)
+        // Rendered here first, so a template or inventory problem stops before any connection.
+        _ = try GatewayRenderer.render(inventory: inventory)
+        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "deploy") { deployer, editor in
+            // From the state on the gateway host, under its lock: a drained host stays out, a maintenance stays on.
+            try await editor.locked { state in try await deployer.deploy(try GatewayRenderer.render(inventory: inventory, state: state)) }
         }
     }
 }
@@ -114,8 +116,8 @@ struct GatewayRollbackCommand: AsyncParsableCommand {
 
     func run() async throws {
         let inventory = try global.loadInventory()
-        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "rollback") {
-            try await $0.rollback()
+        try await GatewayConnection.with(inventory, hostKeys: hostKeys, global: global, action: "rollback") { deployer, editor in
+            try await editor.locked { _ in try await deployer.rollback() }
         }
     }
 }
@@ -123,13 +125,15 @@ struct GatewayRollbackCommand: AsyncParsableCommand {
 /// One SSH connection to the gateway host for the length of a command, and the report of what it did.
 enum GatewayConnection {
     static func with(_ inventory: Inventory, hostKeys: HostKeyOptions, global: GlobalOptions, action: String,
-                     _ body: (GatewayDeployer) async throws -> GatewayDeployer.Outcome) async throws {
+                     _ body: (GatewayDeployer, GatewayStateEditor) async throws -> GatewayDeployer.Outcome) async throws {
         guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
         let transport = try await hostKeys.factory.open(gateway.host)
         let deployer = GatewayDeployer(gateway: gateway, transport: transport)
+        let editor = GatewayStateEditor(inventory: inventory, plan: Planner.gatewayPlan(gateway: gateway, services: []),
+                                        deployer: deployer)
         let outcome: GatewayDeployer.Outcome
         do {
-            outcome = try await body(deployer)
+            outcome = try await body(deployer, editor)
         } catch {
             await transport.close()
             throw error

@@ -19,6 +19,7 @@ public struct RootCommand: AsyncParsableCommand {
             LockCommand.self,
             InventoryCommand.self,
             GatewayCommand.self,
+            MaintenanceCommand.self,
         ],
         defaultSubcommand: DeployCommand.self
     )

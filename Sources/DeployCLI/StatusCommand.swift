@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import Inventory
 import Rollout
 
@@ -24,16 +25,25 @@ public struct StatusCommand: AsyncParsableCommand {
         let inventory = try global.loadInventory()
         let chosen = try selection.select(from: inventory, everyServiceByDefault: true)
         let targets = chosen.flatMap { chosen in chosen.hosts.map { (service: chosen.service, host: $0) } }
-        let rows = await FleetInspector(factory: hostKeys.factory).status(of: targets)
+        let factory = hostKeys.factory, shown = chosen.map(\.service.name)
+        async let maintenance = MaintenanceStatus.read(inventory: inventory, services: shown, factory: factory)
+        let rows = await FleetInspector(factory: factory).status(of: targets)
+        let gateway = await maintenance
         switch global.format {
-        case .json: LineOutput.standardOutput.write(Self.document(rows).pretty)
+        case .json:
+            var document = Self.document(rows)
+            if let gateway, case .object(var fields) = document {
+                fields.insert(("gateway", gateway.json), at: 1)
+                document = .object(fields)
+            }
+            LineOutput.standardOutput.write(document.pretty)
         case .text:
             let width = global.textWidth
             LineOutput.standardOutput.write(Self.table(rows, palette: Palette(enabled: global.useColor), width: width)
-                + TextFit.wrappedLines(Self.notes(rows), width: width))
+                + TextFit.wrappedLines(Self.notes(rows, gateway: gateway?.notes ?? ""), width: width))
         }
         // Every host is in the output, reasons included: the exit code only summarises it.
-        if rows.contains(where: { !$0.reachable }) { throw ReportedOutcome(category: .unreachable) }
+        if rows.contains(where: { !$0.reachable }) || gateway?.error != nil { throw ReportedOutcome(category: .unreachable) }
         if rows.contains(where: { !$0.isSound }) { throw ReportedOutcome(category: .failed) }
     }
 
@@ -84,7 +94,7 @@ public struct StatusCommand: AsyncParsableCommand {
 
     /// Below the table, one line per host that needs words: why it could not be reached, or which rollout
     /// was interrupted on it.
-    static func notes(_ rows: [HostStatus]) -> String {
+    static func notes(_ rows: [HostStatus], gateway: String = "") -> String {
         var notes: [String] = []
         for row in rows {
             if !row.reachable { notes.append("\(row.service) \(row.host): \(row.error ?? "could not connect")") }
@@ -105,7 +115,8 @@ public struct StatusCommand: AsyncParsableCommand {
                     + "and `openclaw-deploy rollback \(row.service) --dry-run` for where a rollback would go")
             }
         }
-        return notes.isEmpty ? "" : "\n" + notes.map { VisibleText.escaped($0) + "\n" }.joined()
+        let lines = notes.map { VisibleText.escaped($0) + "\n" }.joined() + gateway
+        return lines.isEmpty ? "" : "\n" + lines
     }
 }
 
@@ -137,5 +148,58 @@ enum TextTable {
             let fitted = TextFit.wrapped(trimmed, width: width, indent: String(repeating: " ", count: lastStart)).joined(separator: "\n")
             return index == 0 ? palette.dim(fitted) : fitted
         }.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Which of the shown services are in maintenance, read from the gateway host (only when the inventory has a gateway
+/// and some shown service is routed by it).
+struct MaintenanceStatus {
+    var host: String
+    /// Routed services shown, in order, with their maintenance (nil: routed normally).
+    var services: [(name: String, prefix: String, maintenance: GatewayState.Maintenance?)]
+    /// Why the state could not be read; then `services` says nothing.
+    var error: String?
+
+    static func read(inventory: Inventory, services: [String], factory: SSHTransportFactory) async -> MaintenanceStatus? {
+        guard let gateway = inventory.gateway, let layout = try? GatewayLayout(inventory: inventory) else { return nil }
+        let routed = services.compactMap { name in layout.upstreams.first { $0.service == name }.map { (name, $0.prefix) } }
+        guard !routed.isEmpty else { return nil }
+        do {
+            let transport = try await factory.open(gateway.host)
+            let state: GatewayState
+            do {
+                state = try await GatewayDeployer(gateway: gateway, transport: transport).readState()
+            } catch {
+                await transport.close()
+                throw error
+            }
+            await transport.close()
+            return MaintenanceStatus(host: gateway.host.name, services: routed.map { ($0.0, $0.1, state.maintenance[$0.0]) })
+        } catch {
+            return MaintenanceStatus(host: gateway.host.name, services: [], error: "\(error)")
+        }
+    }
+
+    var json: JSONValue {
+        .object([
+            ("host", .string(host)), ("reachable", .bool(error == nil)), ("error", .optional(error)),
+            ("maintenance", .array(services.compactMap { service in
+                service.maintenance.map { entry in
+                    guard case .object(let fields) = MaintenanceJSON.entry(entry) else { return .null }
+                    return .object([("service", .string(service.name)), ("route", .string(service.prefix))] + fields)
+                }
+            })),
+        ])
+    }
+
+    /// One line per service in maintenance, or why the gateway could not be read.
+    var notes: String {
+        if let error { return VisibleText.escaped("gateway \(host): could not read which services are in maintenance: \(error)") + "\n" }
+        return services.compactMap { service in
+            service.maintenance.map { entry in
+                VisibleText.escaped("\(service.name): IN MAINTENANCE since \(entry.since) (by \(entry.setBy)): gateway \(host) answers "
+                    + "\(service.prefix) with 503: \(QuotedText.quoted(entry.message)); `openclaw-deploy maintenance off \(service.name)` ends it") + "\n"
+            }
+        }.joined()
     }
 }

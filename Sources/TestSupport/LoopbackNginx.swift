@@ -109,6 +109,8 @@ public enum LoopbackHTTP {
     public struct Response: Sendable {
         public var status: Int
         public var body: String
+        /// Header lines, names lowercased (the last of a repeated name wins).
+        public var headers: [String: String] = [:]
     }
 
     /// GET `path` from `address:port` (an IPv4 loopback address). Throws when there is no complete answer in time.
@@ -147,6 +149,11 @@ public enum LoopbackHTTP {
         guard fields.count >= 2, fields[0].hasPrefix("HTTP/"), let status = Int(fields[1]) else {
             throw TestCommand.Failed(description: "no HTTP answer from \(address):\(port)\(path) (got \(received.count) bytes)")
         }
-        return Response(status: status, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        var headers: [String: String] = [:]
+        for line in (parts.first ?? "").components(separatedBy: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Response(status: status, body: parts.dropFirst().joined(separator: "\r\n\r\n"), headers: headers)
     }
 }

@@ -116,6 +116,65 @@ extension RolloutEndToEndTests {
     }
 }
 
+extension RolloutEndToEndTests {
+    /// SPEC "maintenance": the built binary turns a service's route into a 503 page and back, through the gateway
+    /// host; other routes are untouched, `status` shows it, and `gateway deploy` keeps it.
+    @Test func maintenanceOnAnswers503OnThatRouteOnlyAndOffRestoresIt() throws {
+        let gateway = try GatewayHostFixture()
+        defer { gateway.stop() }
+        try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory).checked()
+        let routed = try GatewayHostFixture.get("/api/customer/health")
+        let content = try GatewayHostFixture.get("/api/content/health").status
+
+        let on = try Sandbox.deployTool(["maintenance", "on", "customer-service", "--message", "Back at 03:30 <UTC>",
+                                         "--retry-after", "10m"], inventory: gateway.inventory)
+        #expect(on.status == 0, "\(on.stderr)\(on.stdout)")
+        #expect(on.stdout.contains("customer-service: maintenance on: gateway gateway answers /api/customer/ with 503"), "\(on.stdout)")
+        let page = try GatewayHostFixture.get("/api/customer/health")
+        #expect(page.status == 503)
+        #expect(page.headers["retry-after"] == "600")
+        #expect(page.body.contains("Back at 03:30 &lt;UTC&gt;"), "\(page.body)")
+        #expect(try GatewayHostFixture.get("/api/content/health").status == content, "another route is untouched")
+        #expect(try GatewayHostFixture.get("/health").status == 200)
+
+        let again = try Sandbox.deployTool(["maintenance", "on", "customer-service", "--message", "Back at 03:30 <UTC>",
+                                            "--retry-after", "10m", "--format", "json"], inventory: gateway.inventory)
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any], "\(again.stdout)")
+        #expect(document["result"] as? String == "unchanged")
+        #expect((document["maintenance"] as? [String: Any])?["retry_after"] as? Int == 600)
+
+        // Every operator sees it: status reads it from the gateway host.
+        let status = try Sandbox.deployTool(["status", "customer-service", "--format", "json"], inventory: gateway.inventory)
+        let statusDocument = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)")
+        let listed = try #require((statusDocument["gateway"] as? [String: Any])?["maintenance"] as? [[String: Any]], "\(status.stdout)")
+        #expect(listed.map { $0["service"] as? String } == ["customer-service"])
+        #expect(listed.first?["message"] as? String == "Back at 03:30 <UTC>")
+        let statusText = try Sandbox.deployTool(["status", "customer-service"], inventory: gateway.inventory)
+        #expect(statusText.stdout.contains("customer-service: IN MAINTENANCE since"), "\(statusText.stdout)")
+
+        // A gateway deploy renders from the state on the gateway host: the maintenance stays on.
+        let redeploy = try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory)
+        #expect(redeploy.status == 0 && redeploy.stdout.contains("nothing changed"), "\(redeploy.stderr)\(redeploy.stdout)")
+        #expect(try GatewayHostFixture.get("/api/customer/health").status == 503)
+
+        let off = try Sandbox.deployTool(["maintenance", "off", "customer-service"], inventory: gateway.inventory)
+        #expect(off.status == 0, "\(off.stderr)\(off.stdout)")
+        #expect(off.stdout.contains("maintenance off: gateway gateway routes /api/customer/ to its hosts again"), "\(off.stdout)")
+        let back = try GatewayHostFixture.get("/api/customer/health")
+        #expect(back.status == routed.status && back.body == routed.body)
+        let statusAfter = try Sandbox.deployTool(["status", "customer-service"], inventory: gateway.inventory)
+        #expect(!statusAfter.stdout.contains("MAINTENANCE"), "\(statusAfter.stdout)")
+        let offAgain = try Sandbox.deployTool(["maintenance", "off", "customer-service"], inventory: gateway.inventory)
+        #expect(offAgain.stdout.contains("not in maintenance; nothing changed"), "\(offAgain.stdout)")
+
+        // A message that cannot be one line of a page is refused before the gateway host is contacted.
+        let sent = try gateway.received().count
+        let refused = try Sandbox.deployTool(["maintenance", "on", "customer-service", "--message", "two\nlines"], inventory: gateway.inventory)
+        #expect(refused.status == 64 && refused.stderr.contains("--message contains a control character"), "\(refused.stderr)")
+        #expect(try gateway.received().count == sent)
+    }
+}
+
 /// nginx plus the sshd that plays its host, and an inventory (sandbox.yaml plus a `gateway:` section) in a temp dir.
 struct GatewayHostFixture {
     static let address = "127.0.0.10"

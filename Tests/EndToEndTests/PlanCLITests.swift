@@ -46,7 +46,8 @@ struct PlanCLITests {
         // The gateway host is planned like any other: who it drains, and with --commands each of its commands.
         #expect(result.stdout.contains("\ngateway gateway  deploy@203.0.113.5:22 · /etc/nginx/conf.d/openclaw.conf\n"), "\(result.stdout)")
         #expect(result.stdout.contains("  takes each host of trading out of rotation while it changes"), "\(result.stdout)")
-        #expect(commands.stdout.contains("       $ [ ! -f /etc/nginx/conf.d/.openclaw.conf.drained ] || cat /etc/nginx/conf.d/.openclaw.conf.drained\n"))
+        #expect(commands.stdout.contains("       $ { [ ! -f /etc/nginx/conf.d/.openclaw.conf.drained ] || cat /etc/nginx/conf.d/.openclaw.conf.drained ; "
+            + "echo; echo '[maintenance]' ; [ ! -f /etc/nginx/conf.d/.openclaw.conf.maintenance ] || cat /etc/nginx/conf.d/.openclaw.conf.maintenance ; }\n"))
         #expect(commands.stdout.contains("       $ umask 022 && printf %s <config chunk> > /etc/nginx/conf.d/.openclaw.conf.new\n"))
     }
 

@@ -39,7 +39,7 @@ struct GatewayDeployTests {
         }
 
         func render(drained: [String: Set<String>] = [:]) throws -> String {
-            try GatewayRenderer.render(inventory: inventory, drained: drained)
+            try GatewayRenderer.render(inventory: inventory, state: GatewayState(drained: drained))
         }
 
         func onDisk(_ path: String? = nil) -> String? { try? String(contentsOfFile: path ?? configPath, encoding: .utf8) }
@@ -175,6 +175,64 @@ struct GatewayDeployTests {
         // The config went up with its real size, and the drained set named the host.
         #expect(sent[2].contains("customer-service lighthouse-a"))
         #expect(!sent[5].contains("<config bytes>") && !sent[4].contains("<config chunk>"))
+    }
+
+    @Test("maintenance: the route answers 503 with Retry-After and the page, other routes do not; a drain keeps it; off ends it")
+    func maintenance() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        _ = try await gateway.deployer.deploy(try gateway.render())
+        let plan = Planner.gatewayPlan(gateway: gateway.inventory.gateway!, services: ["customer-service"], settleSeconds: 1)
+        let editor = GatewayStateEditor(inventory: gateway.inventory, plan: plan, deployer: gateway.deployer)
+        func get(_ path: String) throws -> LoopbackHTTP.Response {
+            try LoopbackHTTP.get(address: "127.0.0.1", port: gateway.port, path: path, timeout: .seconds(15))
+        }
+        let tradingBefore = try get("/api/trading/x").status
+        // `$HOME` would be an unknown nginx variable (nginx -t fails), the tags would be markup, the quote would end
+        // the directive's string.
+        let message = "Back at 3 <b>UTC</b>, \"promise\" \\ $HOME"
+        let entry = GatewayState.Maintenance(retryAfterSeconds: 120, since: "2026-12-07T03:00:00Z", setBy: "ops", message: message)
+        _ = try await editor.change { $0.maintenance["customer-service"] = entry }
+
+        let page = try get("/api/customer/v1/chat")
+        #expect(page.status == 503)
+        #expect(page.headers["retry-after"] == "120")
+        #expect(page.headers["content-type"]?.hasPrefix("text/html") == true, "\(page.headers)")
+        #expect(page.body.contains("Back at 3 &lt;b&gt;UTC&lt;/b&gt;, &quot;promise&quot; \\ &#36;HOME"), "\(page.body)")
+        #expect(try get("/api/trading/x").status == tradingBefore, "another route is untouched")
+        #expect(try get("/health").status == 200)
+        let shared = try String(contentsOfFile: GatewayCommands(configPath: gateway.configPath).maintenancePath, encoding: .utf8)
+        #expect(shared == "customer-service\t120\t2026-12-07T03:00:00Z\tops\t\(message)\n")
+
+        // A rollout's drain renders from the whole state: the maintenance stays on.
+        let drainer = try GatewayDrainer(inventory: gateway.inventory, plan: plan, factory: gateway.transport)
+        _ = try await drainer.drain(service: "customer-service", host: "lighthouse-a")
+        #expect(gateway.onDisk()?.contains(" down;  # lighthouse-a\n") == true)
+        #expect(try get("/api/customer/v1/chat").status == 503)
+        #expect(await drainer.finish() == [])
+        #expect(try get("/api/customer/v1/chat").status == 503)
+
+        _ = try await editor.change { $0.maintenance["customer-service"] = nil }
+        #expect(try get("/api/customer/v1/chat").status != 503)
+        #expect(gateway.onDisk() == (try gateway.render()))
+        #expect((try? String(contentsOfFile: GatewayCommands(configPath: gateway.configPath).maintenancePath, encoding: .utf8)) == "")
+    }
+
+    @Test("a maintenance the gateway cannot put in force leaves the state file as it was")
+    func maintenanceRefused() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        _ = try await gateway.deployer.deploy(try gateway.render())
+        let plan = Planner.gatewayPlan(gateway: gateway.inventory.gateway!, services: [], settleSeconds: 1)
+        let editor = GatewayStateEditor(inventory: gateway.inventory, plan: plan, deployer: gateway.deployer)
+        let before = gateway.onDisk()
+        // nginx stopped: the reload fails, the config and the state go back.
+        gateway.nginx.stop()
+        let entry = GatewayState.Maintenance(retryAfterSeconds: 60, since: "2026-12-07T03:00:00Z", setBy: "ops", message: "later")
+        await #expect(throws: GatewayError.self) { _ = try await editor.change { $0.maintenance["trading"] = entry } }
+        #expect(gateway.onDisk() == before)
+        let shared = try? String(contentsOfFile: GatewayCommands(configPath: gateway.configPath).maintenancePath, encoding: .utf8)
+        #expect(shared == nil || shared == "", "the state file says what is in force: \(shared ?? "")")
     }
 
     /// Whether `line` is `planned` with each `<late value>` replaced by something.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Inventory
+import Rollout
 @testable import Gateway
 
 /// Golden files are rewritten instead of compared when UPDATE_GOLDEN=1 (then review the diff).
@@ -61,11 +62,57 @@ struct GatewayRenderTests {
     @Test("a drained host is marked down, and nginx -t still accepts the config")
     func drained() throws {
         let rendered = try GatewayRenderer.render(inventory: SampleInventory.fleet(),
-                                                  drained: ["customer-service": ["lighthouse-a2"]])
+                                                  state: GatewayState(drained: ["customer-service": ["lighthouse-a2"]]))
         #expect(rendered.contains("server 203.0.113.11:8080 max_fails=3 fail_timeout=10s down;  # lighthouse-a2"))
         #expect(rendered.contains("server 203.0.113.10:8080 max_fails=3 fail_timeout=10s;  # lighthouse-a"))
         let check = try NginxConfigCheck.test(renderedConfig: rendered)
         #expect(check.passed, "nginx -t: \(check.output)")
+    }
+
+    @Test("a service in maintenance answers 503 with its page in its own location only, and nginx -t accepts it")
+    func maintenance() throws {
+        let entry = GatewayState.Maintenance(retryAfterSeconds: 90, since: "2026-12-07T03:00:00Z", setBy: "ops",
+                                             message: "50% off \"soon\"; {braces} $request_uri \\n")
+        let rendered = try GatewayRenderer.render(inventory: SampleInventory.fleet(),
+                                                  state: GatewayState(maintenance: ["customer-service": entry]))
+        let customer = try #require(rendered.range(of: "location /api/customer/ {")).upperBound
+        let location = String(rendered[customer...].components(separatedBy: "\n    }\n")[0])
+        #expect(location.contains("add_header Retry-After 90 always;"))
+        #expect(location.contains("return 503 \"<!doctype html>\\n"), "\(location)")
+        #expect(location.contains("50% off &quot;soon&quot;; {braces} &#36;request_uri \\\\n"), "\(location)")
+        #expect(!location.contains("proxy_pass"))
+        #expect(rendered.contains("proxy_pass http://openclaw_trading/;"), "the other route is untouched")
+        #expect(rendered.components(separatedBy: "return 503").count == 2)
+        let check = try NginxConfigCheck.test(renderedConfig: rendered)
+        #expect(check.passed, "nginx -t: \(check.output)")
+    }
+
+    @Test("a maintenance page template: its names are the page's, a misspelt one is an error with its line")
+    func maintenancePageTemplate() throws {
+        let entry = GatewayState.Maintenance(retryAfterSeconds: 60, since: "2026-12-07T03:00:00Z", setBy: "ops", message: "<later>")
+        let page = try MaintenancePage.render(templateText: "<p>{{service}}: {{message}} ({{retry_after}} s, {{set_by}}, {{since}})</p>",
+                                              path: "page.mustache", service: "trading", maintenance: entry)
+        #expect(page == "<p>trading: &lt;later&gt; (60 s, ops, 2026-12-07T03:00:00Z)</p>")
+        #expect(throws: GatewayError.templateUnknownName(path: "page.mustache", line: 2, name: "mesage",
+                                                         known: ["message", "retry_after", "service", "set_by", "since"])) {
+            _ = try MaintenancePage.render(templateText: "<p>\n{{mesage}}</p>", path: "page.mustache", service: "trading", maintenance: entry)
+        }
+    }
+
+    @Test("the shared state reads back as written; hand-edited lines that do not parse are skipped")
+    func sharedStateText() {
+        let state = GatewayState(drained: ["trading": ["trade-a", "trade-b"]],
+                                 maintenance: ["customer-service": .init(retryAfterSeconds: 30, since: "2026-12-07T03:00:00Z",
+                                                                         setBy: "ops", message: "a\tb? no: one line, tabs refused")])
+        #expect(MaintenanceMessage.problem(state.maintenance["customer-service"]!.message) != nil)
+        var good = state
+        good.maintenance["customer-service"]!.message = "back soon"
+        let text = GatewayState.drainedText(good.drained) + "\n" + GatewayState.maintenanceMarker + "\n"
+            + GatewayState.maintenanceText(good.maintenance) + "garbage line\nx\tnot-a-number\t-\t-\tmsg\n"
+        #expect(GatewayState.parse(text) == good)
+        #expect(GatewayState.parse("") == GatewayState())
+        #expect(MaintenanceMessage.problem(String(repeating: "x", count: 301)) != nil)
+        #expect(MaintenanceMessage.problem("Back at 3 UTC \u{202E}") != nil)
     }
 
     @Test("upstream names are nginx identifiers derived from service names")

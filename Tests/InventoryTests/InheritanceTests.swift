@@ -126,6 +126,38 @@ struct InheritanceTests {
         #expect(inventory.services.first?.hosts.first?.ssh.port == 2222)
     }
 
+    @Test func gatewayMaintenancePageIsResolvedAndAMissingOneIsNamed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("inv-page-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "{{upstreams}}".write(toFile: directory + "/gw.mustache", atomically: true, encoding: .utf8)
+        try "<p>{{message}}</p>".write(toFile: directory + "/page.mustache", atomically: true, encoding: .utf8)
+        func yaml(_ page: String) -> String {
+            """
+            version: 1
+            services:
+              svc:
+                tier: "95"
+                repo: { path: /srv/svc }
+                health: { url: "http://127.0.0.1:8080/health" }
+                hosts: [{ name: h, address: 192.0.2.7 }]
+            gateway:
+              host: { name: gw, address: 192.0.2.5 }
+              config_path: /etc/nginx/conf.d/openclaw.conf
+              template: gw.mustache
+              maintenance_page: \(page)
+
+            """
+        }
+        let inventory = try InventoryLoader.parse(yaml: yaml("page.mustache"), path: directory + "/inv.yaml")
+        #expect(inventory.gateway?.maintenancePagePath == directory + "/page.mustache")
+        #expect {
+            _ = try InventoryLoader.parse(yaml: yaml("nope.mustache"), path: directory + "/inv.yaml")
+        } throws: { error in
+            "\(error)".contains("inv.yaml:12:3: `gateway.maintenance_page`: template file `\(directory)/nope.mustache` does not exist")
+        }
+    }
+
     @Test func mergeKeysAndAnchorsAreHonoured() throws {
         let yaml = """
         version: 1

@@ -77,6 +77,11 @@ public struct GatewayDeployer: Sendable {
         }
     }
 
+    /// The shared state as it is now, read without the drain lock (what `status` shows).
+    public func readState() async throws -> GatewayState {
+        GatewayState.parse(try await read(commands.readState(), step: "reading the gateway's state beside \(gateway.configPath)") ?? "")
+    }
+
     /// The file's content, or nil when the command says it does not exist (exit 3).
     private func read(_ command: RemoteCommand, step: String) async throws -> String? {
         let result = try await transport.run(command.rendered, timeout: timeout)

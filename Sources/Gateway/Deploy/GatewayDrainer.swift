@@ -49,27 +49,33 @@ public actor GatewayDrainer: GatewayHook {
 
     public func drain(service: String, host: String) async throws -> String {
         guard let upstream = routedService(service) else { return "not behind the gateway" }
-        return try await changingSharedSet { shared in
-            if shared[service, default: []].contains(host) {
-                drained[service, default: []].insert(host)
-                return (nil, "already out of \(upstream.name)")
-            }
-            let inRotation = upstream.hosts.filter { !shared[service, default: []].contains($0) }
-            guard inRotation.contains(where: { $0 != host }) else {
-                return (nil, "kept in \(upstream.name): no other host of \(service) is in rotation")
-            }
-            shared[service, default: []].insert(host)
-            return ({ self.drained[service, default: []].insert(host) }, "marked down in \(upstream.name)")
+        enum Decision: Sendable { case alreadyOut, keptIn, markedDown }
+        let hosts = upstream.hosts
+        let (decision, note) = try await editor().change { shared -> Decision in
+            let down = shared.drained[service, default: []]
+            if down.contains(host) { return .alreadyOut }
+            guard hosts.contains(where: { $0 != host && !down.contains($0) }) else { return .keptIn }
+            shared.drained[service, default: []].insert(host)
+            return .markedDown
+        }
+        switch decision {
+        case .alreadyOut:
+            drained[service, default: []].insert(host)
+            return "already out of \(upstream.name)"
+        case .keptIn:
+            return "kept in \(upstream.name): no other host of \(service) is in rotation"
+        case .markedDown:
+            drained[service, default: []].insert(host)
+            return Self.joined("marked down in \(upstream.name)", note)
         }
     }
 
     public func restore(service: String, host: String) async throws -> String {
         guard let upstream = routedService(service) else { return "not behind the gateway" }
         guard drained[service, default: []].contains(host) else { return "in \(upstream.name)" }
-        return try await changingSharedSet { shared in
-            Self.remove(host, of: service, from: &shared)
-            return ({ Self.remove(host, of: service, from: &self.drained) }, "back in \(upstream.name)")
-        }
+        let (_, note) = try await editor().change { shared in Self.remove(host, of: service, from: &shared.drained) }
+        Self.remove(host, of: service, from: &drained)
+        return Self.joined("back in \(upstream.name)", note)
     }
 
     public func finish() async -> [String] {
@@ -78,16 +84,20 @@ public actor GatewayDrainer: GatewayHook {
             let mine = drained
             let names = mine.sorted { $0.key < $1.key }.flatMap { service, hosts in hosts.sorted().map { "\(service)/\($0)" } }
             do {
-                _ = try await changingSharedSet { shared in
-                    for (service, hosts) in mine { for host in hosts { Self.remove(host, of: service, from: &shared) } }
-                    return ({ self.drained = [:] }, "")
+                _ = try await editor().change { shared in
+                    for (service, hosts) in mine { for host in hosts { Self.remove(host, of: service, from: &shared.drained) } }
                 }
+                drained = [:]
             } catch {
                 problems.append("gateway: could not put \(names.joined(separator: ", ")) back in rotation: \(error)")
             }
         }
         if let deployer = try? await connection.take()?.value { await deployer.close() }
         return problems
+    }
+
+    private static func joined(_ what: String, _ note: String?) -> String {
+        [what, note].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
     }
 
     private static func remove(_ host: String, of service: String, from set: inout [String: Set<String>]) {
@@ -106,52 +116,10 @@ public actor GatewayDrainer: GatewayHook {
         return RoutedService(name: GatewayLayout.upstreamName(name), hosts: service.hosts.map(\.name))
     }
 
-    /// Under the gateway's drain lock: reads the shared drained set, lets `change` edit it, and when the set
-    /// changed, writes it and puts the config rendered from it in force (the file goes back if that fails).
-    /// `change` returns what to do to this run's own record once the gateway has the change, and the step's
-    /// note. Nothing is changed when `change` returns no commit action.
-    private func changingSharedSet(
-        _ change: (inout [String: Set<String>]) -> (commit: (() -> Void)?, note: String)
-    ) async throws -> String {
-        let deployer = try await connected()
-        try await takeLock(deployer)
-        do {
-            let before = try await readShared(deployer)
-            var shared = before
-            let (commit, note) = change(&shared)
-            var notes = [note]
-            if let commit, shared != before {
-                try await run(deployer, plan.writeDrained, [.drainedSet: GatewayCommands.drainedText(shared)],
-                              step: "writing \(deployer.commands.drainedPath)")
-                do {
-                    let config = try GatewayRenderer.render(inventory: inventory, drained: shared)
-                    _ = try? await deployer.transport.run(try plan.touchDrainLock.command.filled([.drainToken: token]).rendered,
-                                                          timeout: timeout)
-                    let uploads = try GatewayCommands.chunks(of: config).enumerated().map { index, chunk in
-                        try (index == 0 ? plan.uploadConfig : plan.appendConfig).command.filled([.configChunk: chunk])
-                    }
-                    let install = try plan.installConfig.command.filled([.configBytes: String(config.utf8.count)])
-                    if let installed = try await deployer.install(uploads: uploads, then: install) {
-                        notes.append(installed)
-                    }
-                } catch {
-                    _ = try? await run(deployer, plan.writeDrained, [.drainedSet: GatewayCommands.drainedText(before)],
-                                       step: "restoring the drained set")
-                    throw error
-                }
-                commit()
-            } else {
-                commit?()
-            }
-            await releaseLock(deployer)
-            return notes.filter { !$0.isEmpty }.joined(separator: "; ")
-        } catch {
-            await releaseLock(deployer)
-            throw error
-        }
+    /// The editor of the gateway's shared state, over this run's one connection and with this run's token.
+    private func editor() async throws -> GatewayStateEditor {
+        GatewayStateEditor(inventory: inventory, plan: plan, deployer: try await connected(), token: token, lockWait: lockWait)
     }
-
-    private var timeout: Duration { plan.host.ssh.commandTimeout }
 
     private func connected() async throws -> GatewayDeployer {
         guard let gateway = inventory.gateway else { throw GatewayError.noGatewaySection(inventory: inventory.sourcePath) }
@@ -165,44 +133,6 @@ public actor GatewayDrainer: GatewayHook {
         }
     }
 
-    /// Waits (bounded) while another rollout changes the gateway.
-    private func takeLock(_ deployer: GatewayDeployer) async throws {
-        let deadline = ContinuousClock.now + lockWait
-        let take = try plan.drainLock.command.filled([.drainToken: token]).rendered
-        while true {
-            let result = try await deployer.transport.run(take, timeout: timeout)
-            if result.succeeded { return }
-            guard result.exitStatus == GatewayCommands.drainLockHeld, result.signal == nil else {
-                throw GatewayError.remoteStepFailed(host: plan.host.name, step: "taking \(deployer.commands.drainLockPath)",
-                                                    detail: GatewayDeployer.lastLine(result))
-            }
-            guard ContinuousClock.now < deadline else {
-                throw GatewayError.remoteStepFailed(host: plan.host.name, step: "taking \(deployer.commands.drainLockPath)",
-                                                    detail: "another rollout held it for \(formatDuration(lockWait))")
-            }
-            try await Task.sleep(for: .milliseconds(200))
-        }
-    }
-
-    private func releaseLock(_ deployer: GatewayDeployer) async {
-        guard let release = try? plan.drainUnlock.command.filled([.drainToken: token]).rendered else { return }
-        _ = try? await deployer.transport.run(release, timeout: timeout)
-    }
-
-    private func readShared(_ deployer: GatewayDeployer) async throws -> [String: Set<String>] {
-        let result = try await run(deployer, plan.readDrained, [:], step: "reading \(deployer.commands.drainedPath)")
-        return GatewayCommands.parseDrained(result.stdout)
-    }
-
-    /// Runs the plan's `step` with `values` filled in; a failure names `what` it was doing.
-    @discardableResult
-    private func run(_ deployer: GatewayDeployer, _ step: GatewayStep, _ values: [LateValue: String], step what: String) async throws -> CommandResult {
-        let result = try await deployer.transport.run(try step.command.filled(values).rendered, timeout: timeout)
-        guard result.succeeded else {
-            throw GatewayError.remoteStepFailed(host: plan.host.name, step: what, detail: GatewayDeployer.lastLine(result))
-        }
-        return result
-    }
 }
 
 extension GatewayDeployer {

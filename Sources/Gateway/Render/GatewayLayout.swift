@@ -1,5 +1,6 @@
 import Foundation
 import Inventory
+import Rollout
 
 /// What the gateway config says, decided from the inventory before any template is involved: one upstream per
 /// routed service, one location per route prefix, and the services left out with the reason why.
@@ -19,6 +20,8 @@ public struct GatewayLayout: Sendable, Equatable {
         public var service: String
         public var prefix: String
         public var servers: [Server]
+        /// Set while the service is in maintenance: its route answers 503 with a page instead of reaching a host.
+        public var maintenance: GatewayState.Maintenance?
     }
 
     public struct Unrouted: Sendable, Equatable {
@@ -32,8 +35,8 @@ public struct GatewayLayout: Sendable, Equatable {
     public var upstreams: [Upstream]
     public var unrouted: [Unrouted]
 
-    /// `drained` holds hosts to mark `down`, keyed by service name.
-    public init(inventory: Inventory, drained: [String: Set<String>] = [:]) throws {
+    /// `state` holds the hosts to mark `down` and the services in maintenance, keyed by service name.
+    public init(inventory: Inventory, state: GatewayState = GatewayState()) throws {
         // Only plain file-name characters reach the template: a name with a newline could otherwise write
         // a line of nginx config of its own.
         let name = inventory.sourcePath.split(separator: "/").last.map(String.init) ?? inventory.sourcePath
@@ -59,13 +62,13 @@ public struct GatewayLayout: Sendable, Equatable {
                 throw GatewayError.duplicateRoute(prefix: route.prefix, services: [other, service.name])
             }
             servicesByPrefix[route.prefix] = service.name
-            let down = drained[service.name] ?? []
+            let down = state.drained[service.name] ?? []
             let servers = try service.hosts.sorted(by: { $0.name < $1.name }).map { host in
                 Server(host: host.name, address: try Self.nginxAddress(host.address, service: service.name),
                        port: route.port, down: down.contains(host.name))
             }
             upstreams.append(Upstream(name: Self.upstreamName(service.name), service: service.name,
-                                      prefix: route.prefix, servers: servers))
+                                      prefix: route.prefix, servers: servers, maintenance: state.maintenance[service.name]))
         }
     }
 

@@ -1,18 +1,30 @@
 import Foundation
 import Inventory
+import Rollout
 import Mustache
 
 /// Renders the gateway's nginx config from the inventory through the Mustache template it names.
 public enum GatewayRenderer {
-    /// The config for `inventory`, with the hosts in `drained` (service name → host names) marked `down`.
-    public static func render(inventory: Inventory, drained: [String: Set<String>] = [:]) throws -> String {
+    /// The config for `inventory`, with the hosts `state` has drained marked `down` and the routes of the services it
+    /// has in maintenance answering with their page.
+    public static func render(inventory: Inventory, state: GatewayState = GatewayState()) throws -> String {
         guard let gateway = inventory.gateway else {
             throw GatewayError.noGatewaySection(inventory: inventory.sourcePath)
         }
-        let layout = try GatewayLayout(inventory: inventory, drained: drained)
+        let layout = try GatewayLayout(inventory: inventory, state: state)
         let template = try loadTemplate(path: gateway.templatePath)
+        var pages: [String: String] = [:]
+        if layout.upstreams.contains(where: { $0.maintenance != nil }) {
+            let pagePath = gateway.maintenancePagePath ?? MaintenancePage.builtInName
+            let pageText = try gateway.maintenancePagePath.map(loadTemplate) ?? MaintenancePage.builtIn
+            for upstream in layout.upstreams {
+                guard let maintenance = upstream.maintenance else { continue }
+                pages[upstream.service] = try MaintenancePage.render(templateText: pageText, path: pagePath,
+                                                                     service: upstream.service, maintenance: maintenance)
+            }
+        }
         return try render(layout: layout, gatewayHost: gateway.host.name, templateText: template,
-                          templatePath: gateway.templatePath)
+                          templatePath: gateway.templatePath, pages: pages)
     }
 
     /// Checks that the template exists and parses, without rendering; what `inventory check` needs.
@@ -30,10 +42,11 @@ public enum GatewayRenderer {
     }
 
     /// Renders `layout` through a template given as text; `templatePath` names it in errors.
+    /// `pages` holds the maintenance page of each service in maintenance (`MaintenancePage.render`).
     public static func render(layout: GatewayLayout, gatewayHost: String, templateText: String,
-                              templatePath: String) throws -> String {
+                              templatePath: String, pages: [String: String] = [:]) throws -> String {
         let template = try parse(templateText, path: templatePath)
-        let scope = TemplateData(layout: layout, gatewayHost: gatewayHost)
+        let scope = TemplateData(layout: layout, gatewayHost: gatewayHost, pages: pages)
         let output = template.render(scope.root)
         if let unknown = scope.log.unknownNames.first {
             throw GatewayError.templateUnknownName(path: templatePath, line: line(of: unknown, in: templateText),

@@ -5,12 +5,14 @@ import Mustache
 ///
 /// Root: `source`, `gateway_host`, `upstreams`, `routes`, `unrouted`.
 /// `upstreams[]`: `name`, `service`, `servers`. `servers[]`: `host`, `address`, `port`, `down`.
-/// `routes[]`: `prefix`, `upstream`, `service`. `unrouted[]`: `service`, `reason`.
+/// `routes[]`: `prefix`, `upstream`, `service`, `maintenance` (false, or while the service is in maintenance:
+/// `retry_after` in seconds and `page`, the page ready to stand inside an nginx double-quoted string).
+/// `unrouted[]`: `service`, `reason`.
 final class TemplateData {
     let log: LookupLog
     let root: Scope
 
-    init(layout: GatewayLayout, gatewayHost: String) {
+    init(layout: GatewayLayout, gatewayHost: String, pages: [String: String] = [:]) {
         let log = LookupLog()
         func scope(_ values: [String: Any]) -> Scope { Scope(values: values, log: log) }
         let upstreams = layout.upstreams.map { upstream in
@@ -23,7 +25,12 @@ final class TemplateData {
             ])
         }
         let routes = layout.upstreams.map { upstream in
-            scope(["prefix": upstream.prefix, "upstream": upstream.name, "service": upstream.service])
+            let maintenance: Any = upstream.maintenance.map { entry in
+                scope(["retry_after": entry.retryAfterSeconds,
+                       "page": MaintenancePage.nginxQuoted(pages[upstream.service] ?? entry.message)])
+            } ?? false
+            return scope(["prefix": upstream.prefix, "upstream": upstream.name, "service": upstream.service,
+                          "maintenance": maintenance])
         }
         let unrouted = layout.unrouted.map { scope(["service": $0.service, "reason": $0.reason]) }
         self.log = log
@@ -58,8 +65,9 @@ final class TemplateData {
     /// Names asked for in any scope. A miss in an inner scope is normal (Mustache then looks outward), so a name
     /// is unknown only if no scope ever had it.
     /// Every name any scope provides, listed in errors.
-    static let knownNames = ["address", "down", "gateway_host", "host", "name", "port", "prefix", "reason", "routes",
-                             "servers", "service", "source", "unrouted", "upstream", "upstreams"]
+    static let knownNames = ["address", "down", "gateway_host", "host", "maintenance", "name", "page", "port", "prefix",
+                             "reason", "retry_after", "routes", "servers", "service", "source", "unrouted", "upstream",
+                             "upstreams"]
 
     final class LookupLog {
         var found: Set<String> = []

@@ -4,7 +4,7 @@ import Yams
 extension NodeReader {
     /// The gateway section; its template must exist on this machine, since every render reads it.
     func gateway(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> GatewaySettings? {
-        guard let fields = mapping(node, "gateway", allowed: ["host", "config_path", "template"]) else { return nil }
+        guard let fields = mapping(node, "gateway", allowed: ["host", "config_path", "template", "maintenance_page"]) else { return nil }
         if !fields.has("host") { missing("host", in: fields, "the nginx machine: `host: { name: gateway, address: 203.0.113.5 }`") }
         if !fields.has("config_path") { missing("config_path", in: fields, "where nginx reads the rendered file, e.g. `/etc/nginx/conf.d/openclaw.conf`") }
         if !fields.has("template") { missing("template", in: fields, "the nginx template file, e.g. `templates/nginx-gateway.conf.mustache`") }
@@ -18,8 +18,14 @@ extension NodeReader {
             error(at: fields.keyMark("template"), "`gateway.template`: template file `\(path)` does not exist; create it or fix the path (a relative path is resolved against the inventory's directory)")
             templatePath = nil
         }
+        var maintenancePagePath = fields["maintenance_page"].flatMap { localPath($0, fields.path("maintenance_page"), localPaths) }
+        if let path = maintenancePagePath, !isReadableFile(path) {
+            error(at: fields.keyMark("maintenance_page"), "`gateway.maintenance_page`: template file `\(path)` does not exist; create it, fix the path (a relative path is resolved against the inventory's directory) or remove the key to use the built-in page")
+            maintenancePagePath = nil
+        }
         guard let host, let configPath, let templatePath else { return nil }
-        return GatewaySettings(host: host, configPath: configPath, templatePath: templatePath)
+        return GatewaySettings(host: host, configPath: configPath, templatePath: templatePath,
+                               maintenancePagePath: maintenancePagePath)
     }
 
     private func gatewayHost(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> Endpoint? {

@@ -268,11 +268,15 @@ public struct GatewaySettings: Sendable, Equatable {
     public var configPath: String
     /// Template path resolved against the inventory file's directory.
     public var templatePath: String
+    /// The page a service in maintenance answers with (a Mustache template, resolved like `templatePath`); nil for
+    /// the built-in page.
+    public var maintenancePagePath: String?
 
-    public init(host: Endpoint, configPath: String, templatePath: String) {
+    public init(host: Endpoint, configPath: String, templatePath: String, maintenancePagePath: String? = nil) {
         self.host = host
         self.configPath = configPath
         self.templatePath = templatePath
+        self.maintenancePagePath = maintenancePagePath
     }
 }
 

@@ -16,6 +16,8 @@ public struct GatewayCommands: Sendable, Equatable {
     /// The hosts drained by every rollout through this gateway, one `service host` per line: the shared truth
     /// each rollout renders from, so two rollouts never undo each other's drains.
     public let drainedPath: String
+    /// The services in maintenance (`GatewayState.maintenanceText`), shared like the drained set.
+    public let maintenancePath: String
     /// A directory held (atomic `mkdir`) while a rollout reads the drained set, renders and installs.
     public let drainLockPath: String
 
@@ -35,6 +37,7 @@ public struct GatewayCommands: Sendable, Equatable {
         backupPath = directory + "." + name + ".backup"
         previousPath = directory + "." + name + ".previous"
         drainedPath = directory + "." + name + ".drained"
+        maintenancePath = directory + "." + name + ".maintenance"
         drainLockPath = directory + "." + name + ".drain-lock"
     }
 
@@ -72,31 +75,23 @@ public struct GatewayCommands: Sendable, Equatable {
                        .path(drainLockPath), .raw("; exit 0")])
     }
 
-    /// Prints the shared drained set (nothing when there is none).
-    public func readDrained() -> RemoteCommand {
-        RemoteCommand([.raw("[ ! -f"), .path(drainedPath), .raw("] || cat"), .path(drainedPath)])
+    /// Prints the shared state (`GatewayState.parse` reads it): the drained set, then the marker line, then the
+    /// services in maintenance. Missing files print nothing.
+    public func readState() -> RemoteCommand {
+        RemoteCommand([.raw("{ [ ! -f"), .path(drainedPath), .raw("] || cat"), .path(drainedPath), .raw("; echo; echo"),
+                       .arg(GatewayState.maintenanceMarker), .raw("; [ ! -f"), .path(maintenancePath), .raw("] || cat"),
+                       .path(maintenancePath), .raw("; }")])
     }
 
-    /// Replaces the shared drained set atomically; `drained` is its text (`drainedText`).
-    public func writeDrained(_ drained: RemoteCommand.Token) -> RemoteCommand {
-        RemoteCommand([.raw("umask 022 && printf %s"), drained, .raw(">"), .path(drainedPath + ".new"),
-                       .raw("&& mv -f"), .path(drainedPath + ".new"), .path(drainedPath)])
-    }
+    /// Replaces the shared drained set atomically; `drained` is its text (`GatewayState.drainedText`).
+    public func writeDrained(_ drained: RemoteCommand.Token) -> RemoteCommand { replace(drainedPath, with: drained) }
 
-    /// `service host` lines, sorted.
-    public static func drainedText(_ drained: [String: Set<String>]) -> String {
-        drained.keys.sorted().flatMap { service in drained[service]!.sorted().map { "\(service) \($0)\n" } }.joined()
-    }
+    /// Replaces the services in maintenance atomically; `maintenance` is their text (`GatewayState.maintenanceText`).
+    public func writeMaintenance(_ maintenance: RemoteCommand.Token) -> RemoteCommand { replace(maintenancePath, with: maintenance) }
 
-    /// The drained set as `drainedText` wrote it; lines that are not two names are skipped (a hand edit).
-    public static func parseDrained(_ text: String) -> [String: Set<String>] {
-        var drained: [String: Set<String>] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            let fields = line.split(separator: " ").map(String.init)
-            guard fields.count == 2, fields.allSatisfy({ RemoteValueRules.name($0) == nil }) else { continue }
-            drained[fields[0], default: []].insert(fields[1])
-        }
-        return drained
+    private func replace(_ path: String, with text: RemoteCommand.Token) -> RemoteCommand {
+        RemoteCommand([.raw("umask 022 && printf %s"), text, .raw(">"), .path(path + ".new"),
+                       .raw("&& mv -f"), .path(path + ".new"), .path(path)])
     }
 
     /// Prints the config in force; exit 3 when there is none.

@@ -83,6 +83,8 @@ public enum LateValue: String, Sendable, Hashable, CaseIterable {
     case drainToken = "drain_token"
     /// The gateway's shared drained set, `service host` lines, as it is after this change.
     case drainedSet = "drained_set"
+    /// The services in maintenance, as `maintenance on|off` leaves them (`GatewayState.maintenanceText`).
+    case maintenanceSet = "maintenance_set"
     /// One piece of the gateway config rendered from that set (`GatewayCommands.chunks`).
     case configChunk = "config_chunk"
     /// The rendered config's size in bytes, which the install checks the upload against.

@@ -49,15 +49,15 @@ public struct ExecutorOptions: Sendable {
 }
 
 /// Timestamps as stored in locks and history: ISO-8601 UTC, whole seconds.
-enum Timestamp {
-    static func string(_ date: Date) -> String {
+public enum Timestamp {
+    public static func string(_ date: Date) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
     }
 
-    static func date(_ string: String) -> Date? {
+    public static func date(_ string: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         if let date = formatter.date(from: string) { return date }

@@ -22,8 +22,11 @@ public struct GatewayPlan: Sendable {
     public var appendConfig: GatewayStep
     public var installConfig: GatewayStep
     public var drainUnlock: GatewayStep
+    /// Used by `maintenance on|off` only, never by a rollout (which changes the drained set and nothing else); not
+    /// in `steps`.
+    public var writeMaintenance: GatewayStep
 
-    /// Every step, in the order one change runs them.
+    /// Every step a rollout may run, in the order one change runs them.
     public var steps: [GatewayStep] {
         [drainLock, readDrained, writeDrained, touchDrainLock, uploadConfig, appendConfig, installConfig, drainUnlock]
     }
@@ -53,6 +56,7 @@ public enum GatewayStepKind: String, Sendable, CaseIterable {
     case appendConfig = "append_config"
     case installConfig = "install_config"
     case drainUnlock = "drain_unlock"
+    case writeMaintenance = "write_maintenance"
 }
 
 extension Planner {
@@ -77,7 +81,8 @@ extension Planner {
             host: gateway.host, configPath: gateway.configPath, services: services, settleSeconds: settleSeconds,
             drainLock: step(.drainLock, commands.takeDrainLock(token: token, staleMinutes: staleMinutes),
                             "take \(commands.drainLockPath) (waiting while another rollout holds it; stale after \(staleMinutes) min)"),
-            readDrained: step(.readDrained, commands.readDrained(), "read the hosts every rollout has out of rotation"),
+            readDrained: step(.readDrained, commands.readState(),
+                              "read the hosts every rollout has out of rotation and the services in maintenance"),
             writeDrained: step(.writeDrained, commands.writeDrained(.late(.drainedSet, label: "drained set")),
                                "write that set with this host out of (or back in) rotation"),
             touchDrainLock: step(.touchDrainLock, commands.touchDrainLock(token: token), "mark the drain lock as in use"),
@@ -88,6 +93,8 @@ extension Planner {
             installConfig: step(.installConfig, commands.install(expectedBytes: .late(.configBytes, label: "config bytes"),
                                                                  keepPrevious: false, settleSeconds: settleSeconds),
                                 "swap it in, nginx -T, reload, wait up to \(settleSeconds) s for old workers"),
-            drainUnlock: step(.drainUnlock, commands.releaseDrainLock(token: token), "release the drain lock"))
+            drainUnlock: step(.drainUnlock, commands.releaseDrainLock(token: token), "release the drain lock"),
+            writeMaintenance: step(.writeMaintenance, commands.writeMaintenance(.late(.maintenanceSet, label: "maintenance set")),
+                                   "write the services in maintenance"))
     }
 }

@@ -23,7 +23,7 @@ test: build
 
 # The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (README "Runtimes"):
 # rollouts, status, logs, exec, the environment and its secrets.
-DOCKER_E2E := RolloutEndToEndTests/(aGoodDeployPutsEveryHost|theShorthandDeploys|aBrokenReleaseIsRolledBack|statusShowsEachContainer|aStoppedContainerIsNotHealthy|logsTail|logsFollowStreams|logsSinceIsRefused|execRuns|aSecretFromTheEnvironment|changingOnlyASecret|aFailedGateAfterAnEnvironmentChange|aFailingBeforeUp|aSecretInAHealthBody|aSecondCtrlC|rollbackNames)
+DOCKER_E2E := RolloutEndToEndTests/(aGoodDeployPutsEveryHost|theShorthandDeploys|aBrokenReleaseIsRolledBack|statusShowsEachContainer|aStoppedContainerIsNotHealthy|logsTail|logsFollowStreams|logsSinceIsRefused|execRuns|aSecretFromTheEnvironment|changingOnlyASecret|aFailedGateAfterAnEnvironmentChange|aFailingBeforeUp|aSecretInAHealthBody|aSecondCtrlC|rollbackNames|pruneAfterFiveReleases)
 
 # The binary (release, Swift runtime linked in), its man page and bash/zsh/fish completions under
 # $(DESTDIR)$(PREFIX); README "Install".

@@ -20,6 +20,7 @@ public struct RootCommand: AsyncParsableCommand {
             InventoryCommand.self,
             GatewayCommand.self,
             MaintenanceCommand.self,
+            PruneCommand.self,
         ],
         defaultSubcommand: DeployCommand.self
     )

@@ -174,7 +174,7 @@ extension RolloutEndToEndTests {
             ["help", "deploy"], ["help", "rollback"], ["help", "status"], ["help", "history"], ["help", "logs"], ["help", "exec"],
             ["help", "plan"], ["help", "setup"], ["help", "lock", "status"], ["help", "lock", "release"], ["help", "inventory", "check"],
             ["help", "gateway", "render"], ["help", "gateway", "deploy"], ["help", "gateway", "rollback"],
-            ["help", "maintenance", "on"], ["help", "maintenance", "off"],
+            ["help", "maintenance", "on"], ["help", "maintenance", "off"], ["help", "prune"],
             [],
         ]
         for arguments in commands {

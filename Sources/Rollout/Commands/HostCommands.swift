@@ -246,16 +246,20 @@ public struct HostCommands: Sendable {
     /// which is a Python start for podman-compose and docker-compose). Without `compose.project`, by the label
     /// every front end gives the directory of the compose file it ran (`composeDirectory`).
     public func containerStates() -> RemoteCommand {
-        let engine = RemoteCommand.Token.arg(host.compose.engine.rawValue)
-        let filter: [RemoteCommand.Token]
+        RemoteCommand([.raw("ids=$("), engineWord, .raw("ps -aq")] + projectFilter + [.raw(") &&"),
+            .raw("{ [ -z \"$ids\" ] ||"), engineWord, .raw("inspect --format"), .arg(Self.containerStateFormat), .raw("$ids; }")])
+    }
+
+    private var engineWord: RemoteCommand.Token { .arg(engine) }
+
+    /// `--filter` words that select the compose project's containers: by its name when the inventory gives one, else
+    /// by the label every front end gives the directory of the compose file it ran (`composeDirectory`).
+    private var projectFilter: [RemoteCommand.Token] {
         if let project = host.compose.project {
-            filter = [.raw("--filter"), .arg("label=com.docker.compose.project=\(project)")]
-        } else {
-            filter = [.raw("--filter \"label=com.docker.compose.project.working_dir=$(cd"), .path(composeDirectory),
-                      .raw("2>/dev/null && pwd)\"")]
+            return [.raw("--filter"), .arg("label=com.docker.compose.project=\(project)")]
         }
-        return RemoteCommand([.raw("ids=$("), engine, .raw("ps -aq")] + filter + [.raw(") &&"),
-            .raw("{ [ -z \"$ids\" ] ||"), engine, .raw("inspect --format"), .arg(Self.containerStateFormat), .raw("$ids; }")])
+        return [.raw("--filter \"label=com.docker.compose.project.working_dir=$(cd"), .path(composeDirectory),
+                .raw("2>/dev/null && pwd)\"")]
     }
 
     /// The directory of the compose file (`compose.file` is relative to the checkout unless absolute): where
@@ -324,6 +328,58 @@ public struct HostCommands: Sendable {
     func historyAppend(recordJSON: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&& printf '%s\\n'"), recordJSON,
                        .raw(">>"), .path(state + "/history.jsonl")])
+    }
+
+    /// A host's final record (`historyAppend`), then the images its project's containers run, written to
+    /// `<state>/images/<revision checked out>` (one image ID per line): what `prune` reads to know which images
+    /// belong to which revision. Recording the images is best effort; the exit status is the append's.
+    func historyFinish(recordJSON: RemoteCommand.Token) -> RemoteCommand {
+        let images = RemoteCommand.Token.path(state + "/images")
+        return RemoteCommand(historyAppend(recordJSON: recordJSON).tokens + [.raw("|| exit 1;"),
+            .raw("{ rev=$("), .raw("git"), .arg("-C"), .path(host.repo.path), .raw("rev-parse --verify -q HEAD) && mkdir -p"), images,
+            .raw("&& ids=$("), engineWord, .raw("ps -aq")] + projectFilter + [.raw(") && [ -n \"$ids\" ] &&"),
+            engineWord, .raw("inspect --format '{{.Image}}' $ids | sort -u >"), .path(state + "/images/.new"),
+            .raw("&& cd"), images, .raw("&& mv -f .new \"$rev\"; } >/dev/null 2>&1; exit 0")])
+    }
+
+    // MARK: prune
+
+    /// `revision image` lines, one per image each revision's containers ran (`historyFinish`); nothing when none
+    /// was recorded.
+    public func recordedImages() -> RemoteCommand {
+        RemoteCommand([.raw("cd"), .path(state + "/images"), .raw("2>/dev/null || exit 0; for f in *; do"),
+                       .raw("[ -f \"$f\" ] || continue; while read -r id; do [ -z \"$id\" ] || printf '%s %s\\n' \"$f\" \"$id\"; done < \"$f\"; done")])
+    }
+
+    /// The image ID of every container the engine has (of any project, running or not): images never removed.
+    public func imagesInUse() -> RemoteCommand {
+        RemoteCommand([.raw("ids=$("), engineWord, .raw("ps -aq) && { [ -z \"$ids\" ] ||"), engineWord,
+                       .raw("inspect --format '{{.Image}}' $ids; }")])
+    }
+
+    /// `image bytes` for each recorded image the engine still has (`image -` for one it no longer has).
+    public func recordedImageSizes() -> RemoteCommand {
+        RemoteCommand([.raw("cd"), .path(state + "/images"), .raw("2>/dev/null || exit 0; for id in $(cat * 2>/dev/null | sort -u); do size=$("), engineWord,
+                       .raw("image inspect --format '{{.Size}}' \"$id\" 2>/dev/null) || size=-; printf '%s %s\\n' \"$id\" \"$size\"; done")])
+    }
+
+    /// Removes each image (never by force: the engine refuses one a container uses), printing `removed ID`, `gone ID`
+    /// (it was no longer there) or `kept ID reason` per image; then drops from `<state>/images` every image the engine
+    /// no longer has.
+    public func removeImages(_ images: [ImageID]) -> RemoteCommand {
+        var tokens: [RemoteCommand.Token] = []
+        if !images.isEmpty {
+            // An image already gone (removed meanwhile by whoever shares the engine) is reported as such, not refused.
+            tokens += [.raw("for id in")] + images.map { .arg($0.value) } + [.raw("; do if out=$("), engineWord,
+                .raw("rmi \"$id\" 2>&1); then printf 'removed %s\\n' \"$id\"; elif !"), engineWord,
+                .raw("image inspect \"$id\" >/dev/null 2>&1; then printf 'gone %s\\n' \"$id\";"),
+                .raw("else printf 'kept %s %s\\n' \"$id\" \"$(printf '%s' \"$out\" | tail -n 1)\"; fi; done;")]
+        }
+        tokens += [.raw("cd"), .path(state + "/images"), .raw("2>/dev/null || exit 0; for f in *; do [ -f \"$f\" ] || continue; : > .kept;"),
+                   .raw("while read -r id; do [ -z \"$id\" ] ||"), engineWord,
+                   .raw("image inspect \"$id\" >/dev/null 2>&1 && printf '%s\\n' \"$id\" >> .kept; done < \"$f\";"),
+                   .raw("if [ -s .kept ]; then mv -f .kept \"$f\"; else rm -f \"$f\" .kept; fi; done; exit 0")]
+        return RemoteCommand(tokens)
     }
 
     // MARK: parts

@@ -124,8 +124,8 @@ public enum Planner {
         steps += [
             PlannedStep(kind: .composeUp, command: commands.composeUp(), summary: "compose up: " + composeWords),
             PlannedStep(kind: .healthGate, command: nil, summary: gateText + "; on failure, put back (below)"),
-            PlannedStep(kind: .history, command: record,
-                        summary: "history: record the host's result"),
+            PlannedStep(kind: .history, command: commands.historyFinish(recordJSON: .late(.historyRecord, label: "history record")),
+                        summary: "history: record the host's result and the images its containers run"),
             PlannedStep(kind: .unlock, command: commands.lockRelease(tokenValue: .late(.lockToken, label: "token")),
                         summary: "unlock"),
         ]

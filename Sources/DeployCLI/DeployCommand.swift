@@ -32,6 +32,8 @@ public struct DeployCommand: AsyncParsableCommand {
 
     @OptionGroup var lockWait: LockWaitOption
 
+    @OptionGroup var capacity: CapacityOption
+
     @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
@@ -57,7 +59,8 @@ public struct DeployCommand: AsyncParsableCommand {
             try await SavedPlan.checkHosts(plan, file: savedPlan, factory: hostKeys.factory)
             // As the request it was made of would run: --all 4 services at once, named ones one after another.
             try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: hostKeys.factory,
-                                    parallel: parallel ?? (record.all ? 4 : 1), lockWait: lockWait.duration).run()
+                                    parallel: parallel ?? (record.all ? 4 : 1), lockWait: lockWait.duration,
+                                allowBelowCapacity: capacity.allowBelowCapacity).run()
             return
         }
         if !selection.all && selection.services.isEmpty {
@@ -66,7 +69,7 @@ public struct DeployCommand: AsyncParsableCommand {
             let exists = FileManager.default.fileExists(atPath: global.inventoryPath)
             let inventory = exists ? try global.loadInventory() : nil
             let options = ref != nil || dryRun || parallel != nil || !selection.hosts.isEmpty || policy.batch != nil || policy.noBake
-                || lockWait.lockWait != nil
+                || lockWait.lockWait != nil || capacity.allowBelowCapacity
             if CommandLine.arguments.dropFirst().first != "deploy" && !options {
                 LineOutput.standardOutput.write(Self.firstContact(inventory, path: global.inventoryPath))
                 return
@@ -86,7 +89,8 @@ public struct DeployCommand: AsyncParsableCommand {
         }
         let factory = hostKeys.factory
         try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory,
-                                parallel: parallel ?? (selection.all ? 4 : 1), lockWait: lockWait.duration).run()
+                                parallel: parallel ?? (selection.all ? 4 : 1), lockWait: lockWait.duration,
+                                allowBelowCapacity: capacity.allowBelowCapacity).run()
     }
 }
 

@@ -20,3 +20,10 @@ struct LockWaitOption: ParsableArguments {
 
     var duration: Duration { lockWait?.value ?? .zero }
 }
+
+/// `--allow-below-capacity` of `deploy` and `rollback`.
+struct CapacityOption: ParsableArguments {
+    @Flag(name: .customLong("allow-below-capacity"), help: ArgumentHelp(
+        "For this run, change hosts even when fewer than min_healthy healthy hosts would stay in rotation (an emergency)."))
+    var allowBelowCapacity = false
+}

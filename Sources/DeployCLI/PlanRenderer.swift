@@ -51,7 +51,7 @@ struct PlanRenderer {
         let reach = [service.skills.isEmpty ? nil : "skills: " + service.skills.joined(separator: ", "),
                      service.channels.isEmpty ? nil : "channels: " + service.channels.joined(separator: ", ")].compactMap { $0 }
         if !reach.isEmpty { out += "  \(VisibleText.escaped(reach.joined(separator: " · ")))\n" }
-        out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter))\n"
+        out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter, hosts: plan.hosts.count))\n"
         let commit = plan.target.commit?.value ?? "resolved once at deploy time, the same commit for every host"
         out += "  target: \(plan.target.ref?.value ?? "the revision before the newest deploy, from history") (\(commit))\n"
         out += "  batches:\n"
@@ -113,7 +113,7 @@ struct PlanRenderer {
     }
 
     /// `canary first, bake 60s, then 1 host at a time, healthy after 5 checks`.
-    static func policyText(_ policy: TierPolicy, healthyAfter: HostValues<Int>) -> String {
+    static func policyText(_ policy: TierPolicy, healthyAfter: HostValues<Int>, hosts: Int) -> String {
         let batch: String = switch policy.batch {
         case .count(1): "1 host at a time"
         case .count(let n): "\(n) hosts at a time"
@@ -122,7 +122,10 @@ struct PlanRenderer {
         }
         let start = policy.canary ? "canary host alone first, bake \(formatDuration(policy.bake)), then " : ""
         let healthy = healthyAfter.uniform.map { "\($0)" } ?? healthyAfter.byHost.map { "\($0.host): \($0.value)" }.joined(separator: ", ")
-        return start + batch + ", healthy after \(healthy) consecutive 2xx"
+        let required = policy.minHealthy.required(of: hosts)
+        let floor = required == 0 ? "no capacity floor"
+            : "keeps \(required) of \(hosts) healthy in rotation (min_healthy \(policy.minHealthy))"
+        return start + batch + ", healthy after \(healthy) consecutive 2xx, " + floor
     }
 }
 

@@ -27,6 +27,8 @@ public struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var lockWait: LockWaitOption
 
+    @OptionGroup var capacity: CapacityOption
+
     @OptionGroup var hostKeys: HostKeyOptions
 
     public init() {}
@@ -38,7 +40,8 @@ public struct RollbackCommand: AsyncParsableCommand {
         let plan = Planner.plan([chosen], action: .rollback, ref: ref, overrides: policy.overrides, gateway: inventory.gateway)
         let factory = hostKeys.factory
         guard dryRun else {
-            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1, lockWait: lockWait.duration).run()
+            try await RolloutRunner(global: global, inventory: inventory, plan: plan, factory: factory, parallel: 1, lockWait: lockWait.duration,
+                                allowBelowCapacity: capacity.allowBelowCapacity).run()
             return
         }
         let report = await PlanCheck.run(plan, factory: factory, secrets: try await plan.readSecrets(inventory))

@@ -13,6 +13,8 @@ struct RolloutRunner {
     let parallel: Int
     /// `--lock-wait`: how long to wait for a lock another live rollout holds.
     var lockWait: Duration = .zero
+    /// `--allow-below-capacity`.
+    var allowBelowCapacity = false
 
     /// Runs the rollout and throws the most serious failure (mapped to its exit code in one place),
     /// or returns when every service succeeded or needed no change.
@@ -25,6 +27,7 @@ struct RolloutRunner {
         var options = ExecutorOptions()
         options.parallelServices = parallel
         options.lockWait = lockWait
+        options.allowBelowCapacity = allowBelowCapacity
         let gateway: (any GatewayHook)? = try plan.gateway.map { try GatewayDrainer(inventory: inventory, plan: $0, factory: factory) }
         let executor = Executor(factory: factory, sink: reporter, stop: stop, monitor: monitor, options: options, gateway: gateway,
                                 secrets: secrets, hookDirectory: inventory.directory)

@@ -31,6 +31,9 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// The rollout lost its lock (released by force, taken over, or not refreshable in time) and stopped at
     /// once, putting nothing back. `changed` are the hosts it had changed (exit 2 when there are any, else 1).
     case leaseLost(service: String, reason: String, changed: [String])
+    /// Not one more host could change without the healthy hosts in rotation falling below `min_healthy`: the rollout
+    /// stopped before the batch, changing nothing more (exit 1).
+    case belowCapacity(BelowCapacity)
 
     /// One host that failed its rollout.
     public static func hostFailed(service: String, host: String, step: StepName, reason: String) -> RolloutError {
@@ -46,7 +49,7 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         switch self {
         case .lockHeld, .lockLive: return .lockHeld
         case .unreachable: return .unreachable
-        case .stepFailed, .hookFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator: return .failed
+        case .stepFailed, .hookFailed, .hostFailed, .noPreviousRevision, .stoppedByOperator, .belowCapacity: return .failed
         case .planStale, .planTargetMoved: return .invalidInventory
         case .rollbackIncomplete: return .needsAttention
         case .leaseLost(_, _, let changed): return changed.isEmpty ? .failed : .needsAttention
@@ -108,10 +111,46 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
                 : "\(changed.joined(separator: ", ")) had changed and \(changed.count == 1 ? "was" : "were") left as \(changed.count == 1 ? "it was" : "they were"), "
                     + "not verified and not put back; look at \(changed.count == 1 ? "it" : "them") (openclaw-deploy status \(service))"
             return "\(service): the rollout lost its lock and stopped at once: \(reason); \(state)."
+        case .belowCapacity(let floor):
+            return floor.description
         }
     }
 }
 
+
+/// Why a rollout stopped at its capacity floor.
+public struct BelowCapacity: Error, Sendable, Equatable, CustomStringConvertible {
+    public var service: String
+    /// The hosts that answered their health URL, of `total` probed.
+    public var healthy: [String]
+    public var total: Int
+    /// Healthy hosts that must stay in rotation, and the setting it comes from.
+    public var required: Int
+    public var floor: MinHealthy
+    /// The batch's hosts that could not change.
+    public var blocked: [String]
+    /// Hosts this rollout had already changed (left on the new revision: putting them back would take more away).
+    public var changed: [String]
+
+    public init(service: String, healthy: [String], total: Int, required: Int, floor: MinHealthy, blocked: [String], changed: [String]) {
+        self.service = service
+        self.healthy = healthy
+        self.total = total
+        self.required = required
+        self.floor = floor
+        self.blocked = blocked
+        self.changed = changed
+    }
+
+    public var description: String {
+        let left = changed.isEmpty ? "no host was changed"
+            : "\(changed.joined(separator: ", ")) \(changed.count == 1 ? "stays" : "stay") on the new revision and nothing more was changed"
+        return "\(service): stopped at the capacity floor: \(healthy.count) of \(total) host\(total == 1 ? " is" : "s are") healthy "
+            + "and at least \(required) must stay healthy in rotation (min_healthy: \(floor)), so \(blocked.joined(separator: ", ")) "
+            + "cannot change now; \(left). Bring the unhealthy hosts back (openclaw-deploy status \(service)), or run again with "
+            + "--allow-below-capacity to go below the floor for that run."
+    }
+}
 
 /// A host whose revision is not the one a saved plan recorded for it.
 public struct MovedHost: Sendable, Equatable {

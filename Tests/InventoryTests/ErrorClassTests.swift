@@ -27,7 +27,7 @@ private func baseReplacing(_ old: String, _ new: String) -> String {
     return base.replacingOccurrences(of: old, with: new)
 }
 
-private let allowedServiceKeys = "`channels`, `compose`, `description`, `env`, `health`, `hooks`, `hosts`, `repo`, `route`, `size`, `skills`, `ssh`, `state_dir`, `tier`"
+private let allowedServiceKeys = "`channels`, `compose`, `description`, `env`, `health`, `hooks`, `hosts`, `repo`, `rollout`, `route`, `size`, `skills`, `ssh`, `state_dir`, `tier`"
 private let urlAdvice = "write `http://HOST:PORT/PATH`, e.g. `http://127.0.0.1:8080/health`"
 
 private let cases: [ErrorCase] = [

@@ -84,7 +84,7 @@ struct InheritanceTests {
 
     @Test func partialTierOverrideKeepsTheBuiltInValues() throws {
         let (inventory, _) = try loadFixture("inheritance.yaml")
-        #expect(inventory.tiers["99.99"] == TierPolicy(batch: .count(1), canary: true, bake: .seconds(120), healthyAfter: 5))
+        #expect(inventory.tiers["99.99"] == TierPolicy(batch: .count(1), canary: true, bake: .seconds(120), healthyAfter: 5, minHealthy: .allBut(1)))
         #expect(inventory.tiers["99.9"] == TierPolicy.builtIn["99.9"])
         #expect(inventory.tiers["quick-canary"] == TierPolicy(batch: .percent(25), canary: true, bake: .seconds(30), healthyAfter: 2))
         #expect(inventory.service(named: "alpha")?.policy == inventory.tiers["99.99"])
@@ -155,6 +155,38 @@ struct InheritanceTests {
             _ = try InventoryLoader.parse(yaml: yaml("nope.mustache"), path: directory + "/inv.yaml")
         } throws: { error in
             "\(error)".contains("inv.yaml:12:3: `gateway.maintenance_page`: template file `\(directory)/nope.mustache` does not exist")
+        }
+    }
+
+    @Test func minHealthyComesFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltInTier() throws {
+        func floors(_ tiers: String, defaults: String, services: [String: String]) throws -> [String: MinHealthy] {
+            var yaml = "version: 1\n" + defaults + tiers + "services:\n"
+            for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
+                yaml += """
+                  \(name):
+                    \(extra)
+                    repo: { path: /srv/\(name) }
+                    health: { url: "http://127.0.0.1:8080/health" }
+                    hosts: [{ name: \(name)-1, address: 192.0.2.7 }]
+
+                """
+            }
+            let inventory = try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+            return Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.minHealthy) })
+        }
+        let plain = try floors("", defaults: "", services: ["a": "tier: \"99.9\"", "b": "tier: \"99\"", "c": "tier: \"95\""])
+        #expect(plain["a"] == .allBut(1) && plain["b"] == .percent(50) && plain["c"] == .count(0))
+        let layered = try floors("tiers:\n  \"99\": { rollout: { min_healthy: 3 } }\n",
+                                 defaults: "defaults:\n  rollout: { min_healthy: all but 2 }\n",
+                                 services: ["a": "tier: \"99.9\"", "b": "tier: \"99\"",
+                                            "c": "tier: \"99\"\n    rollout: { min_healthy: \"80%\" }"])
+        #expect(layered["a"] == .allBut(2), "defaults beat the built-in tier")
+        #expect(layered["b"] == .count(3), "the tier's own entry beats defaults")
+        #expect(layered["c"] == .percent(80), "the service beats both")
+        #expect {
+            _ = try floors("", defaults: "", services: ["a": "tier: \"99\"\n    rollout: { min_healthy: most }"])
+        } throws: { error in
+            "\(error)".contains("`services.a.rollout.min_healthy` must be a number of hosts, a percentage such as `\"75%\"`, or `all but N`; found")
         }
     }
 

@@ -74,9 +74,11 @@ public enum InventoryLoader {
             reader.missing("version", in: fields, "add `version: 1` as the first line")
         }
         var defaults = SettingsLayer()
+        var defaultRollout = RolloutLayer()
         if let node = fields["defaults"],
-           let defaultFields = reader.mapping(node, "defaults", allowed: ["ssh", "compose", "repo", "health", "state_dir", "env", "hooks"]) {
+           let defaultFields = reader.mapping(node, "defaults", allowed: ["ssh", "compose", "repo", "health", "state_dir", "env", "hooks", "rollout"]) {
             defaults = reader.settingsLayer(defaultFields, localPaths: localPaths)
+            if let rollout = defaultFields["rollout"] { defaultRollout = reader.rolloutLayer(rollout, defaultFields.path("rollout")) ?? RolloutLayer() }
         }
         let tiers = reader.tiers(fields["tiers"])
         var services: [Service] = []
@@ -84,7 +86,8 @@ public enum InventoryLoader {
             if reader.isNull(node) || node.mapping?.isEmpty == true {
                 reader.error(at: node.mark, "`services` is empty; add at least one service")
             }
-            let context = ServiceContext(defaults: defaults, tiers: tiers.policies, brokenTiers: tiers.broken, localPaths: localPaths)
+            let context = ServiceContext(defaults: defaults, defaultRollout: defaultRollout, tiers: tiers.policies,
+                                         brokenTiers: tiers.broken, localPaths: localPaths)
             services = reader.services(node, context: context)
         } else {
             reader.missing("services", in: fields, "a mapping from service names to their settings")

@@ -14,6 +14,8 @@ private struct ServiceEntry {
 /// What every service is read against: the defaults layer and the tier table.
 struct ServiceContext {
     let defaults: SettingsLayer
+    /// `defaults.rollout`.
+    let defaultRollout: RolloutLayer
     let tiers: [String: TierPolicy]
     /// Tiers defined under `tiers:` with errors (already reported).
     let brokenTiers: Set<String>
@@ -22,7 +24,7 @@ struct ServiceContext {
 
 extension NodeReader {
     static let serviceKeys = ["description", "tier", "size", "skills", "channels", "repo", "compose", "health",
-                              "route", "ssh", "state_dir", "env", "hooks", "hosts"]
+                              "route", "ssh", "state_dir", "env", "hooks", "rollout", "hosts"]
     static let hostKeys = ["name", "address", "ssh", "repo", "compose", "health", "state_dir", "env"]
 
     /// Every valid service, sorted by name; route prefixes must not be shared. A large inventory's services are
@@ -93,7 +95,7 @@ extension NodeReader {
         }
         let description = fields["description"].flatMap { check(string($0, fields.path("description"))) }
         let tierName: String?
-        let policy: TierPolicy?
+        var policy: TierPolicy?
         if let node = fields["tier"] {
             tierName = check(string(node, fields.path("tier")))
             policy = tierName.flatMap { tierName in check(tierPolicy(tierName, node, fields.path("tier"), context)) }
@@ -102,6 +104,11 @@ extension NodeReader {
             tierName = nil
             policy = nil
             valid = false
+        }
+        // The floor: the service's own, else its tier's `tiers:` entry, else `defaults.rollout`, else the tier's built-in.
+        let rollout = fields["rollout"].flatMap { check(rolloutLayer($0, fields.path("rollout"))) }
+        if let tier = policy, let floor = rollout?.minHealthy ?? (tier.minHealthySetByTier ? nil : context.defaultRollout.minHealthy) {
+            policy?.minHealthy = floor
         }
         let size = fields["size"].flatMap { check(resourceSize($0, fields.path("size"))) }
         // Delivered to hosts comma-separated (OPENCLAW_SKILLS, OPENCLAW_CHANNELS): a comma in one would split it.

@@ -16,7 +16,7 @@ extension NodeReader {
             }
             let path = "tiers.\(name)"
             broken.insert(name)
-            guard let fields = mapping(value, path, allowed: ["batch", "canary", "bake", "healthy_after"]) else { continue }
+            guard let fields = mapping(value, path, allowed: ["batch", "canary", "bake", "healthy_after", "rollout"]) else { continue }
             let base = TierPolicy.builtIn[name]
             if base == nil {
                 if !fields.has("batch") { missing("batch", in: fields, "a new tier needs it: a host count, a percentage such as `\"25%\"`, or `all`") }
@@ -33,11 +33,31 @@ extension NodeReader {
             let canary = read("canary", bool, fallback: base?.canary ?? false)
             let bake = read("bake", duration, fallback: base?.bake ?? .zero)
             let healthyAfter = read("healthy_after", { self.int($0, $1, in: 1...1000) }, fallback: base?.healthyAfter)
+            var minHealthy: MinHealthy?
+            if let node = fields["rollout"] {
+                guard let layer = rolloutLayer(node, fields.path("rollout")) else { continue }
+                minHealthy = layer.minHealthy
+            }
             guard valid, let batch, let canary, let bake, let healthyAfter else { continue }
-            tiers[name] = TierPolicy(batch: batch, canary: canary, bake: bake, healthyAfter: healthyAfter)
+            tiers[name] = TierPolicy(batch: batch, canary: canary, bake: bake, healthyAfter: healthyAfter,
+                                     minHealthy: minHealthy ?? base?.minHealthy ?? .count(0), minHealthySetByTier: minHealthy != nil)
             broken.remove(name)
         }
         return (tiers, broken)
+    }
+
+    /// A `rollout:` mapping (under `defaults`, a tier or a service); nil when it had errors (reported).
+    func rolloutLayer(_ node: Node, _ path: String) -> RolloutLayer? {
+        guard let fields = mapping(node, path, allowed: ["min_healthy"]) else { return nil }
+        var layer = RolloutLayer()
+        if let node = fields["min_healthy"] {
+            guard case .scalar(let scalar) = node, let value = MinHealthy(parsing: scalar.string) else {
+                error(at: node.mark, "`\(fields.path("min_healthy"))` must be a number of hosts, a percentage such as `\"75%\"`, or `all but N`; found \(describe(node))")
+                return nil
+            }
+            layer.minHealthy = value
+        }
+        return layer
     }
 
     /// `3`, `"25%"` or `all`.
@@ -46,4 +66,9 @@ extension NodeReader {
         error(at: node.mark, "`\(path)` must be a number of hosts (at least 1), a percentage from `\"1%\"` to `\"100%\"`, or `all`; found \(describe(node))")
         return nil
     }
+}
+
+/// What a `rollout:` mapping sets.
+struct RolloutLayer {
+    var minHealthy: MinHealthy?
 }

@@ -5,21 +5,67 @@ public struct TierPolicy: Sendable, Equatable {
     public var canary: Bool
     public var bake: Duration
     public var healthyAfter: Int
+    /// Hosts that stay healthy and in rotation while the service changes (`rollout.min_healthy`).
+    public var minHealthy: MinHealthy
+    /// Whether the tier's `tiers:` entry set `minHealthy` itself (then it wins over `defaults.rollout`).
+    public var minHealthySetByTier: Bool
 
-    public init(batch: BatchSize, canary: Bool, bake: Duration, healthyAfter: Int) {
+    public init(batch: BatchSize, canary: Bool, bake: Duration, healthyAfter: Int, minHealthy: MinHealthy = .count(0),
+                minHealthySetByTier: Bool = false) {
         self.batch = batch
         self.canary = canary
         self.bake = bake
         self.healthyAfter = healthyAfter
+        self.minHealthy = minHealthy
+        self.minHealthySetByTier = minHealthySetByTier
     }
 
     /// The tiers of the SPEC's table.
     public static let builtIn: [String: TierPolicy] = [
-        "99.99": TierPolicy(batch: .count(1), canary: true, bake: .seconds(60), healthyAfter: 5),
-        "99.9": TierPolicy(batch: .count(1), canary: false, bake: .zero, healthyAfter: 3),
-        "99": TierPolicy(batch: .percent(50), canary: false, bake: .zero, healthyAfter: 2),
-        "95": TierPolicy(batch: .all, canary: false, bake: .zero, healthyAfter: 1),
+        "99.99": TierPolicy(batch: .count(1), canary: true, bake: .seconds(60), healthyAfter: 5, minHealthy: .allBut(1)),
+        "99.9": TierPolicy(batch: .count(1), canary: false, bake: .zero, healthyAfter: 3, minHealthy: .allBut(1)),
+        "99": TierPolicy(batch: .percent(50), canary: false, bake: .zero, healthyAfter: 2, minHealthy: .percent(50)),
+        "95": TierPolicy(batch: .all, canary: false, bake: .zero, healthyAfter: 1, minHealthy: .count(0)),
     ]
+}
+
+/// How many of a service's hosts must stay healthy and in rotation throughout a rollout: the capacity floor.
+public enum MinHealthy: Sendable, Equatable, CustomStringConvertible {
+    case count(Int)
+    /// 0...100; the host count is rounded up.
+    case percent(Int)
+    /// Every host but this many.
+    case allBut(Int)
+
+    /// `2`, `"75%"` or `all but 1`, as `rollout.min_healthy` takes it; nil for anything else.
+    public init?(parsing text: String) {
+        if text.hasSuffix("%"), text.first != "+", let percent = Int(text.dropLast()), (0...100).contains(percent) {
+            self = .percent(percent)
+        } else if text.hasPrefix("all but "), let n = Int(text.dropFirst(8)), (0...100_000).contains(n) {
+            self = .allBut(n)
+        } else if text.allSatisfy({ $0.isASCII && $0.isNumber }), (1...6).contains(text.count), let n = Int(text) {
+            self = .count(n)
+        } else {
+            return nil
+        }
+    }
+
+    /// Hosts that must stay healthy of a service with `hostCount` hosts.
+    public func required(of hostCount: Int) -> Int {
+        switch self {
+        case .count(let n): return min(n, hostCount)
+        case .percent(let p): return (hostCount * p + 99) / 100
+        case .allBut(let n): return max(0, hostCount - n)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .count(let n): return String(n)
+        case .percent(let p): return "\(p)%"
+        case .allBut(let n): return "all but \(n)"
+        }
+    }
 }
 
 public enum BatchSize: Sendable, Equatable, CustomStringConvertible {

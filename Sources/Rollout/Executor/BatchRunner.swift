@@ -47,8 +47,22 @@ struct BatchRunner {
         }
 
         var updated: [String] = []
-        for (index, batch) in plan.batches.enumerated() {
+        // Batches as planned, except that the capacity floor may hold hosts of one back for a batch of their own.
+        var pending = plan.batches
+        var index = -1
+        while !pending.isEmpty {
+            index += 1
             if context.stop.isRequested { run.stopped = true; break }
+            var batch = pending.removeFirst()
+            switch await capacity(for: batch, changed: updated) {
+            case .success(let admitted):
+                let waiting = batch.filter { host in !admitted.contains { $0.name == host.name } }
+                if !waiting.isEmpty { pending.insert(waiting, at: 0) }
+                batch = admitted
+            case .failure(let floor):
+                run.error = .belowCapacity(floor)
+            }
+            if run.error != nil { break }
             let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
             for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
@@ -61,7 +75,7 @@ struct BatchRunner {
                 break
             }
             if results.contains(where: { $0.result == .cancelled }) { run.stopped = true; break }
-            if index == 0, plan.policy.canary, plan.batches.count > 1, plan.policy.bake > .zero {
+            if index == 0, plan.policy.canary, !pending.isEmpty, plan.policy.bake > .zero {
                 if let problem = try await bake(batch) {
                     if problem.reason == nil { run.stopped = true } else {
                         run.error = .hostFailed(service: service, host: problem.host, step: StepName(.bake), reason: problem.reason!)
@@ -75,8 +89,11 @@ struct BatchRunner {
         let neverStarted = Set(sessions.map(\.host.name).filter { run.outcomes[$0]?.result == .notStarted })
         reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
         if context.stop.isRequested && run.error == nil { run.stopped = true }
-        // A lost lease puts nothing back: another rollout may own the hosts now.
-        if context.stop.leaseLost == nil && (run.error != nil || run.stopped) {
+        // A lost lease puts nothing back: another rollout may own the hosts now. Neither does the capacity floor:
+        // a put back would take yet more hosts out of rotation.
+        var atFloor = false
+        if case .belowCapacity = run.error { atFloor = true }
+        if context.stop.leaseLost == nil && !atFloor && (run.error != nil || run.stopped) {
             for outcome in try await putBack(updated, from: target, previous: previous) {
                 let failure = run.outcomes[outcome.host]
                 run.outcomes[outcome.host] = outcome
@@ -87,6 +104,44 @@ struct BatchRunner {
     }
 
     private func session(_ host: String) -> HostSession? { sessions.first { $0.host.name == host } }
+
+    /// The hosts of `batch` that may change now without the healthy hosts in rotation falling below `min_healthy`,
+    /// from one health probe of every host of the rollout; the floor's verdict when not one may. Every host is
+    /// admitted when the floor is 0 or `--allow-below-capacity` was given (then nothing is probed).
+    private func capacity(for batch: [ServiceHost], changed: [String]) async -> Result<[ServiceHost], BelowCapacity> {
+        let floor = plan.policy.minHealthy
+        let total = sessions.count
+        guard floor.required(of: total) > 0 else { return .success(batch) }
+        let clock = ContinuousClock()
+        let start = clock.now
+        if context.options.allowBelowCapacity {
+            report(.capacity, .ok, .zero, "not enforced (--allow-below-capacity); min_healthy \(floor) would keep "
+                + "\(floor.required(of: total)) of \(total) healthy")
+            return .success(batch)
+        }
+        let stop = context.stop
+        let answers = await BoundedConcurrency.map(sessions, limit: max(1, context.options.maxConcurrentConnects)) { session in
+            (session.host.name, await HealthGate(session: session, stop: stop).probe(timeout: HealthGate.probeTimeout(left: .seconds(5))).healthy)
+        }
+        let healthy = Set(answers.compactMap { $0 }.filter(\.1).map(\.0))
+        let names = batch.map(\.name)
+        let decision = CapacityFloor.admit(batch: names, healthy: healthy, total: total, floor: floor)
+        let summary = "\(healthy.count) of \(total) healthy, at least \(decision.required) \(decision.required == 1 ? "stays" : "stay") "
+            + "in rotation (min_healthy \(floor))"
+        guard !decision.admitted.isEmpty else {
+            report(.capacity, .failed, start.duration(to: clock.now), summary + "; \(names.joined(separator: ", ")) cannot change now")
+            return .failure(BelowCapacity(service: service, healthy: sessions.map(\.host.name).filter(healthy.contains), total: total,
+                                          required: decision.required, floor: floor, blocked: names, changed: changed))
+        }
+        let held = decision.deferred.isEmpty ? "" : "; \(decision.deferred.joined(separator: ", ")) wait\(decision.deferred.count == 1 ? "s" : "") for a batch of \(decision.deferred.count == 1 ? "its" : "their") own"
+        report(.capacity, .ok, start.duration(to: clock.now), summary + held)
+        return .success(batch.filter { decision.admitted.contains($0.name) })
+    }
+
+    /// A step of the service's, on no host.
+    private func report(_ step: StepKind, _ status: StepReport.Status, _ elapsed: Duration, _ detail: String) {
+        context.sink.emit(RolloutEvent(service: service, payload: .step(StepReport(step: step, status: status, elapsed: elapsed, detail: detail))))
+    }
 
     /// The host's final record, at once; a host left changed after the lease was lost keeps only its
     /// `started` record, which `history` shows as interrupted.

@@ -20,6 +20,8 @@ public struct ExecutorOptions: Sendable {
     public var maxConcurrentPutBacks: Int
     /// `--lock-wait`: how long to wait for a lock another live rollout holds (zero: not at all).
     public var lockWait: Duration = .zero
+    /// `--allow-below-capacity`: batches are not shrunk or stopped by `min_healthy` for this run.
+    public var allowBelowCapacity = false
     /// Longest pause between two tries while waiting for a lock (SPEC: at most 10 s); the pauses grow to it.
     public var lockWaitLongestPause: Duration = .seconds(10)
 

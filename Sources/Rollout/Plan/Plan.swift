@@ -194,6 +194,9 @@ public enum StepKind: String, Sendable, CaseIterable {
     case gatewayRestore = "gateway_restore"
     /// A rollback's note, before anything changes, of the deploy it undoes (a service's step, on no host).
     case rollbackTarget = "rollback_target"
+    /// Before a batch: every host probed, and the batch shrunk so that `min_healthy` healthy hosts stay in rotation
+    /// (a service's step, on no host).
+    case capacity
 }
 
 /// A step as a failure names it: its kind, and the branch it failed in (`put_back_checkout` for the put back's

@@ -93,7 +93,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
                        ("ref", .optional(outcome.ref)), ("sha", .optional(outcome.sha)),
                        ("error", .optional(outcome.error?.description)), ("elapsed_ms", .int(outcome.elapsed.milliseconds)),
                        ("hosts", .array(outcome.hosts.map { .object([("host", .string($0.host))] + hostFields($0)) })),
-                       ("locks_left", .array(outcome.locksLeft.map(JSONValue.string))), ("aborted", .bool(outcome.aborted))]
+                       ("locks_left", .array(outcome.locksLeft.map(JSONValue.string))), ("aborted", .bool(outcome.aborted)),
+                       ("watch_cut_short", .bool(outcome.watchCutShort))]
         }
         return fields
     }

@@ -260,13 +260,17 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         switch outcome.result {
         case .succeeded: verdict = palette.green("succeeded")
         case .noChange: verdict = palette.green("no change")
-        case .stopped: verdict = palette.yellow("stopped before any host changed")
+        case .stopped:
+            let changed = outcome.hosts.filter { $0.result == .succeeded }.map(\.host)
+            verdict = palette.yellow(changed.isEmpty ? "stopped before any host changed"
+                : "stopped; \(changed.joined(separator: ", ")) stayed on the new revision")
         case .rolledBack: verdict = palette.yellow("rolled back")
         case .rollbackFailed: verdict = palette.red("ROLLBACK FAILED")
         }
         var lines = ["", palette.bold("\(outcome.service): \(outcome.action.rawValue) ") + verdict
             + (outcome.sha.map { " (\(outcome.ref ?? "") = \(shortRevision($0)))" } ?? "")
-            + " in \(spokenDuration(outcome.elapsed))"]
+            + " in \(spokenDuration(outcome.elapsed))"
+            + (outcome.watchCutShort ? palette.yellow("; the watch was cut short (Ctrl-C), the new revision stays") : "")]
         // Host names whole; RESULT as wide as the longest result shown. Each note (why a host failed) goes on the
         // lines under its row, wrapped, so the table stays in 80 columns whatever the reason says.
         let names = outcome.hosts.map(\.host)

@@ -125,7 +125,8 @@ struct PlanRenderer {
         let required = policy.minHealthy.required(of: hosts)
         let floor = required == 0 ? "no capacity floor"
             : "keeps \(required) of \(hosts) healthy in rotation (min_healthy \(policy.minHealthy))"
-        return start + batch + ", healthy after \(healthy) consecutive 2xx, " + floor
+        let watch = policy.watch > .zero ? ", watch \(formatDuration(policy.watch)) after the last batch" : ""
+        return start + batch + ", healthy after \(healthy) consecutive 2xx, " + floor + watch
     }
 }
 

@@ -84,7 +84,7 @@ struct InheritanceTests {
 
     @Test func partialTierOverrideKeepsTheBuiltInValues() throws {
         let (inventory, _) = try loadFixture("inheritance.yaml")
-        #expect(inventory.tiers["99.99"] == TierPolicy(batch: .count(1), canary: true, bake: .seconds(120), healthyAfter: 5, minHealthy: .allBut(1)))
+        #expect(inventory.tiers["99.99"] == TierPolicy(batch: .count(1), canary: true, bake: .seconds(120), healthyAfter: 5, minHealthy: .allBut(1), watch: .seconds(300)))
         #expect(inventory.tiers["99.9"] == TierPolicy.builtIn["99.9"])
         #expect(inventory.tiers["quick-canary"] == TierPolicy(batch: .percent(25), canary: true, bake: .seconds(30), healthyAfter: 2))
         #expect(inventory.service(named: "alpha")?.policy == inventory.tiers["99.99"])
@@ -158,7 +158,7 @@ struct InheritanceTests {
         }
     }
 
-    @Test func minHealthyComesFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltInTier() throws {
+    @Test func minHealthyAndWatchComeFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltInTier() throws {
         func floors(_ tiers: String, defaults: String, services: [String: String]) throws -> [String: MinHealthy] {
             var yaml = "version: 1\n" + defaults + tiers + "services:\n"
             for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
@@ -172,14 +172,18 @@ struct InheritanceTests {
                 """
             }
             let inventory = try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+            watches = Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.watch) })
             return Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.minHealthy) })
         }
+        var watches: [String: Duration] = [:]
         let plain = try floors("", defaults: "", services: ["a": "tier: \"99.9\"", "b": "tier: \"99\"", "c": "tier: \"95\""])
         #expect(plain["a"] == .allBut(1) && plain["b"] == .percent(50) && plain["c"] == .count(0))
-        let layered = try floors("tiers:\n  \"99\": { rollout: { min_healthy: 3 } }\n",
-                                 defaults: "defaults:\n  rollout: { min_healthy: all but 2 }\n",
+        #expect(watches == ["a": .seconds(120), "b": .seconds(30), "c": .zero], "the tiers' own watch")
+        let layered = try floors("tiers:\n  \"99\": { rollout: { min_healthy: 3, watch: 0 } }\n",
+                                 defaults: "defaults:\n  rollout: { min_healthy: all but 2, watch: 10s }\n",
                                  services: ["a": "tier: \"99.9\"", "b": "tier: \"99\"",
-                                            "c": "tier: \"99\"\n    rollout: { min_healthy: \"80%\" }"])
+                                            "c": "tier: \"99\"\n    rollout: { min_healthy: \"80%\", watch: 1m }"])
+        #expect(watches == ["a": .seconds(10), "b": .zero, "c": .seconds(60)], "service, then tier entry, then defaults")
         #expect(layered["a"] == .allBut(2), "defaults beat the built-in tier")
         #expect(layered["b"] == .count(3), "the tier's own entry beats defaults")
         #expect(layered["c"] == .percent(80), "the service beats both")

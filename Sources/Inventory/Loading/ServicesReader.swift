@@ -110,6 +110,10 @@ extension NodeReader {
         if let tier = policy, let floor = rollout?.minHealthy ?? (tier.minHealthySetByTier ? nil : context.defaultRollout.minHealthy) {
             policy?.minHealthy = floor
         }
+        // The watch, in the same order.
+        if let tier = policy, let watch = rollout?.watch ?? (tier.watchSetByTier ? nil : context.defaultRollout.watch) {
+            policy?.watch = watch
+        }
         let size = fields["size"].flatMap { check(resourceSize($0, fields.path("size"))) }
         // Delivered to hosts comma-separated (OPENCLAW_SKILLS, OPENCLAW_CHANNELS): a comma in one would split it.
         let skills = fields["skills"].map { check(stringList($0, fields.path("skills"), rule: RemoteValueRules.listItem)) ?? [] } ?? []

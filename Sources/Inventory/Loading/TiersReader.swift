@@ -33,14 +33,16 @@ extension NodeReader {
             let canary = read("canary", bool, fallback: base?.canary ?? false)
             let bake = read("bake", duration, fallback: base?.bake ?? .zero)
             let healthyAfter = read("healthy_after", { self.int($0, $1, in: 1...1000) }, fallback: base?.healthyAfter)
-            var minHealthy: MinHealthy?
+            var rollout = RolloutLayer()
             if let node = fields["rollout"] {
                 guard let layer = rolloutLayer(node, fields.path("rollout")) else { continue }
-                minHealthy = layer.minHealthy
+                rollout = layer
             }
             guard valid, let batch, let canary, let bake, let healthyAfter else { continue }
             tiers[name] = TierPolicy(batch: batch, canary: canary, bake: bake, healthyAfter: healthyAfter,
-                                     minHealthy: minHealthy ?? base?.minHealthy ?? .count(0), minHealthySetByTier: minHealthy != nil)
+                                     minHealthy: rollout.minHealthy ?? base?.minHealthy ?? .count(0),
+                                     minHealthySetByTier: rollout.minHealthy != nil,
+                                     watch: rollout.watch ?? base?.watch ?? .zero, watchSetByTier: rollout.watch != nil)
             broken.remove(name)
         }
         return (tiers, broken)
@@ -48,8 +50,12 @@ extension NodeReader {
 
     /// A `rollout:` mapping (under `defaults`, a tier or a service); nil when it had errors (reported).
     func rolloutLayer(_ node: Node, _ path: String) -> RolloutLayer? {
-        guard let fields = mapping(node, path, allowed: ["min_healthy"]) else { return nil }
+        guard let fields = mapping(node, path, allowed: ["min_healthy", "watch"]) else { return nil }
         var layer = RolloutLayer()
+        if let node = fields["watch"] {
+            guard let value = duration(node, fields.path("watch")) else { return nil }
+            layer.watch = value
+        }
         if let node = fields["min_healthy"] {
             guard case .scalar(let scalar) = node, let value = MinHealthy(parsing: scalar.string) else {
                 error(at: node.mark, "`\(fields.path("min_healthy"))` must be a number of hosts, a percentage such as `\"75%\"`, or `all but N`; found \(describe(node))")
@@ -71,4 +77,5 @@ extension NodeReader {
 /// What a `rollout:` mapping sets.
 struct RolloutLayer {
     var minHealthy: MinHealthy?
+    var watch: Duration?
 }

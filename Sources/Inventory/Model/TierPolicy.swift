@@ -9,22 +9,29 @@ public struct TierPolicy: Sendable, Equatable {
     public var minHealthy: MinHealthy
     /// Whether the tier's `tiers:` entry set `minHealthy` itself (then it wins over `defaults.rollout`).
     public var minHealthySetByTier: Bool
+    /// How long every changed host keeps being probed after the last batch (`rollout.watch`; zero: no watch).
+    public var watch: Duration
+    /// Whether the tier's `tiers:` entry set `watch` itself.
+    public var watchSetByTier: Bool
 
     public init(batch: BatchSize, canary: Bool, bake: Duration, healthyAfter: Int, minHealthy: MinHealthy = .count(0),
-                minHealthySetByTier: Bool = false) {
+                minHealthySetByTier: Bool = false, watch: Duration = .zero, watchSetByTier: Bool = false) {
         self.batch = batch
         self.canary = canary
         self.bake = bake
         self.healthyAfter = healthyAfter
         self.minHealthy = minHealthy
         self.minHealthySetByTier = minHealthySetByTier
+        self.watch = watch
+        self.watchSetByTier = watchSetByTier
     }
 
     /// The tiers of the SPEC's table.
     public static let builtIn: [String: TierPolicy] = [
-        "99.99": TierPolicy(batch: .count(1), canary: true, bake: .seconds(60), healthyAfter: 5, minHealthy: .allBut(1)),
-        "99.9": TierPolicy(batch: .count(1), canary: false, bake: .zero, healthyAfter: 3, minHealthy: .allBut(1)),
-        "99": TierPolicy(batch: .percent(50), canary: false, bake: .zero, healthyAfter: 2, minHealthy: .percent(50)),
+        "99.99": TierPolicy(batch: .count(1), canary: true, bake: .seconds(60), healthyAfter: 5, minHealthy: .allBut(1),
+                            watch: .seconds(300)),
+        "99.9": TierPolicy(batch: .count(1), canary: false, bake: .zero, healthyAfter: 3, minHealthy: .allBut(1), watch: .seconds(120)),
+        "99": TierPolicy(batch: .percent(50), canary: false, bake: .zero, healthyAfter: 2, minHealthy: .percent(50), watch: .seconds(30)),
         "95": TierPolicy(batch: .all, canary: false, bake: .zero, healthyAfter: 1, minHealthy: .count(0)),
     ]
 }

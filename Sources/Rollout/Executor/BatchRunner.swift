@@ -88,7 +88,10 @@ struct BatchRunner {
         }
         let neverStarted = Set(sessions.map(\.host.name).filter { run.outcomes[$0]?.result == .notStarted })
         reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
-        if context.stop.isRequested && run.error == nil { run.stopped = true }
+        if run.error == nil, !run.stopped, !context.stop.isRequested, plan.policy.watch > .zero, !updated.isEmpty {
+            try await watch(updated, state: &run)
+        }
+        if context.stop.isRequested && run.error == nil && !run.watchCutShort { run.stopped = true }
         // A lost lease puts nothing back: another rollout may own the hosts now. Neither does the capacity floor:
         // a put back would take yet more hosts out of rotation.
         var atFloor = false
@@ -136,6 +139,49 @@ struct BatchRunner {
         let held = decision.deferred.isEmpty ? "" : "; \(decision.deferred.joined(separator: ", ")) wait\(decision.deferred.count == 1 ? "s" : "") for a batch of \(decision.deferred.count == 1 ? "its" : "their") own"
         report(.capacity, .ok, start.duration(to: clock.now), summary + held)
         return .success(batch.filter { decision.admitted.contains($0.name) })
+    }
+
+    /// After the last batch, with the locks still held: every changed host probed at its interval for the policy's
+    /// `watch`. A host with `healthy_after` unhealthy answers in a row fails the rollout (every changed host is then
+    /// put back, newest first, like any failure); a Ctrl-C ends the watch and the new revision stays.
+    private func watch(_ updated: [String], state run: inout RunState) async throws {
+        let duration = plan.policy.watch
+        let clock = ContinuousClock()
+        let start = clock.now
+        report(.watch, .ok, .zero, "watching \(updated.joined(separator: ", ")) for \(formatDuration(duration)) "
+            + "(Ctrl-C ends the watch and keeps the new revision)")
+        let stop = context.stop
+        let watched = updated.compactMap(session)
+        // The first host that fails ends the others' watch (cancelled, they count as stopped).
+        let failure = await withTaskGroup(of: (String, HealthGateResult).self) { group -> (String, String)? in
+            for hostSession in watched {
+                group.addTask {
+                    let result = try? await HealthGate(session: hostSession, stop: stop)
+                        .watch(for: duration, failuresInARow: hostSession.plan.gate.healthyAfter)
+                    return (hostSession.host.name, result ?? .stopped)
+                }
+            }
+            var first: (String, String)?
+            for await (host, result) in group {
+                if case .failed(let reason) = result, first == nil {
+                    first = (host, reason)
+                    group.cancelAll()
+                }
+            }
+            return first
+        }
+        // A second Ctrl-C cancels the rollout's task: that is not a watch cut short.
+        try Task.checkCancellation()
+        if let (host, reason) = failure {
+            run.error = .hostFailed(service: service, host: host, step: StepName(.watch), reason: reason)
+            run.outcomes[host]?.failedStep = StepName(.watch)
+            run.outcomes[host]?.reason = reason
+            session(host)?.emit(.hostFailed(HostFailure(step: StepName(.watch), reason: reason, changed: true)))
+        } else if stop.isRequested, stop.leaseLost == nil {
+            run.watchCutShort = true
+            report(.watch, .ok, start.duration(to: clock.now), "cut short by the operator after "
+                + "\(formatDuration(start.duration(to: clock.now))) of \(formatDuration(duration)); the new revision stays")
+        }
     }
 
     /// A step of the service's, on no host.
@@ -334,7 +380,10 @@ struct BatchRunner {
     /// Puts updated hosts back, the most recently updated first, a bounded number at once.
     private func putBack(_ updated: [String], from target: CommitID, previous: [String: CommitID]) async throws -> [HostOutcome] {
         var results: [HostOutcome] = []
-        let width = max(1, context.options.maxConcurrentPutBacks)
+        // Newest first, and never more at once than the capacity floor lets leave rotation (one at a time when it
+        // keeps all but one).
+        let total = sessions.count
+        let width = max(1, min(context.options.maxConcurrentPutBacks, total - plan.policy.minHealthy.required(of: total)))
         let order = Array(updated.reversed())
         for start in stride(from: 0, to: order.count, by: width) {
             let chunk = order[start..<min(start + width, order.count)]

@@ -91,6 +91,39 @@ struct HealthGate {
         return .passed
     }
 
+    /// Watches a changed host for `duration` after the last batch, one probe per interval: `needed` unhealthy answers
+    /// in a row fail it. A stop request ends the watch early (`.stopped`; the caller keeps the new revision).
+    func watch(for duration: Duration, failuresInARow needed: Int) async throws -> HealthGateResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let end = start.advanced(by: duration)
+        var attempt = 0
+        var failures = 0
+        while clock.now < end {
+            if try await !stop.sleep(for: min(health.interval, clock.now.duration(to: end)), interruptible: true) { return .stopped }
+            attempt += 1
+            let answer = await probe(timeout: Self.probeTimeout(left: health.interval))
+            guard !answer.healthy else {
+                failures = 0
+                continue
+            }
+            failures += 1
+            if failures >= max(1, needed) {
+                let last = answer.status.map { "HTTP \($0)" } ?? answer.error ?? "no answer"
+                let reason = "\(failures) unhealthy answer\(failures == 1 ? "" : "s") in a row while watching, "
+                    + "\(formatDuration(start.duration(to: clock.now))) after the last batch; last answer: \(last)"
+                session.report(.watch, .rollout, .failed, start.duration(to: clock.now), reason)
+                if let status = answer.status {
+                    session.emit(.diagnostics(Self.bodyDiagnostics(status: status, body: session.redactor.redact(answer.body))))
+                }
+                return .failed(reason)
+            }
+        }
+        session.report(.watch, .rollout, .ok, start.duration(to: clock.now),
+                       "healthy for \(formatDuration(duration)) (\(attempt) probe\(attempt == 1 ? "" : "s"))")
+        return .passed
+    }
+
     struct Answer {
         var status: Int?
         var error: String?

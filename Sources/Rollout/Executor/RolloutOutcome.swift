@@ -77,6 +77,8 @@ public struct ServiceOutcome: Sendable, Equatable {
     public var locksLeft: [String]
     /// Whether a second Ctrl-C stopped the rollout at once.
     public var aborted: Bool
+    /// Whether a Ctrl-C ended the watch after the last batch (the new revision stayed).
+    public var watchCutShort = false
 }
 
 /// Every service of one `deploy`/`rollback` run.

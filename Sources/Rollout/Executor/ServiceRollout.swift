@@ -171,7 +171,7 @@ struct ServiceRollout {
         }
         let outcome = ServiceOutcome(service: service, action: action, deployID: deployID, ref: run.ref, sha: run.sha,
                                      result: result, error: error, hosts: outcomes, elapsed: elapsed,
-                                     locksLeft: run.locksLeft, aborted: run.aborted)
+                                     locksLeft: run.locksLeft, aborted: run.aborted, watchCutShort: run.watchCutShort)
         emit(.deployFinished(outcome))
         return outcome
     }
@@ -217,6 +217,8 @@ struct RunState {
     var stopped = false
     /// A second Ctrl-C cancelled it at once.
     var aborted = false
+    /// A Ctrl-C ended the watch after the last batch: the new revision stays.
+    var watchCutShort = false
     var locksLeft: [String] = []
 
     init(hosts: [String]) {

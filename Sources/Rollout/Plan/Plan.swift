@@ -197,6 +197,9 @@ public enum StepKind: String, Sendable, CaseIterable {
     /// Before a batch: every host probed, and the batch shrunk so that `min_healthy` healthy hosts stay in rotation
     /// (a service's step, on no host).
     case capacity
+    /// After the last batch: every changed host probed for `rollout.watch`; reported per host, and for the service when
+    /// it starts or is cut short.
+    case watch
 }
 
 /// A step as a failure names it: its kind, and the branch it failed in (`put_back_checkout` for the put back's

@@ -71,6 +71,7 @@ extension ServicePlan {
         json.key("bake_seconds"); json.int(policy.bake.wholeSeconds)
         json.key("min_healthy"); json.string(policy.minHealthy.description)
         json.key("min_healthy_hosts"); json.int(Int64(policy.minHealthy.required(of: hosts.count)))
+        json.key("watch_seconds"); json.int(policy.watch.wholeSeconds)
         // One number when every host's gate agrees; else each host's, by name.
         json.key("healthy_after")
         let healthyAfter = self.healthyAfter

@@ -218,8 +218,12 @@ enum Fixtures {
              stateDir: "~/.openclaw-deploy/app")
     }
 
+    /// The tier's policy without its watch (a rollout of these tests would otherwise keep probing for minutes), unless
+    /// `policy` is given.
     static func service(_ name: String = "app", hosts: [ServiceHost], tier: String = "99.9", policy: TierPolicy? = nil) -> Service {
-        Service(name: name, description: nil, tier: tier, policy: policy ?? TierPolicy.builtIn[tier]!, size: nil,
+        var tierPolicy = TierPolicy.builtIn[tier]!
+        tierPolicy.watch = .zero
+        return Service(name: name, description: nil, tier: tier, policy: policy ?? tierPolicy, size: nil,
                 skills: [], channels: [], route: nil, hosts: hosts)
     }
 

@@ -1,0 +1,119 @@
+import Foundation
+
+/// One request the gateway logged (the rendered config's `openclaw_json` access log format): which service's route
+/// it came in on, which upstream address answered it, its status and how long nginx took.
+public struct AccessLogLine: Sendable, Equatable {
+    public var service: String
+    /// The address (`host:port`) that gave the final answer; nil when no upstream answered (nginx's own 502/504).
+    public var upstream: String?
+    public var status: Int
+    /// Seconds, as nginx's `$request_time` (millisecond resolution).
+    public var requestTime: Double
+
+    public init(service: String, upstream: String?, status: Int, requestTime: Double) {
+        self.service = service
+        self.upstream = upstream
+        self.status = status
+        self.requestTime = requestTime
+    }
+
+    /// The lines of `text` that read as the gateway's JSON access log lines; others (a torn last line, another
+    /// format) are skipped. `$upstream_addr` lists every address tried (`a:1, b:2`, or `a:1 : b:2` across
+    /// upstream groups): the last one answered.
+    public static func parse(_ text: String) -> [AccessLogLine] {
+        text.split(whereSeparator: \.isNewline).compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let service = object["service"] as? String, let status = (object["status"] as? NSNumber)?.intValue else { return nil }
+            let time = (object["request_time"] as? NSNumber)?.doubleValue ?? 0
+            let tried = (object["upstream"] as? String ?? "").replacingOccurrences(of: " : ", with: ", ").components(separatedBy: ", ")
+            let last = tried.last.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            return AccessLogLine(service: service, upstream: last, status: status, requestTime: time)
+        }
+    }
+}
+
+/// What `rollout.traffic` allows the changed hosts against the unchanged ones.
+public struct TrafficThresholds: Sendable, Equatable {
+    /// Percentage points of 5xx answers the changed hosts may have above the unchanged ones.
+    public var maxErrorRateIncrease: Double
+    /// How many times the unchanged hosts' p95 latency the changed hosts' may be.
+    public var maxLatencyRatio: Double
+    /// Requests each side needs in a window to be judged.
+    public var minRequests: Int
+
+    public init(maxErrorRateIncrease: Double = 1, maxLatencyRatio: Double = 1.5, minRequests: Int = 50) {
+        self.maxErrorRateIncrease = maxErrorRateIncrease
+        self.maxLatencyRatio = maxLatencyRatio
+        self.minRequests = minRequests
+    }
+}
+
+/// The numbers of one side of a traffic sample.
+public struct TrafficSide: Sendable, Equatable {
+    public var requests: Int
+    public var errors: Int
+    /// 95th percentile of the request times, in seconds (0 with no request).
+    public var p95: Double
+
+    /// 5xx answers as a percentage of the requests.
+    public var errorRate: Double { requests == 0 ? 0 : Double(errors) * 100 / Double(requests) }
+
+    public init(_ lines: [AccessLogLine]) {
+        requests = lines.count
+        errors = lines.filter { (500..<600).contains($0.status) }.count
+        let times = lines.map(\.requestTime).sorted()
+        // Nearest rank: the smallest time at or above which 95% of the requests fall.
+        p95 = times.isEmpty ? 0 : times[max(0, Int((0.95 * Double(times.count)).rounded(.up)) - 1)]
+    }
+}
+
+/// A judgement of the changed hosts' real requests against the unchanged ones' (or, with none unchanged, against the
+/// requests before the batch began).
+public struct TrafficVerdict: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        case passed
+        /// Too few requests on a side to say anything.
+        case notJudged(String)
+        case failed(String)
+    }
+
+    public var changed: TrafficSide
+    public var baseline: TrafficSide
+    public var outcome: Outcome
+
+    /// `changed`: requests answered by the changed hosts' addresses; `baseline`: by the others (or the window before).
+    public static func judge(changed: [AccessLogLine], baseline: [AccessLogLine], thresholds: TrafficThresholds) -> TrafficVerdict {
+        let new = TrafficSide(changed), old = TrafficSide(baseline)
+        let minimum = max(1, thresholds.minRequests)
+        guard new.requests >= minimum, old.requests >= minimum else {
+            return TrafficVerdict(changed: new, baseline: old, outcome: .notJudged(
+                "not judged: \(new.requests) request\(new.requests == 1 ? "" : "s") to changed hosts and \(old.requests) to the baseline, "
+                    + "at least \(minimum) needed on each side"))
+        }
+        let increase = new.errorRate - old.errorRate
+        if increase > thresholds.maxErrorRateIncrease {
+            return TrafficVerdict(changed: new, baseline: old, outcome: .failed(
+                "5xx on changed hosts \(percent(new.errorRate)) against \(percent(old.errorRate)) on the baseline "
+                    + "(+\(percent(increase)), at most +\(percent(thresholds.maxErrorRateIncrease)))"))
+        }
+        // A baseline faster than nginx's resolution counts as one millisecond.
+        let ratio = new.p95 / max(old.p95, 0.001)
+        if ratio > thresholds.maxLatencyRatio {
+            return TrafficVerdict(changed: new, baseline: old, outcome: .failed(
+                "p95 latency on changed hosts \(milliseconds(new.p95)) against \(milliseconds(old.p95)) on the baseline "
+                    + "(\(String(format: "%.2f", ratio))x, at most \(String(format: "%.2f", thresholds.maxLatencyRatio))x)"))
+        }
+        return TrafficVerdict(changed: new, baseline: old, outcome: .passed)
+    }
+
+    /// `120 requests, 0.0% 5xx, p95 12ms` for each side.
+    public var summary: String {
+        func side(_ side: TrafficSide) -> String {
+            "\(side.requests) request\(side.requests == 1 ? "" : "s"), \(Self.percent(side.errorRate)) 5xx, p95 \(Self.milliseconds(side.p95))"
+        }
+        return "changed: \(side(changed)); baseline: \(side(baseline))"
+    }
+
+    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
+    static func milliseconds(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
+}

@@ -213,6 +213,7 @@ struct GatewayHostFixture {
                 ssh: { port: \(sshd.port), identity: \(sshd.userKey.privateKeyPath), known_hosts: \(knownHosts) }
               config_path: \(nginx.configDirectory)/openclaw.conf
               template: gateway.conf.mustache
+              access_log: \(nginx.directory)/openclaw-access.log
 
             """
         inventory = nginx.directory + "/sandbox-gateway.yaml"

@@ -28,6 +28,7 @@ struct GatewayDeployTests {
             try template.write(toFile: templatePath, atomically: true, encoding: .utf8)
             var inventory = SampleInventory.fleet(template: templatePath)
             inventory.gateway!.configPath = nginx.configDirectory + "/openclaw.conf"
+            inventory.gateway!.accessLogPath = nginx.directory + "/openclaw-access.log"
             self.inventory = inventory
             transport = LocalShellTransport(path: nginx.binDirectory)
         }
@@ -216,6 +217,24 @@ struct GatewayDeployTests {
         #expect(try get("/api/customer/v1/chat").status != 503)
         #expect(gateway.onDisk() == (try gateway.render()))
         #expect((try? String(contentsOfFile: GatewayCommands(configPath: gateway.configPath).maintenancePath, encoding: .utf8)) == "")
+    }
+
+    @Test("every routed request is one JSON line in gateway.access_log, as the traffic judge reads it")
+    func accessLog() async throws {
+        let gateway = try Gateway()
+        defer { gateway.stop() }
+        _ = try await gateway.deployer.deploy(try gateway.render())
+        let answer = try LoopbackHTTP.get(address: "127.0.0.1", port: gateway.port, path: "/api/trading/v1/quote", timeout: .seconds(15))
+        _ = try LoopbackHTTP.get(address: "127.0.0.1", port: gateway.port, path: "/health")
+        var lines: [AccessLogLine] = []
+        for _ in 0..<50 where lines.isEmpty {
+            lines = AccessLogLine.parse((try? String(contentsOfFile: gateway.inventory.gateway!.accessLogPath, encoding: .utf8)) ?? "")
+            usleep(20_000)
+        }
+        // The gateway's own /health is not a routed request.
+        #expect(lines.count == 1, "\(lines)")
+        #expect(lines.first?.service == "trading" && lines.first?.status == answer.status, "\(lines)")
+        #expect(lines.first?.upstream?.hasSuffix(":9090") == true, "the address that answered last: \(lines)")
     }
 
     @Test("a maintenance the gateway cannot put in force leaves the state file as it was")

@@ -151,6 +151,12 @@ struct InheritanceTests {
         }
         let inventory = try InventoryLoader.parse(yaml: yaml("page.mustache"), path: directory + "/inv.yaml")
         #expect(inventory.gateway?.maintenancePagePath == directory + "/page.mustache")
+        #expect(inventory.gateway?.accessLogPath == "/var/log/nginx/openclaw-access.log", "the default access log")
+        let logged = try InventoryLoader.parse(yaml: yaml("page.mustache") + "  access_log: /srv/log/gw.json\n", path: directory + "/inv.yaml")
+        #expect(logged.gateway?.accessLogPath == "/srv/log/gw.json")
+        #expect {
+            _ = try InventoryLoader.parse(yaml: yaml("page.mustache") + "  access_log: \"/var/log/a b;\"\n", path: directory + "/inv.yaml")
+        } throws: { error in "\(error)".contains("`gateway.access_log`") && "\(error)".contains("may not contain blanks") }
         #expect {
             _ = try InventoryLoader.parse(yaml: yaml("nope.mustache"), path: directory + "/inv.yaml")
         } throws: { error in

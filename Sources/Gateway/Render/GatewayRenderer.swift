@@ -24,7 +24,7 @@ public enum GatewayRenderer {
             }
         }
         return try render(layout: layout, gatewayHost: gateway.host.name, templateText: template,
-                          templatePath: gateway.templatePath, pages: pages)
+                          templatePath: gateway.templatePath, pages: pages, accessLog: gateway.accessLogPath)
     }
 
     /// Checks that the template exists and parses, without rendering; what `inventory check` needs.
@@ -44,9 +44,10 @@ public enum GatewayRenderer {
     /// Renders `layout` through a template given as text; `templatePath` names it in errors.
     /// `pages` holds the maintenance page of each service in maintenance (`MaintenancePage.render`).
     public static func render(layout: GatewayLayout, gatewayHost: String, templateText: String,
-                              templatePath: String, pages: [String: String] = [:]) throws -> String {
+                              templatePath: String, pages: [String: String] = [:],
+                              accessLog: String = GatewaySettings.defaultAccessLog) throws -> String {
         let template = try parse(templateText, path: templatePath)
-        let scope = TemplateData(layout: layout, gatewayHost: gatewayHost, pages: pages)
+        let scope = TemplateData(layout: layout, gatewayHost: gatewayHost, pages: pages, accessLog: accessLog)
         let output = template.render(scope.root)
         if let unknown = scope.log.unknownNames.first {
             throw GatewayError.templateUnknownName(path: templatePath, line: line(of: unknown, in: templateText),

@@ -1,9 +1,10 @@
+import Inventory
 import Mustache
 
 /// The values a gateway template can use, as Mustache scopes that note every name the template asks for, so a
 /// misspelt name is reported instead of silently rendering as nothing.
 ///
-/// Root: `source`, `gateway_host`, `upstreams`, `routes`, `unrouted`.
+/// Root: `source`, `gateway_host`, `access_log` (`gateway.access_log`), `upstreams`, `routes`, `unrouted`.
 /// `upstreams[]`: `name`, `service`, `servers`. `servers[]`: `host`, `address`, `port`, `down`.
 /// `routes[]`: `prefix`, `upstream`, `service`, `maintenance` (false, or while the service is in maintenance:
 /// `retry_after` in seconds and `page`, the page ready to stand inside an nginx double-quoted string).
@@ -12,7 +13,7 @@ final class TemplateData {
     let log: LookupLog
     let root: Scope
 
-    init(layout: GatewayLayout, gatewayHost: String, pages: [String: String] = [:]) {
+    init(layout: GatewayLayout, gatewayHost: String, pages: [String: String] = [:], accessLog: String = GatewaySettings.defaultAccessLog) {
         let log = LookupLog()
         func scope(_ values: [String: Any]) -> Scope { Scope(values: values, log: log) }
         let upstreams = layout.upstreams.map { upstream in
@@ -37,6 +38,7 @@ final class TemplateData {
         root = scope([
             "source": layout.source,
             "gateway_host": gatewayHost,
+            "access_log": accessLog,
             "upstreams": upstreams,
             "routes": routes,
             "unrouted": unrouted,
@@ -65,7 +67,7 @@ final class TemplateData {
     /// Names asked for in any scope. A miss in an inner scope is normal (Mustache then looks outward), so a name
     /// is unknown only if no scope ever had it.
     /// Every name any scope provides, listed in errors.
-    static let knownNames = ["address", "down", "gateway_host", "host", "maintenance", "name", "page", "port", "prefix",
+    static let knownNames = ["access_log", "address", "down", "gateway_host", "host", "maintenance", "name", "page", "port", "prefix",
                              "reason", "retry_after", "routes", "servers", "service", "source", "unrouted", "upstream",
                              "upstreams"]
 

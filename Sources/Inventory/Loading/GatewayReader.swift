@@ -4,7 +4,7 @@ import Yams
 extension NodeReader {
     /// The gateway section; its template must exist on this machine, since every render reads it.
     func gateway(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> GatewaySettings? {
-        guard let fields = mapping(node, "gateway", allowed: ["host", "config_path", "template", "maintenance_page"]) else { return nil }
+        guard let fields = mapping(node, "gateway", allowed: ["host", "config_path", "template", "maintenance_page", "access_log"]) else { return nil }
         if !fields.has("host") { missing("host", in: fields, "the nginx machine: `host: { name: gateway, address: 203.0.113.5 }`") }
         if !fields.has("config_path") { missing("config_path", in: fields, "where nginx reads the rendered file, e.g. `/etc/nginx/conf.d/openclaw.conf`") }
         if !fields.has("template") { missing("template", in: fields, "the nginx template file, e.g. `templates/nginx-gateway.conf.mustache`") }
@@ -23,9 +23,17 @@ extension NodeReader {
             error(at: fields.keyMark("maintenance_page"), "`gateway.maintenance_page`: template file `\(path)` does not exist; create it, fix the path (a relative path is resolved against the inventory's directory) or remove the key to use the built-in page")
             maintenancePagePath = nil
         }
+        // Written into the nginx config as one word: no blank, quote, `;`, brace or `$`.
+        let accessLog = fields["access_log"].flatMap {
+            string($0, fields.path("access_log"), rule: { text in
+                RemoteValueRules.remotePath(text, allowHome: false)
+                    ?? (text.contains(where: { " \t\"';{}$\\#".contains($0) }) ? "it may not contain blanks, quotes, `;`, braces, `$`, `\\` or `#`" : nil)
+            })
+        }
         guard let host, let configPath, let templatePath else { return nil }
+        if fields.has("access_log"), accessLog == nil { return nil }
         return GatewaySettings(host: host, configPath: configPath, templatePath: templatePath,
-                               maintenancePagePath: maintenancePagePath)
+                               maintenancePagePath: maintenancePagePath, accessLogPath: accessLog ?? GatewaySettings.defaultAccessLog)
     }
 
     private func gatewayHost(_ node: Node, defaults: SettingsLayer, localPaths: LocalPaths) -> Endpoint? {

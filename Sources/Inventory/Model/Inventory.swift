@@ -271,12 +271,18 @@ public struct GatewaySettings: Sendable, Equatable {
     /// The page a service in maintenance answers with (a Mustache template, resolved like `templatePath`); nil for
     /// the built-in page.
     public var maintenancePagePath: String?
+    /// Where nginx writes every routed request as a JSON line (`gateway.access_log`), for the traffic judge.
+    public var accessLogPath: String
 
-    public init(host: Endpoint, configPath: String, templatePath: String, maintenancePagePath: String? = nil) {
+    public static let defaultAccessLog = "/var/log/nginx/openclaw-access.log"
+
+    public init(host: Endpoint, configPath: String, templatePath: String, maintenancePagePath: String? = nil,
+                accessLogPath: String = GatewaySettings.defaultAccessLog) {
         self.host = host
         self.configPath = configPath
         self.templatePath = templatePath
         self.maintenancePagePath = maintenancePagePath
+        self.accessLogPath = accessLogPath
     }
 }
 

@@ -113,7 +113,8 @@ final class InterruptHandling: @unchecked Sendable {
     private func received() {
         let count = stop.request()
         if count == 1 {
-            err.write("\nstopping: no new host starts; hosts in flight finish their current step and are put back; "
+            err.write("\nstopping: no new host starts; hosts in flight finish their current step and are put back "
+                + "(during the watch after the last batch, the watch ends and the new revision stays); "
                 + "locks are released. Press Ctrl-C again to stop at once.\n")
             return
         }

@@ -47,6 +47,7 @@ extension RolloutEndToEndTests {
         running.signal(SIGINT)
         let result = try running.wait(timeout: 30)
         #expect(result.status == 0, "\(result.stderr)\(result.stdout)")
+        #expect(result.stderr.contains("during the watch after the last batch, the watch ends and the new revision stays"), "\(result.stderr)")
         let events = try jsonLines(result.stdout)
         let finished = try #require(events.last)
         #expect(finished["result"] as? String == "succeeded" && finished["watch_cut_short"] as? Bool == true, "\(finished)")

@@ -97,14 +97,14 @@ public struct HostPrune: Sendable, Equatable {
     /// Images removed (or, in a dry run, that would be), with their bytes.
     public var removed: [PruneDecision.Removal] = []
     /// Images the engine refused to remove, with its reason.
-    public var refused: [(image: ImageID, reason: String)] = []
+    public var refused: [Refusal] = []
+
+    public struct Refusal: Sendable, Equatable {
+        public var image: ImageID
+        public var reason: String
+    }
 
     public var freedBytes: UInt64 { removed.reduce(0) { $0 + $1.bytes } }
-
-    public static func == (a: HostPrune, b: HostPrune) -> Bool {
-        a.host == b.host && a.error == b.error && a.lockedBy == b.lockedBy && a.decision == b.decision && a.removed == b.removed
-            && a.refused.map(\.image) == b.refused.map(\.image) && a.refused.map(\.reason) == b.refused.map(\.reason)
-    }
 }
 
 /// The whole prune of one service.
@@ -178,7 +178,7 @@ extension FleetInspector {
                             } else {
                                 let line = lines.first { $0.hasPrefix("kept \(removal.image.value) ") }
                                 let reason = line.map { String($0.dropFirst("kept \(removal.image.value) ".count)) }
-                                result.refused.append((removal.image, reason ?? HostSession.reason(of: answer)))
+                                result.refused.append(HostPrune.Refusal(image: removal.image, reason: reason ?? HostSession.reason(of: answer)))
                             }
                         }
                     }

@@ -82,6 +82,15 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
             fields += [("step", .string(failure.step.description)), ("reason", .string(failure.reason)), ("changed", .bool(failure.changed))]
         case .stepStarted(let step, let phase):
             fields += [("step", .string(step.rawValue)), ("phase", .string(phase.rawValue))]
+        case .trafficSample(let sample):
+            func side(_ side: TrafficSide) -> JSONValue {
+                .object([("requests", .int(Int64(side.requests))), ("errors_5xx", .int(Int64(side.errors))),
+                         ("p95_ms", .int(Int64((side.p95 * 1000).rounded())))])
+            }
+            fields += [("step", .string(sample.step.rawValue)), ("changed_hosts", .array(sample.changedHosts.map(JSONValue.string))),
+                       ("changed", side(sample.verdict.changed)), ("baseline", side(sample.verdict.baseline)),
+                       ("baseline_from", .string(sample.baselineFrom.rawValue)), ("verdict", .string(sample.verdict.word)),
+                       ("detail", .optional(sample.verdict.reason)), ("read_error", .optional(sample.readError))]
         case .lockWait(let wait):
             fields += [("holder", .string(wait.holder)), ("waited_ms", .int(wait.waited.milliseconds)),
                        ("left_ms", .int(wait.left.milliseconds))]

@@ -22,6 +22,10 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     /// When the health progress line was last written: a running step's line does not replace it at once.
     private var lastProgress: ContinuousClock.Instant?
     private var ticker: DispatchSourceTimer?
+    /// The last traffic line per service: when it was written and its verdict. A reading comes every probe interval;
+    /// a line is written when the verdict changes, and otherwise every `trafficInterval`.
+    private var lastTraffic: [String: (at: ContinuousClock.Instant, verdict: String)] = [:]
+    static let trafficInterval: Duration = .seconds(10)
 
     private struct RunningStep {
         var who: String
@@ -57,6 +61,15 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         let key = "\(event.service)/\(event.host ?? "")"
         switch event.payload {
         case .healthProbe(let probe): progress(event, probe)
+        case .trafficSample(let sample):
+            let now = ContinuousClock.now
+            let due = out.withLock { () -> Bool in
+                let last = lastTraffic[event.service]
+                guard last == nil || last!.verdict != sample.verdict.word || last!.at.duration(to: now) >= Self.trafficInterval else { return false }
+                lastTraffic[event.service] = (now, sample.verdict.word)
+                return true
+            }
+            if due, let line = line(for: event) { print(line) }
         case .stepStarted(let step, let phase):
             let now = ContinuousClock.now
             let name = (phase == .putBack ? "put back: " : "") + step.rawValue
@@ -212,6 +225,17 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             return "\(who)  " + palette.dim("still locked, waited \(spokenDuration(wait.waited)), \(spokenDuration(wait.left)) left")
         case .healthProbe, .stepStarted:
             return nil
+        case .trafficSample(let sample):
+            let status = sample.verdict.word == "failed" ? palette.red("FAILED") : palette.green("ok    ")
+            let baseline = sample.baselineFrom == .unchangedHosts ? "unchanged hosts" : "before the rollout"
+            func side(_ side: TrafficSide) -> String {
+                "\(side.requests) req, \(TrafficVerdict.percent(side.errorRate)) 5xx, p95 \(TrafficVerdict.milliseconds(side.p95))"
+            }
+            var detail = "\(sample.step.rawValue): \(sample.changedHosts.joined(separator: ", ")) \(side(sample.verdict.changed)); "
+                + "\(baseline) \(side(sample.verdict.baseline))"
+            if let reason = sample.verdict.reason { detail += "; \(reason)" }
+            if let problem = sample.readError { detail += "; \(problem)" }
+            return wrap("\(who)  \(pad("traffic", 20)) \(status) \(pad("", 7))  " + VisibleText.escaped(detail), indent: under)
         case .diagnostics(let diagnostics):
             // The host's own words, indented under a line that says what they are.
             var lines = diagnostics.text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })

@@ -51,7 +51,9 @@ struct PlanRenderer {
         let reach = [service.skills.isEmpty ? nil : "skills: " + service.skills.joined(separator: ", "),
                      service.channels.isEmpty ? nil : "channels: " + service.channels.joined(separator: ", ")].compactMap { $0 }
         if !reach.isEmpty { out += "  \(VisibleText.escaped(reach.joined(separator: " · ")))\n" }
-        out += "  policy: \(PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter, hosts: plan.hosts.count))\n"
+        let policy = PlanRenderer.policyText(plan.policy, healthyAfter: plan.healthyAfter, hosts: plan.hosts.count,
+                                             judgesTraffic: plan.judgesTraffic)
+        out += "  policy: \(policy)\n"
         let commit = plan.target.commit?.value ?? "resolved once at deploy time, the same commit for every host"
         out += "  target: \(plan.target.ref?.value ?? "the revision before the newest deploy, from history") (\(commit))\n"
         out += "  batches:\n"
@@ -113,7 +115,7 @@ struct PlanRenderer {
     }
 
     /// `canary first, bake 60s, then 1 host at a time, healthy after 5 checks`.
-    static func policyText(_ policy: TierPolicy, healthyAfter: HostValues<Int>, hosts: Int) -> String {
+    static func policyText(_ policy: TierPolicy, healthyAfter: HostValues<Int>, hosts: Int, judgesTraffic: Bool = false) -> String {
         let batch: String = switch policy.batch {
         case .count(1): "1 host at a time"
         case .count(let n): "\(n) hosts at a time"
@@ -126,7 +128,8 @@ struct PlanRenderer {
         let floor = required == 0 ? "no capacity floor"
             : "keeps \(required) of \(hosts) healthy in rotation (min_healthy \(policy.minHealthy))"
         let watch = policy.watch > .zero ? ", watch \(formatDuration(policy.watch)) after the last batch" : ""
-        return start + batch + ", healthy after \(healthy) consecutive 2xx, " + floor + watch
+        let traffic = judgesTraffic ? policy.traffic.map { ", traffic through the gateway: \($0)" } ?? "" : ""
+        return start + batch + ", healthy after \(healthy) consecutive 2xx, " + floor + watch + traffic
     }
 }
 

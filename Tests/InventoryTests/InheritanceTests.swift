@@ -200,6 +200,49 @@ struct InheritanceTests {
         }
     }
 
+    @Test func trafficThresholdsComeKeyByKeyFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltIn() throws {
+        func traffic(_ tiers: String, defaults: String, services: [String: String]) throws -> [String: TrafficThresholds?] {
+            var yaml = "version: 1\n" + defaults + tiers + "services:\n"
+            for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
+                yaml += """
+                  \(name):
+                    \(extra)
+                    repo: { path: /srv/\(name) }
+                    health: { url: "http://127.0.0.1:8080/health" }
+                    hosts: [{ name: \(name)-1, address: 192.0.2.7 }]
+
+                """
+            }
+            let inventory = try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+            return Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.traffic) })
+        }
+        let plain = try traffic("", defaults: "", services: ["a": "tier: \"99.9\"", "b": "tier: \"95\""])
+        #expect(plain["a"] == TrafficThresholds() && plain["b"] == TrafficThresholds(), "on by default: +1%, 1.5x, 50 requests")
+        let layered = try traffic("tiers:\n  \"99\": { rollout: { traffic: { max_latency_ratio: 2 } } }\n",
+                                  defaults: "defaults:\n  rollout: { traffic: { max_error_rate_increase: 0.5%, min_requests: 100 } }\n",
+                                  services: ["a": "tier: \"99.9\"", "b": "tier: \"99\"",
+                                             "c": "tier: \"99\"\n    rollout: { traffic: { min_requests: 20 } }",
+                                             "d": "tier: \"99\"\n    rollout: { traffic: false }"])
+        #expect(layered["a"] == TrafficThresholds(maxErrorRateIncrease: 0.5, maxLatencyRatio: 1.5, minRequests: 100), "defaults over the built-in")
+        #expect(layered["b"] == TrafficThresholds(maxErrorRateIncrease: 0.5, maxLatencyRatio: 2, minRequests: 100), "the tier entry over defaults")
+        #expect(layered["c"] == TrafficThresholds(maxErrorRateIncrease: 0.5, maxLatencyRatio: 2, minRequests: 20), "the service over both")
+        #expect(layered["d"] == .some(nil), "turned off")
+        let onAgain = try traffic("", defaults: "defaults:\n  rollout: { traffic: false }\n",
+                                  services: ["a": "tier: \"99\"", "b": "tier: \"99\"\n    rollout: { traffic: { max_latency_ratio: 3 } }"])
+        #expect(onAgain["a"] == .some(nil))
+        #expect(onAgain["b"] == TrafficThresholds(maxLatencyRatio: 3), "a threshold turns it on again over the built-in ones")
+        for (bad, message) in [("{ max_error_rate_increase: 1 }", "`services.a.rollout.traffic.max_error_rate_increase` must be a percentage"),
+                               ("{ max_latency_ratio: 0.5 }", "`services.a.rollout.traffic.max_latency_ratio` must be a number from 1 to 1000"),
+                               ("{ min_requests: 0 }", "`services.a.rollout.traffic.min_requests` must be a whole number from 1 to 1000000"),
+                               ("{ p99: 2 }", "p99"), ("sometimes", "`services.a.rollout.traffic` must be `true` or `false`")] {
+            #expect {
+                _ = try traffic("", defaults: "", services: ["a": "tier: \"99\"\n    rollout: { traffic: \(bad) }"])
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+
     @Test func mergeKeysAndAnchorsAreHonoured() throws {
         let yaml = """
         version: 1

@@ -196,3 +196,50 @@ struct CommandsShellTests {
         #expect(try shell.run(c.historyRead(limit: 2)).stdout == records.suffix(2).map { $0.jsonLine + "\n" }.joined())
     }
 }
+
+extension CommandsShellTests {
+    @Test("the gateway's access log read: from an offset, the last N bytes, after a rotation, at most max bytes, one service")
+    func accessLogRead() throws {
+        let shell = try CommandsShellRunner()
+        defer { shell.remove() }
+        let log = shell.home.appendingPathComponent("access log's.json").path
+        func line(_ service: String, _ status: Int) -> String {
+            "{\"time\":\"2026-12-07T10:00:00+00:00\",\"service\":\"\(service)\",\"upstream\":\"10.0.0.1:8080\",\"status\":\(status),\"request_time\":0.004}\n"
+        }
+        func read(_ offset: Int64, max: Int = 1 << 20, service: String = "customer-service") throws -> (TrafficReading, String) {
+            let command = GatewayCommands.readAccessLog(path: log, service: .arg(service), offset: .arg(String(offset)), maxBytes: max)
+            let result = try shell.run(command)
+            #expect(result.exitStatus == 0, "\(result.stderr)")
+            return (try #require(TrafficReading.parse(result.stdout, hostByUpstream: [:])), result.stdout)
+        }
+        // No log yet: nothing, and the next read begins at 0.
+        let (empty, _) = try read(-1000)
+        #expect(empty.lines.isEmpty && empty.end == 0)
+        let first = line("customer-service", 200) + line("content", 500) + line("customer-service-2", 500) + line("customer-service", 502)
+        try first.write(toFile: log, atomically: false, encoding: .utf8)
+        let (all, _) = try read(0)
+        #expect(all.lines.map(\.status) == [200, 502], "only this service's lines, not a service whose name starts with it")
+        #expect(all.end == Int64(first.utf8.count))
+        // -N: the last N bytes (a torn first line is skipped).
+        let (tail, _) = try read(-Int64(line("customer-service", 502).utf8.count + 5))
+        #expect(tail.lines.map(\.status) == [502] && tail.end == all.end)
+        // From where the last read ended: only what came since.
+        let handle = try #require(FileHandle(forWritingAtPath: log))
+        handle.seekToEndOfFile()
+        handle.write(Data(line("customer-service", 503).utf8))
+        try handle.close()
+        let (since, _) = try read(all.end)
+        #expect(since.lines.map(\.status) == [503])
+        // At most `max` bytes a read: the rest is left for the next one.
+        let one = Int64(line("customer-service", 200).utf8.count)
+        let (bounded, _) = try read(0, max: Int(one))
+        #expect(bounded.lines.map(\.status) == [200] && bounded.end == one)
+        // Rotated (smaller than the offset): from the start of the new file.
+        try line("customer-service", 404).write(toFile: log, atomically: false, encoding: .utf8)
+        let (rotated, _) = try read(all.end)
+        #expect(rotated.lines.map(\.status) == [404] && rotated.end == one)
+        // An offset that is not a number is refused.
+        let bad = try shell.run(GatewayCommands.readAccessLog(path: log, service: .arg("x"), offset: .arg("1; reboot"), maxBytes: 10))
+        #expect(bad.exitStatus == 2)
+    }
+}

@@ -96,6 +96,21 @@ public actor GatewayDrainer: GatewayHook {
         return problems
     }
 
+    public func readTraffic(service: String, from offset: Int64) async throws -> TrafficReading? {
+        guard let step = plan.readTraffic[service], let routed = inventory.service(named: service), let route = routed.route else { return nil }
+        let hosts = Dictionary(routed.hosts.compactMap { host in
+            (try? GatewayLayout.nginxAddress(host.address, service: service)).map { ("\($0):\(route.port)", host.name) }
+        }, uniquingKeysWith: { first, _ in first })
+        let command = try step.command.filled([.logOffset: String(offset)]).rendered
+        // A read is one short round trip; one that hangs must not hold the bake or the watch for a command timeout.
+        let result = try await connected().transport.run(command, timeout: min(plan.host.ssh.commandTimeout, .seconds(30)))
+        guard result.succeeded, let reading = TrafficReading.parse(result.stdout, hostByUpstream: hosts) else {
+            throw GatewayError.remoteStepFailed(host: plan.host.name, step: "reading \(inventory.gateway?.accessLogPath ?? "the access log")",
+                                                detail: result.succeeded ? "it printed no `<size> <end>` line" : GatewayDeployer.lastLine(result))
+        }
+        return reading
+    }
+
     private static func joined(_ what: String, _ note: String?) -> String {
         [what, note].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
     }

@@ -86,7 +86,7 @@ public enum InventoryLoader {
             if reader.isNull(node) || node.mapping?.isEmpty == true {
                 reader.error(at: node.mark, "`services` is empty; add at least one service")
             }
-            let context = ServiceContext(defaults: defaults, defaultRollout: defaultRollout, tiers: tiers.policies,
+            let context = ServiceContext(defaults: defaults, defaultRollout: defaultRollout, tiers: tiers.policies, tierRollout: tiers.rollout,
                                          brokenTiers: tiers.broken, localPaths: localPaths)
             services = reader.services(node, context: context)
         } else {

@@ -17,6 +17,8 @@ struct ServiceContext {
     /// `defaults.rollout`.
     let defaultRollout: RolloutLayer
     let tiers: [String: TierPolicy]
+    /// Each `tiers:` entry's own `rollout:` keys.
+    let tierRollout: [String: RolloutLayer]
     /// Tiers defined under `tiers:` with errors (already reported).
     let brokenTiers: Set<String>
     let localPaths: LocalPaths
@@ -113,6 +115,14 @@ extension NodeReader {
         // The watch, in the same order.
         if let tier = policy, let watch = rollout?.watch ?? (tier.watchSetByTier ? nil : context.defaultRollout.watch) {
             policy?.watch = watch
+        }
+        // The traffic thresholds key by key: the built-in ones, then `defaults.rollout`, the tier's entry, the service.
+        if policy != nil, let tierName {
+            var traffic = policy?.traffic
+            if let layer = context.defaultRollout.traffic { traffic = layer.applied(to: traffic) }
+            if let layer = context.tierRollout[tierName]?.traffic { traffic = layer.applied(to: traffic) }
+            if let layer = rollout?.traffic { traffic = layer.applied(to: traffic) }
+            policy?.traffic = traffic
         }
         let size = fields["size"].flatMap { check(resourceSize($0, fields.path("size"))) }
         // Delivered to hosts comma-separated (OPENCLAW_SKILLS, OPENCLAW_CHANNELS): a comma in one would split it.

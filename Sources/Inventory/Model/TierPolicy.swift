@@ -13,9 +13,13 @@ public struct TierPolicy: Sendable, Equatable {
     public var watch: Duration
     /// Whether the tier's `tiers:` entry set `watch` itself.
     public var watchSetByTier: Bool
+    /// `rollout.traffic`: how the changed hosts' real requests through the gateway are judged during a canary's bake
+    /// and the watch; nil when turned off (`traffic: false`). On by default, with the thresholds' own defaults.
+    public var traffic: TrafficThresholds?
 
     public init(batch: BatchSize, canary: Bool, bake: Duration, healthyAfter: Int, minHealthy: MinHealthy = .count(0),
-                minHealthySetByTier: Bool = false, watch: Duration = .zero, watchSetByTier: Bool = false) {
+                minHealthySetByTier: Bool = false, watch: Duration = .zero, watchSetByTier: Bool = false,
+                traffic: TrafficThresholds? = TrafficThresholds()) {
         self.batch = batch
         self.canary = canary
         self.bake = bake
@@ -24,6 +28,7 @@ public struct TierPolicy: Sendable, Equatable {
         self.minHealthySetByTier = minHealthySetByTier
         self.watch = watch
         self.watchSetByTier = watchSetByTier
+        self.traffic = traffic
     }
 
     /// The tiers of the SPEC's table.
@@ -37,6 +42,36 @@ public struct TierPolicy: Sendable, Equatable {
 }
 
 /// How many of a service's hosts must stay healthy and in rotation throughout a rollout: the capacity floor.
+/// What `rollout.traffic` allows the changed hosts against the unchanged ones.
+public struct TrafficThresholds: Sendable, Equatable, CustomStringConvertible {
+    /// Percentage points of 5xx answers the changed hosts may have above the unchanged ones.
+    public var maxErrorRateIncrease: Double
+    /// How many times the unchanged hosts' p95 latency the changed hosts' may be.
+    public var maxLatencyRatio: Double
+    /// Requests each side needs in a window to be judged.
+    public var minRequests: Int
+
+    public init(maxErrorRateIncrease: Double = 1, maxLatencyRatio: Double = 1.5, minRequests: Int = 50) {
+        self.maxErrorRateIncrease = maxErrorRateIncrease
+        self.maxLatencyRatio = maxLatencyRatio
+        self.minRequests = minRequests
+    }
+
+    /// `5xx +1.0%, p95 1.50x, 50 requests a side`: what `plan` shows.
+    public var description: String {
+        "5xx at most +\(Self.number(maxErrorRateIncrease))%, p95 at most \(Self.number(maxLatencyRatio))x the unchanged hosts', "
+            + "\(minRequests) request\(minRequests == 1 ? "" : "s") a side"
+    }
+
+    /// `1`, `0.5`, `1.25`: no trailing zeros.
+    public static func number(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let whole = hundredths / 100, fraction = hundredths % 100
+        if fraction == 0 { return String(whole) }
+        return fraction % 10 == 0 ? "\(whole).\(fraction / 10)" : "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
+
 public enum MinHealthy: Sendable, Equatable, CustomStringConvertible {
     case count(Int)
     /// 0...100; the host count is rounded up.

@@ -94,6 +94,27 @@ public struct GatewayCommands: Sendable, Equatable {
                        .raw("&& mv -f"), .path(path + ".new"), .path(path)])
     }
 
+    /// Reads the access log `path` (`gateway.access_log`) from byte `offset` (`-N`: from N bytes before its end; past
+    /// its end, as after a rotation: from its start), at most `maxBytes` of it. Prints `<size> <end>` (the log's size,
+    /// and the offset the next read begins from), then the lines read that name `service`. A missing log reads as empty.
+    public static func readAccessLog(path: String, service: RemoteCommand.Token, offset: RemoteCommand.Token,
+                                     maxBytes: Int) -> RemoteCommand {
+        RemoteCommand([.arg("sh"), .arg("-c"), .arg(accessLogScript), .arg("sh"), .path(path), offset, .arg(String(maxBytes)), service])
+    }
+
+    /// `readAccessLog`'s script; exit 2 when its offset is not a number (a defect: the tool fills it in).
+    public static let accessLogScript = """
+        f=$1 o=$2 max=$3 service=$4
+        case $o in ''|-|*[!0-9-]*|?*-*) echo "offset $o is not a number" >&2; exit 2;; esac
+        s=$(stat -c %s -- "$f" 2>/dev/null) || s=0
+        case $o in -*) o=$((s + o)); [ "$o" -ge 0 ] || o=0;; esac
+        [ "$o" -le "$s" ] || o=0
+        n=$((s - o)); [ "$n" -le "$max" ] || n=$max
+        echo "$s $((o + n))"
+        [ "$n" -gt 0 ] || exit 0
+        tail -c +$((o + 1)) -- "$f" | head -c "$n" | grep -F -e "\\"service\\":\\"$service\\"" || true
+        """
+
     /// Prints the config in force; exit 3 when there is none.
     public func readCurrent() -> RemoteCommand { read(configPath) }
 

@@ -89,6 +89,8 @@ public enum LateValue: String, Sendable, Hashable, CaseIterable {
     case configChunk = "config_chunk"
     /// The rendered config's size in bytes, which the install checks the upload against.
     case configBytes = "config_bytes"
+    /// Where in the gateway's access log a traffic read begins: a byte offset, or `-N` for the last N bytes.
+    case logOffset = "log_offset"
 }
 
 /// A plan step was about to run with a late value nobody filled in: a defect, reported as such.

@@ -257,6 +257,9 @@ struct RedactingSink: RolloutEventSink {
         case .deployFinished(var outcome):
             outcome.hosts = outcome.hosts.map(redacted)
             event.payload = .deployFinished(outcome)
+        case .trafficSample(var sample):
+            sample.readError = redactor.redact(sample.readError)
+            event.payload = .trafficSample(sample)
         case .lockWait(var wait):
             wait.holder = redactor.redact(wait.holder)
             event.payload = .lockWait(wait)

@@ -46,6 +46,7 @@ struct BatchRunner {
             return
         }
 
+        let traffic = await startTraffic()
         var updated: [String] = []
         // Batches as planned, except that the capacity floor may hold hosts of one back for a batch of their own.
         var pending = plan.batches
@@ -63,6 +64,8 @@ struct BatchRunner {
                 run.error = .belowCapacity(floor)
             }
             if run.error != nil { break }
+            // The traffic judged during this batch's bake (or the watch after it) is what was logged from here on.
+            try? await traffic?.batchBegins()
             let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
             for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
@@ -76,11 +79,16 @@ struct BatchRunner {
             }
             if results.contains(where: { $0.result == .cancelled }) { run.stopped = true; break }
             if index == 0, plan.policy.canary, !pending.isEmpty, plan.policy.bake > .zero {
-                if let problem = try await bake(batch) {
-                    if problem.reason == nil { run.stopped = true } else {
-                        run.error = .hostFailed(service: service, host: problem.host, step: StepName(.bake), reason: problem.reason!)
-                        run.outcomes[problem.host]?.failedStep = StepName(.bake)
-                        run.outcomes[problem.host]?.reason = problem.reason
+                if let problem = try await bake(batch, traffic: traffic, changed: updated) {
+                    switch problem {
+                    case .stopped:
+                        run.stopped = true
+                    case .health(let host, let reason):
+                        run.error = .hostFailed(service: service, host: host, step: StepName(.bake), reason: reason)
+                        run.outcomes[host]?.failedStep = StepName(.bake)
+                        run.outcomes[host]?.reason = reason
+                    case .traffic(let reason):
+                        failTraffic(updated, reason: "traffic during the bake: " + reason, state: &run)
                     }
                     break
                 }
@@ -89,7 +97,7 @@ struct BatchRunner {
         let neverStarted = Set(sessions.map(\.host.name).filter { run.outcomes[$0]?.result == .notStarted })
         reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
         if run.error == nil, !run.stopped, !context.stop.isRequested, plan.policy.watch > .zero, !updated.isEmpty {
-            try await watch(updated, state: &run)
+            try await watch(updated, traffic: traffic, state: &run)
         }
         if context.stop.isRequested && run.error == nil && !run.watchCutShort { run.stopped = true }
         // A lost lease puts nothing back: another rollout may own the hosts now. Neither does the capacity floor:
@@ -144,7 +152,7 @@ struct BatchRunner {
     /// After the last batch, with the locks still held: every changed host probed at its interval for the policy's
     /// `watch`. A host with `healthy_after` unhealthy answers in a row fails the rollout (every changed host is then
     /// put back, newest first, like any failure); a Ctrl-C ends the watch and the new revision stays.
-    private func watch(_ updated: [String], state run: inout RunState) async throws {
+    private func watch(_ updated: [String], traffic: TrafficWindow?, state run: inout RunState) async throws {
         let duration = plan.policy.watch
         let clock = ContinuousClock()
         let start = clock.now
@@ -152,19 +160,23 @@ struct BatchRunner {
             + "(Ctrl-C ends the watch and keeps the new revision)")
         let stop = context.stop
         let watched = updated.compactMap(session)
-        // The first host that fails ends the others' watch (cancelled, they count as stopped).
-        let failure = await withTaskGroup(of: (String, HealthGateResult).self) { group -> (String, String)? in
+        // The first host (or traffic verdict) that fails ends the others' watch (cancelled, they count as stopped).
+        let failure = await withTaskGroup(of: Problem?.self) { group -> Problem? in
             for hostSession in watched {
                 group.addTask {
                     let result = try? await HealthGate(session: hostSession, stop: stop)
                         .watch(for: duration, failuresInARow: hostSession.plan.gate.healthyAfter)
-                    return (hostSession.host.name, result ?? .stopped)
+                    if case .failed(let reason) = result { return .health(host: hostSession.host.name, reason: reason) }
+                    return nil
                 }
             }
-            var first: (String, String)?
-            for await (host, result) in group {
-                if case .failed(let reason) = result, first == nil {
-                    first = (host, reason)
+            if let traffic {
+                group.addTask { await judgeTraffic(traffic, changed: updated, during: .watch, for: duration).map(Problem.traffic) }
+            }
+            var first: Problem?
+            for await problem in group {
+                if let problem, first == nil {
+                    first = problem
                     group.cancelAll()
                 }
             }
@@ -172,16 +184,79 @@ struct BatchRunner {
         }
         // A second Ctrl-C cancels the rollout's task: that is not a watch cut short.
         try Task.checkCancellation()
-        if let (host, reason) = failure {
+        switch failure {
+        case .health(let host, let reason):
             run.error = .hostFailed(service: service, host: host, step: StepName(.watch), reason: reason)
             run.outcomes[host]?.failedStep = StepName(.watch)
             run.outcomes[host]?.reason = reason
             session(host)?.emit(.hostFailed(HostFailure(step: StepName(.watch), reason: reason, changed: true)))
-        } else if stop.isRequested, stop.leaseLost == nil {
-            run.watchCutShort = true
-            report(.watch, .ok, start.duration(to: clock.now), "cut short by the operator after "
-                + "\(formatDuration(start.duration(to: clock.now))) of \(formatDuration(duration)); the new revision stays")
+        case .traffic(let reason):
+            failTraffic(updated, reason: "traffic during the watch: " + reason, state: &run)
+        case .stopped, nil:
+            if stop.isRequested, stop.leaseLost == nil {
+                run.watchCutShort = true
+                report(.watch, .ok, start.duration(to: clock.now), "cut short by the operator after "
+                    + "\(formatDuration(start.duration(to: clock.now))) of \(formatDuration(duration)); the new revision stays")
+            }
         }
+    }
+
+    /// What ended a bake or the watch early.
+    enum Problem: Sendable {
+        /// A host's health failed.
+        case health(host: String, reason: String)
+        /// The traffic judge's verdict failed the changed hosts.
+        case traffic(String)
+        /// The operator stopped it.
+        case stopped
+    }
+
+    /// When the rollout judges its traffic: the gateway's access log read once (the requests before the rollout,
+    /// and where the log ends) and said so; nil otherwise, or when the log cannot be read (said as a warning: the
+    /// rollout goes on without the judge, like a service the gateway does not route).
+    private func startTraffic() async -> TrafficWindow? {
+        guard plan.judgesTraffic, let gateway, let thresholds = plan.policy.traffic else { return nil }
+        let window = TrafficWindow(service: service, gateway: gateway, thresholds: thresholds, hosts: Set(plan.service.hosts.map(\.name)))
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            guard try await window.start() else { return nil }
+            let during = [plan.policy.canary && plan.policy.bake > .zero && plan.batches.count > 1 ? "the canary's bake" : nil,
+                          plan.policy.watch > .zero ? "the watch" : nil].compactMap { $0 }.joined(separator: " and ")
+            report(.traffic, .ok, start.duration(to: clock.now), "judging requests through the gateway during \(during): \(thresholds)")
+            return window
+        } catch {
+            report(.traffic, .ok, start.duration(to: clock.now), "warning: traffic not judged: \(error)")
+            return nil
+        }
+    }
+
+    /// Samples the traffic once a probe interval for `duration` (until then, or a stop, or cancelled), each reading a
+    /// `traffic_sample` event; returns the first failing verdict's reason.
+    private func judgeTraffic(_ window: TrafficWindow, changed: [String], during step: StepKind, for duration: Duration) async -> String? {
+        let interval = sessions.first?.plan.gate.interval ?? .seconds(1)
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: duration)
+        while clock.now < end {
+            guard (try? await context.stop.sleep(for: min(interval, clock.now.duration(to: end)), interruptible: true)) == true else { return nil }
+            let sample = await window.sample(changed: Set(changed), step: step)
+            if Task.isCancelled { return nil }
+            context.sink.emit(RolloutEvent(service: service, payload: .trafficSample(sample)))
+            if sample.readError == nil, case .failed(let reason) = sample.verdict.outcome { return reason }
+        }
+        return nil
+    }
+
+    /// A failing traffic verdict fails every changed host with it (each is then put back).
+    private func failTraffic(_ changed: [String], reason: String, state run: inout RunState) {
+        let step = StepName(.traffic)
+        report(.traffic, .failed, .zero, reason)
+        for host in changed {
+            run.outcomes[host]?.failedStep = step
+            run.outcomes[host]?.reason = reason
+            session(host)?.emit(.hostFailed(HostFailure(step: step, reason: reason, changed: true)))
+        }
+        run.error = .hostFailed(service: service, failures: changed.map { FailedStep(host: $0, step: step, reason: reason) })
     }
 
     /// A step of the service's, on no host.
@@ -359,22 +434,40 @@ struct BatchRunner {
         }
     }
 
-    /// Watches the canary batch for the tier's bake time. Returns the first host that failed (with a
-    /// reason) or stopped (nil reason), or nil when every host stayed healthy.
-    private func bake(_ batch: [ServiceHost]) async throws -> (host: String, reason: String?)? {
+    /// Watches the canary batch for the tier's bake time, and judges its traffic meanwhile. Returns what ended it
+    /// early (the first host in name order whose health failed or stopped, or a failing traffic verdict), or nil
+    /// when every host stayed healthy and the traffic passed (or could not be judged).
+    private func bake(_ batch: [ServiceHost], traffic: TrafficWindow?, changed: [String]) async throws -> Problem? {
         let bakeTime = plan.policy.bake
-        let problems = try await withThrowingTaskGroup(of: (String, HealthGateResult).self) { group in
+        let stop = context.stop
+        let problems = await withTaskGroup(of: (String, Problem?).self) { group in
             for host in batch {
                 let hostSession = self.session(host.name)!
-                group.addTask { (host.name, try await HealthGate(session: hostSession, stop: context.stop).bake(for: bakeTime)) }
+                group.addTask {
+                    // Cancelled (another host or the traffic failed): stopped, which the first problem outranks.
+                    switch (try? await HealthGate(session: hostSession, stop: stop).bake(for: bakeTime)) ?? .stopped {
+                    case .passed: (host.name, nil)
+                    case .failed(let reason): (host.name, .health(host: host.name, reason: reason))
+                    case .stopped: (host.name, .stopped)
+                    }
+                }
             }
-            var found: [(String, HealthGateResult)] = []
-            for try await result in group where result.1 != .passed { found.append(result) }
-            return found.sorted { $0.0 < $1.0 }
+            if let traffic {
+                group.addTask { ("", await judgeTraffic(traffic, changed: changed, during: .bake, for: bakeTime).map(Problem.traffic)) }
+            }
+            var found: [(String, Problem)] = []
+            for await (host, problem) in group {
+                guard let problem else { continue }
+                // A failure ends the others' bake; their cancellation (stopped) is not theirs to report.
+                if case .stopped = problem, !found.isEmpty { continue }
+                if case .stopped = problem {} else { group.cancelAll() }
+                found.append((host, problem))
+            }
+            return found
         }
-        guard let (host, result) = problems.first else { return nil }
-        if case .failed(let reason) = result { return (host, reason) }
-        return (host, nil)
+        try Task.checkCancellation()
+        let failures = problems.filter { if case .stopped = $0.1 { false } else { true } }
+        return (failures.isEmpty ? problems : failures).sorted { $0.0 < $1.0 }.first?.1
     }
 
     /// Puts updated hosts back, the most recently updated first, a bounded number at once.

@@ -11,4 +11,12 @@ public protocol GatewayHook: Sendable {
     /// Puts back every host still drained (after a stop or a failure) and ends the gateway connection.
     /// Returns one line per problem, for the operator.
     func finish() async -> [String]
+    /// The requests the gateway logged for `service` from byte `offset` of its access log (negative: from that many
+    /// bytes before its end), with the upstream address of each of its hosts; nil when the plan judges none of its
+    /// traffic. One round trip to the gateway host.
+    func readTraffic(service: String, from offset: Int64) async throws -> TrafficReading?
+}
+
+extension GatewayHook {
+    public func readTraffic(service: String, from offset: Int64) async throws -> TrafficReading? { nil }
 }

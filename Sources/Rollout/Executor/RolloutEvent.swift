@@ -43,6 +43,8 @@ public struct RolloutEvent: Sendable, Equatable {
         case stepStarted(step: StepKind, phase: StepPhase)
         /// `--lock-wait`: a host's lock is held by another live rollout, and this one waits (holding no lock).
         case lockWait(LockWaitReport)
+        /// One reading of the traffic judge during a canary's bake or the watch (a service's event, on no host).
+        case trafficSample(TrafficSample)
     }
 
     /// The SPEC's event name (`deploy_started`, `host_started`, …).
@@ -59,6 +61,7 @@ public struct RolloutEvent: Sendable, Equatable {
         case .diagnostics: return "diagnostics"
         case .stepStarted: return "step_started"
         case .lockWait: return "lock_wait"
+        case .trafficSample: return "traffic_sample"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 
 /// One request the gateway logged (the rendered config's `openclaw_json` access log format): which service's route
 /// it came in on, which upstream address answered it, its status and how long nginx took.
@@ -29,22 +30,6 @@ public struct AccessLogLine: Sendable, Equatable {
             let last = tried.last.map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
             return AccessLogLine(service: service, upstream: last, status: status, requestTime: time)
         }
-    }
-}
-
-/// What `rollout.traffic` allows the changed hosts against the unchanged ones.
-public struct TrafficThresholds: Sendable, Equatable {
-    /// Percentage points of 5xx answers the changed hosts may have above the unchanged ones.
-    public var maxErrorRateIncrease: Double
-    /// How many times the unchanged hosts' p95 latency the changed hosts' may be.
-    public var maxLatencyRatio: Double
-    /// Requests each side needs in a window to be judged.
-    public var minRequests: Int
-
-    public init(maxErrorRateIncrease: Double = 1, maxLatencyRatio: Double = 1.5, minRequests: Int = 50) {
-        self.maxErrorRateIncrease = maxErrorRateIncrease
-        self.maxLatencyRatio = maxLatencyRatio
-        self.minRequests = minRequests
     }
 }
 
@@ -106,6 +91,23 @@ public struct TrafficVerdict: Sendable, Equatable {
         return TrafficVerdict(changed: new, baseline: old, outcome: .passed)
     }
 
+    /// `passed`, `not_judged` or `failed`.
+    public var word: String {
+        switch outcome {
+        case .passed: "passed"
+        case .notJudged: "not_judged"
+        case .failed: "failed"
+        }
+    }
+
+    /// Why it was not judged, or why it failed.
+    public var reason: String? {
+        switch outcome {
+        case .passed: nil
+        case .notJudged(let why), .failed(let why): why
+        }
+    }
+
     /// `120 requests, 0.0% 5xx, p95 12ms` for each side.
     public var summary: String {
         func side(_ side: TrafficSide) -> String {
@@ -114,6 +116,49 @@ public struct TrafficVerdict: Sendable, Equatable {
         return "changed: \(side(changed)); baseline: \(side(baseline))"
     }
 
-    static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
-    static func milliseconds(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
+    public static func percent(_ value: Double) -> String { String(format: "%.1f%%", value) }
+    public static func milliseconds(_ seconds: Double) -> String { "\(Int((seconds * 1000).rounded()))ms" }
+}
+
+/// What one read of the gateway's access log gave for a service.
+public struct TrafficReading: Sendable, Equatable {
+    /// The service's requests logged in the bytes read.
+    public var lines: [AccessLogLine]
+    /// The offset the next read begins from.
+    public var end: Int64
+    /// The service's hosts by the upstream address nginx logs for them (`127.0.0.11:18080`).
+    public var hostByUpstream: [String: String]
+
+    public init(lines: [AccessLogLine], end: Int64, hostByUpstream: [String: String]) {
+        self.lines = lines
+        self.end = end
+        self.hostByUpstream = hostByUpstream
+    }
+
+    /// `readAccessLog`'s output: `<size> <end>`, then the lines.
+    public static func parse(_ output: String, hostByUpstream: [String: String]) -> TrafficReading? {
+        guard let newline = output.firstIndex(of: "\n") ?? (output.isEmpty ? nil : output.endIndex) else { return nil }
+        let header = output[..<newline].split(separator: " ")
+        guard header.count == 2, Int64(header[0]) != nil, let end = Int64(header[1]), end >= 0 else { return nil }
+        let rest = newline < output.endIndex ? String(output[output.index(after: newline)...]) : ""
+        return TrafficReading(lines: AccessLogLine.parse(rest), end: end, hostByUpstream: hostByUpstream)
+    }
+}
+
+/// Where a traffic sample's baseline came from.
+public enum TrafficBaseline: String, Sendable, Equatable {
+    /// The service's hosts not changed yet, over the same window.
+    case unchangedHosts = "unchanged_hosts"
+    /// The service's requests logged before the rollout's first batch (no host is left unchanged).
+    case beforeRollout = "before_rollout"
+}
+
+/// One reading of the traffic judge: the numbers of both sides and the verdict, during `step` (`bake` or `watch`).
+public struct TrafficSample: Sendable, Equatable {
+    public var step: StepKind
+    public var changedHosts: [String]
+    public var baselineFrom: TrafficBaseline
+    public var verdict: TrafficVerdict
+    /// Why nothing was read this time (the gateway did not answer); the verdict is then the last one.
+    public var readError: String?
 }

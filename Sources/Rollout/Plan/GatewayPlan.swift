@@ -22,14 +22,25 @@ public struct GatewayPlan: Sendable {
     public var appendConfig: GatewayStep
     public var installConfig: GatewayStep
     public var drainUnlock: GatewayStep
+    /// By service whose traffic the rollout judges (`ServicePlan.judgesTraffic`): reads the requests the gateway
+    /// logged for it since `<log offset>`, once before the first batch (`-N`: the last N bytes, the requests before
+    /// the rollout), once as each batch begins, and once a probe interval during the canary's bake and the watch.
+    public var readTraffic: [String: GatewayStep]
     /// Used by `maintenance on|off` only, never by a rollout (which changes the drained set and nothing else); not
     /// in `steps`.
     public var writeMaintenance: GatewayStep
 
-    /// Every step a rollout may run, in the order one change runs them.
+    /// Every step a rollout may run, in the order one change runs them, then the traffic reads by service.
     public var steps: [GatewayStep] {
         [drainLock, readDrained, writeDrained, touchDrainLock, uploadConfig, appendConfig, installConfig, drainUnlock]
+            + readTraffic.sorted { $0.key < $1.key }.map(\.value)
     }
+
+    /// Bytes of the access log one traffic read takes at most (a busier gateway's excess is left for the next read).
+    public static let trafficReadBytes = 8 << 20
+    /// Bytes before the log's end the first read takes: the requests before the rollout, the baseline when no host
+    /// is left unchanged.
+    public static let trafficLookbackBytes = 1 << 20
 }
 
 public struct GatewayStep: Sendable {
@@ -57,6 +68,7 @@ public enum GatewayStepKind: String, Sendable, CaseIterable {
     case installConfig = "install_config"
     case drainUnlock = "drain_unlock"
     case writeMaintenance = "write_maintenance"
+    case readTraffic = "read_traffic"
 }
 
 extension Planner {
@@ -67,7 +79,7 @@ extension Planner {
     }
 
     /// The gateway host's part of a rollout of `services` (names from `drainedServices`).
-    public static func gatewayPlan(gateway: GatewaySettings, services: [String],
+    public static func gatewayPlan(gateway: GatewaySettings, services: [String], judged: [String] = [],
                                    settleSeconds: Int = GatewayCommands.settleSeconds) -> GatewayPlan {
         let commands = GatewayCommands(configPath: gateway.configPath)
         let token = RemoteCommand.Token.late(.drainToken, label: "drain token")
@@ -94,6 +106,12 @@ extension Planner {
                                                                  keepPrevious: false, settleSeconds: settleSeconds),
                                 "swap it in, nginx -T, reload, wait up to \(settleSeconds) s for old workers"),
             drainUnlock: step(.drainUnlock, commands.releaseDrainLock(token: token), "release the drain lock"),
+            readTraffic: Dictionary(uniqueKeysWithValues: judged.filter(services.contains).map { service in
+                (service, step(.readTraffic, GatewayCommands.readAccessLog(
+                    path: gateway.accessLogPath, service: .arg(service), offset: .late(.logOffset, label: "log offset"),
+                    maxBytes: GatewayPlan.trafficReadBytes),
+                    "read the requests \(gateway.accessLogPath) logged for \(service) since <log offset> (judging its traffic)"))
+            }),
             writeMaintenance: step(.writeMaintenance, commands.writeMaintenance(.late(.maintenanceSet, label: "maintenance set")),
                                    "write the services in maintenance"))
     }

@@ -1,3 +1,4 @@
+import Inventory
 /// Writes pretty-printed JSON (two-space indent, one key or element per line) straight into UTF-8
 /// bytes, keys in the order written. Plans of thousands of hosts are megabytes of text, so nothing
 /// is built as a tree first.
@@ -44,6 +45,8 @@ public struct JSONWriter {
         value.withUnsafeBufferPointer { writeString(utf8: $0) }
     }
     mutating func int(_ value: Int64) { valueStart(); bytes += value.description.utf8 }
+    /// A finite number, with at most two decimals (`1`, `0.5`, `1.25`).
+    mutating func number(_ value: Double) { valueStart(); bytes += TrafficThresholds.number(value).utf8 }
     mutating func bool(_ value: Bool) { valueStart(); bytes += (value ? "true" : "false").utf8 }
     mutating func null() { valueStart(); bytes += "null".utf8 }
 

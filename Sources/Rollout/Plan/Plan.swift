@@ -38,6 +38,17 @@ public struct ServicePlan: Sendable {
 
     public func host(named name: String) -> HostPlan? { hosts.first { $0.host.name == name } }
 
+    /// Whether the rollout judges the changed hosts' real requests through the gateway (set by `Planner` when the
+    /// inventory has a gateway and `trafficJudgeable` holds).
+    public var judgesTraffic = false
+
+    /// Given a gateway: `rollout.traffic` is on, the gateway routes the service and drains its hosts (more than one),
+    /// and there is a canary's bake or a watch to judge in.
+    var trafficJudgeable: Bool {
+        guard policy.traffic != nil, service.route != nil, service.hosts.count > 1 else { return false }
+        return (policy.canary && policy.bake > .zero && batches.count > 1) || policy.watch > .zero
+    }
+
     /// The `healthy_after` the gates apply: one value, or each host's when they differ.
     public var healthyAfter: HostValues<Int> { HostValues(hosts.map { ($0.host.name, $0.gate.healthyAfter) }) }
 }
@@ -200,6 +211,9 @@ public enum StepKind: String, Sendable, CaseIterable {
     /// After the last batch: every changed host probed for `rollout.watch`; reported per host, and for the service when
     /// it starts or is cut short.
     case watch
+    /// The changed hosts' real requests through the gateway judged against the unchanged ones' during a canary's bake
+    /// and the watch (a service's step, on no host; a failing verdict fails each changed host with it).
+    case traffic
 }
 
 /// A step as a failure names it: its kind, and the branch it failed in (`put_back_checkout` for the put back's

@@ -72,6 +72,17 @@ extension ServicePlan {
         json.key("min_healthy"); json.string(policy.minHealthy.description)
         json.key("min_healthy_hosts"); json.int(Int64(policy.minHealthy.required(of: hosts.count)))
         json.key("watch_seconds"); json.int(policy.watch.wholeSeconds)
+        json.key("traffic")
+        if let traffic = policy.traffic {
+            json.beginObject()
+            json.key("max_error_rate_increase_percent"); json.number(traffic.maxErrorRateIncrease)
+            json.key("max_latency_ratio"); json.number(traffic.maxLatencyRatio)
+            json.key("min_requests"); json.int(Int64(traffic.minRequests))
+            json.endObject()
+        } else {
+            json.null()
+        }
+        json.key("traffic_judged"); json.bool(judgesTraffic)
         // One number when every host's gate agrees; else each host's, by name.
         json.key("healthy_after")
         let healthyAfter = self.healthyAfter

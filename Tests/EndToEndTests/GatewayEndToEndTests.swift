@@ -193,7 +193,8 @@ struct GatewayHostFixture {
         return try log.split(separator: "\0").dropFirst(skipping).map { try RolloutEndToEndTests.unwrapTimeout(String($0)) }
     }
 
-    init() throws {
+    /// `base`: the inventory the gateway section is added to (the sandbox's, or a variant of it).
+    init(base: String = Sandbox.inventory) throws {
         nginx = try LoopbackNginx.start(name: "gw-e2e")
         commandsLog = nginx.directory + "/commands.log"
         // Like a sandbox host, the gateway host records every command line it receives (scripts/sandbox's recorder).
@@ -217,7 +218,7 @@ struct GatewayHostFixture {
 
             """
         inventory = nginx.directory + "/sandbox-gateway.yaml"
-        try (try String(contentsOfFile: Sandbox.inventory, encoding: .utf8) + section)
+        try (try String(contentsOfFile: base, encoding: .utf8) + section)
             .write(toFile: inventory, atomically: true, encoding: .utf8)
     }
 
@@ -228,6 +229,9 @@ struct GatewayHostFixture {
         try? FileManager.default.removeItem(atPath: sshd.directory)
         try? FileManager.default.removeItem(atPath: nginx.directory)
     }
+
+    /// nginx's JSON access log: what the traffic judge reads.
+    var accessLog: String { nginx.directory + "/openclaw-access.log" }
 
     /// Where the gateway host keeps the drained set every rollout shares (beside the config, hidden).
     static func drainedFile(configPath: String) -> String {
@@ -252,11 +256,16 @@ final class GatewayLoad: @unchecked Sendable {
     }
 
     private let configPath: String
+    private let path: String
     private let lock = NSLock()
     private var state = Summary()
     private let done = DispatchSemaphore(value: 0)
 
-    init(configPath: String) { self.configPath = configPath }
+    /// `path`: what each request asks the gateway for.
+    init(configPath: String, path: String = "/api/customer/health") {
+        self.configPath = configPath
+        self.path = path
+    }
 
     var summary: Summary { lock.withLock { state } }
 
@@ -268,7 +277,7 @@ final class GatewayLoad: @unchecked Sendable {
             var failure: String?
             var release: String?
             do {
-                let response = try GatewayHostFixture.get("/api/customer/health")
+                let response = try GatewayHostFixture.get(path)
                 if response.status == 200 {
                     release = response.body.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "ok release=", with: "")
                 } else {

@@ -17,7 +17,8 @@ extension RolloutEndToEndTests {
                         "GIT_COMMITTER_EMAIL": "e2e@localhost", "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"]
         try Command.run("/usr/bin/git", ["clone", "-q", "-b", "v2", origin, work], environment: identity).checked()
         try edit(work)
-        try Command.run("/usr/bin/git", ["-C", work, "commit", "-q", "-a", "-m", "e2e \(branch)"], environment: identity).checked()
+        try Command.run("/usr/bin/git", ["-C", work, "add", "-A"], environment: identity).checked()
+        try Command.run("/usr/bin/git", ["-C", work, "commit", "-q", "-m", "e2e \(branch)"], environment: identity).checked()
         try Command.run("/usr/bin/git", ["-C", work, "push", "-q", "-f", "origin", "HEAD:refs/heads/\(branch)"], environment: identity).checked()
         return try Command.run("/usr/bin/git", ["-C", work, "rev-parse", "HEAD"]).checked().stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)

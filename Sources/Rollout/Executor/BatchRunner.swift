@@ -64,8 +64,6 @@ struct BatchRunner {
                 run.error = .belowCapacity(floor)
             }
             if run.error != nil { break }
-            // The traffic judged during this batch's bake (or the watch after it) is what was logged from here on.
-            try? await traffic?.batchBegins()
             let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
             for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
@@ -160,6 +158,8 @@ struct BatchRunner {
             + "(Ctrl-C ends the watch and keeps the new revision)")
         let stop = context.stop
         let watched = updated.compactMap(session)
+        // Likewise: from here on, every changed host is in rotation on the new revision.
+        try? await traffic?.windowBegins()
         // The first host (or traffic verdict) that fails ends the others' watch (cancelled, they count as stopped).
         let failure = await withTaskGroup(of: Problem?.self) { group -> Problem? in
             for hostSession in watched {
@@ -440,6 +440,8 @@ struct BatchRunner {
     private func bake(_ batch: [ServiceHost], traffic: TrafficWindow?, changed: [String]) async throws -> Problem? {
         let bakeTime = plan.policy.bake
         let stop = context.stop
+        // The traffic judged is what the gateway logged from here on: the canary is back in rotation on the new revision.
+        try? await traffic?.windowBegins()
         let problems = await withTaskGroup(of: (String, Problem?).self) { group in
             for host in batch {
                 let hostSession = self.session(host.name)!

@@ -2,7 +2,9 @@ import Inventory
 
 /// The traffic judge of one service's rollout, over the gateway's access log: where the next read begins, the
 /// requests logged before the first batch (the baseline once no host of the service is left unchanged), and the
-/// requests logged since the current batch began. Each read is one round trip to the gateway host.
+/// requests logged since the window began: when the canary's bake or the watch began, every changed host back in
+/// rotation on the new revision (requests a host answered before it changed are not the new release's). Each read
+/// is one round trip to the gateway host.
 actor TrafficWindow {
     let service: String
     let gateway: any GatewayHook
@@ -30,10 +32,11 @@ actor TrafficWindow {
         return true
     }
 
-    /// As a batch begins: what was logged since the last read is skipped, so the window is this batch's.
-    func batchBegins() async throws {
-        _ = try await read()
+    /// As the bake or the watch begins: what was logged since the last read is skipped, so the window holds only
+    /// requests the changed hosts answered on the new revision.
+    func windowBegins() async throws {
         window = []
+        _ = try await read()
     }
 
     /// Reads what the gateway logged since the last read, adds it to the window and judges the window: the requests

@@ -23,8 +23,8 @@ public struct GatewayPlan: Sendable {
     public var installConfig: GatewayStep
     public var drainUnlock: GatewayStep
     /// By service whose traffic the rollout judges (`ServicePlan.judgesTraffic`): reads the requests the gateway
-    /// logged for it since `<log offset>`, once before the first batch (`-N`: the last N bytes, the requests before
-    /// the rollout), once as each batch begins, and once a probe interval during the canary's bake and the watch.
+    /// logged for it since `<log offset>`: once before the first batch (`-N`: the last N bytes, the requests before
+    /// the rollout), then as the canary's bake and the watch begin and once a probe interval while they last.
     public var readTraffic: [String: GatewayStep]
     /// Used by `maintenance on|off` only, never by a rollout (which changes the drained set and nothing else); not
     /// in `steps`.

@@ -108,3 +108,82 @@ extension RolloutEndToEndTests {
         _ = bad
     }
 }
+
+/// Samples, until told to stop, how many hosts are in the gateway's rotation (not marked `down` in its config) and
+/// answer their health URL; a sample counts only when the config did not change while its hosts were probed.
+final class RotationSampler: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [Int] = []
+    private let done = DispatchSemaphore(value: 0)
+
+    var samples: [Int] { lock.withLock { counts } }
+
+    func run(configPath: String, hosts: [String], until finished: Atomic<Bool>, maxSeconds: Double) {
+        defer { done.signal() }
+        let deadline = Date().addingTimeInterval(maxSeconds)
+        while !finished.value && Date() < deadline {
+            let before = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+            let inRotation = hosts.filter { !before.contains(" down;  # \($0)\n") }
+            let healthy = inRotation.filter { host in
+                (try? LoopbackHTTP.get(address: Sandbox.addresses[host]!, port: 18080, path: "/health", timeout: .seconds(2)))?.status == 200
+            }
+            let after = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? ""
+            if before == after, !before.isEmpty { lock.withLock { counts.append(healthy.count) } }
+            usleep(20_000)
+        }
+    }
+
+    func waitUntilDone(seconds: Double) { _ = done.wait(timeout: .now() + seconds) }
+}
+
+extension RolloutEndToEndTests {
+    /// customer-service on four hosts (cs-3 and cs-4 added), one-at-a-time tier 99.9: all but one stay in rotation.
+    static func fourHostInventory() throws -> String {
+        let cs2 = "        health: { url: \"http://127.0.0.12:18080/health\" }\n"
+        let more = ["cs-3": "127.0.0.13", "cs-4": "127.0.0.14"].sorted { $0.key < $1.key }.map { name, address in
+            "      - name: \(name)\n        address: \(address)\n        compose: { project: sandbox-\(name) }\n"
+                + "        health: { url: \"http://\(address):18080/health\" }\n"
+        }.joined()
+        return try Sandbox.inventoryVariant([(cs2, cs2 + more)])
+    }
+
+    @Test func aGoodRolloutOfFourHostsUnderLoadLosesNoRequestAndKeepsTheFloorInRotation() throws {
+        let hosts = ["cs-1", "cs-2", "cs-3", "cs-4"]
+        let gateway = try GatewayHostFixture(base: try Self.fourHostInventory())
+        defer { gateway.stop() }
+        try Sandbox.deployTool(["gateway", "deploy"], inventory: gateway.inventory).checked()
+        let load = GatewayLoad(configPath: gateway.configPath)
+        let sampler = RotationSampler()
+        let finished = Atomic(false)
+        Thread { load.run(until: finished, maxRequests: 60_000, maxSeconds: 300) }.start()
+        Thread { sampler.run(configPath: gateway.configPath, hosts: hosts, until: finished, maxSeconds: 300) }.start()
+        let deploy: Command.Result
+        do {
+            // Two at a time asked for; the floor (all but 1 of 4 healthy in rotation) lets one go at a time.
+            deploy = try Sandbox.deployTool(["deploy", "customer-service", "--batch", "2", "--format", "json"], inventory: gateway.inventory)
+        } catch {
+            finished.set(true)
+            throw error
+        }
+        finished.set(true)
+        load.waitUntilDone(seconds: 10)
+        sampler.waitUntilDone(seconds: 10)
+        #expect(deploy.status == 0, "\(deploy.stderr)\(deploy.stdout)")
+        let summary = load.summary
+        let samples = sampler.samples
+        print("four hosts under load: \(summary.total) requests through nginx, \(summary.failed) failed; answers by release: "
+            + "\(summary.releases.sorted { $0.key < $1.key }); \(samples.count) samples of the rotation, fewest healthy in it: "
+            + "\(samples.min() ?? -1)")
+        #expect(summary.failed == 0, "failed requests: \(summary.failures.prefix(5))")
+        #expect(summary.total >= 200 && summary.releases["v1", default: 0] > 0 && summary.releases["v2", default: 0] > 0, "\(summary.releases)")
+        #expect(samples.count >= 100, "the rotation was sampled throughout")
+        #expect(samples.min() ?? 0 >= 3, "fewer than 3 of 4 healthy hosts in rotation: \(samples.min() ?? -1)")
+        #expect(samples.contains(3), "a host was out of rotation at some point")
+        let events = try jsonLines(deploy.stdout)
+        let capacity = events.filter { $0["event"] as? String == "step" && $0["step"] as? String == "capacity" }
+        #expect(capacity.contains { ($0["detail"] as? String)?.contains("waits for a batch of its own") == true }, "\(capacity)")
+        let started = events.filter { $0["event"] as? String == "host_started" }.map { $0["batch"] as? Int }
+        #expect(started == [1, 2, 3, 4], "one host a batch: \(started)")
+        try expectOn(v2, serving: "v2", hosts)
+    }
+}

@@ -24,8 +24,10 @@ enum Sandbox {
             .write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }()
-    static let addresses = ["cs-1": "127.0.0.11", "cs-2": "127.0.0.12", "content-1": "127.0.0.21", "content-2": "127.0.0.22"]
-    static let repos = ["cs-1": "customer-service", "cs-2": "customer-service", "content-1": "content", "content-2": "content"]
+    static let addresses = ["cs-1": "127.0.0.11", "cs-2": "127.0.0.12", "cs-3": "127.0.0.13", "cs-4": "127.0.0.14",
+                            "content-1": "127.0.0.21", "content-2": "127.0.0.22"]
+    static let repos = ["cs-1": "customer-service", "cs-2": "customer-service", "cs-3": "customer-service", "cs-4": "customer-service",
+                        "content-1": "content", "content-2": "content"]
 
     /// The `openclaw-deploy` binary built next to this test bundle (or `OPENCLAW_DEPLOY_BIN`).
     static var binary: String {

@@ -247,10 +247,10 @@ struct BatchRunner {
         return nil
     }
 
-    /// A failing traffic verdict fails every changed host with it (each is then put back).
+    /// A failing traffic verdict (its `traffic_sample` already said so) fails every changed host with it (each is then
+    /// put back).
     private func failTraffic(_ changed: [String], reason: String, state run: inout RunState) {
         let step = StepName(.traffic)
-        report(.traffic, .failed, .zero, reason)
         for host in changed {
             run.outcomes[host]?.failedStep = step
             run.outcomes[host]?.reason = reason

@@ -15,18 +15,18 @@ build: deps
 
 # Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
 # which drives the sandbox hosts for minutes, on podman, and its runtime cases again on Docker Engine; then
-# the installed tool and README's CI example are checked.
+# the installed tool and the CI example of docs/plans-and-ci.md are checked.
 # No test asserts wall-clock time, so load cannot fail one. scripts/test-all runs the phases and prints how long
 # each took at the end, also when one fails.
 test: build
 	SWIFT='$(SWIFT)' DOCKER_E2E='$(DOCKER_E2E)' scripts/test-all
 
-# The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (README "Runtimes"):
+# The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (docs/runtimes.md):
 # rollouts, status, logs, exec, the environment and its secrets.
 DOCKER_E2E := RolloutEndToEndTests/(aGoodDeployPutsEveryHost|theShorthandDeploys|aBrokenReleaseIsRolledBack|statusShowsEachContainer|aStoppedContainerIsNotHealthy|logsTail|logsFollowStreams|logsSinceIsRefused|execRuns|aSecretFromTheEnvironment|changingOnlyASecret|aFailedGateAfterAnEnvironmentChange|aFailingBeforeUp|aSecretInAHealthBody|aSecondCtrlC|rollbackNames|pruneAfterFiveReleases)
 
 # The binary (release, Swift runtime linked in), its man page and bash/zsh/fish completions under
-# $(DESTDIR)$(PREFIX); README "Install".
+# $(DESTDIR)$(PREFIX); README.md, "Install".
 PREFIX ?= /usr/local
 install: build
 	scripts/install-tool $(DESTDIR)$(PREFIX)
@@ -35,7 +35,7 @@ install: build
 check-install: build
 	scripts/check-install
 
-# Runs README's GitHub Actions example in a fresh clone, step by step (part of `make test`).
+# Runs the GitHub Actions example of docs/plans-and-ci.md in a fresh clone, step by step (part of `make test`).
 check-ci-example: deps
 	scripts/check-ci-example
 
@@ -58,12 +58,12 @@ bench-rollout: build
 	scripts/bench-rollout
 
 # N loopback hosts (default 50; `make bench-fanout N=100`): status, plan --check and a no-change deploy
-# beside parallel-ssh and ssh | xargs -P. Runs as root; see README "Performance".
+# beside parallel-ssh and ssh | xargs -P. Runs as root; see docs/performance.md.
 N ?= 50
 bench-fanout: deps
 	scripts/bench-fanout $(N)
 
-# Local sandbox hosts (README.md, "Sandbox"); they need the system packages, not the build.
+# Local sandbox hosts (docs/sandbox.md); they need the system packages, not the build.
 sandbox-up: deps
 	scripts/sandbox up
 

@@ -75,7 +75,7 @@ struct InventoryCheckCommand: AsyncParsableCommand {
             if let problem = unreadable(path) {
                 problems.append(.fileLevel(inventory.sourcePath, "the known_hosts file \(path), used by \(hosts.joined(separator: ", ")) "
                     + "(no `ssh.known_hosts` set), \(problem): every host key would be unknown; set `ssh.known_hosts`, or add the keys "
-                    + "(see README \"SSH\")"))
+                    + "(see docs/ssh.md)"))
             }
         }
         return problems

@@ -39,7 +39,7 @@ public enum GatewayError: Error, Sendable, Equatable, CategorizedError {
     public var description: String {
         switch self {
         case .noGatewaySection(let inventory):
-            return "\(inventory): no `gateway:` section; add one with `host`, `config_path` and `template` (see README, \"API gateway\")"
+            return "\(inventory): no `gateway:` section; add one with `host`, `config_path` and `template` (see docs/gateway.md)"
         case .templateMissing(let path):
             return "\(path): gateway template not found; fix `gateway.template` in the inventory or restore the file"
         case .templateUnreadable(let path, let reason):

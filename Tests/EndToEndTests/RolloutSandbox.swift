@@ -55,7 +55,7 @@ enum Sandbox {
         let result = try Command.run(root.appendingPathComponent("scripts/sandbox").path, ["reset"], timeout: 300)
         guard result.status == 0 else {
             throw SandboxError("scripts/sandbox reset failed (exit \(result.status)); the end-to-end tests need the sandbox hosts "
-                + "(run `scripts/sandbox up` as root, see README \"Sandbox\"):\n\(result.stderr)\(result.stdout)")
+                + "(run `scripts/sandbox up` as root, see docs/sandbox.md):\n\(result.stderr)\(result.stdout)")
         }
     }
 

@@ -143,7 +143,7 @@ struct GatewayRenderTests {
 
 @Suite("Gateway config of the reference inventory")
 struct ReferenceInventoryGatewayTests {
-    @Test("inventory/openclaw.yaml renders exactly as the golden file (shown in the README), and nginx -t accepts it")
+    @Test("inventory/openclaw.yaml renders exactly as the golden file (shown in docs/gateway.md), and nginx -t accepts it")
     func referenceInventory() throws {
         let path = SampleInventory.repositoryRoot.appendingPathComponent("inventory/openclaw.yaml").path
         let inventory = try InventoryLoader.load(path: path, environment: [:])
@@ -153,7 +153,7 @@ struct ReferenceInventoryGatewayTests {
         #expect(rendered.contains("location /api/trading/ {"))
         let check = try NginxConfigCheck.test(renderedConfig: rendered)
         #expect(check.passed, "nginx -t: \(check.output)")
-        let readme = try String(contentsOf: SampleInventory.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
-        #expect(readme.contains("```nginx\n" + rendered + "```\n"), "README, section \"API gateway\", shows this output")
+        let readme = try String(contentsOf: SampleInventory.repositoryRoot.appendingPathComponent("docs/gateway.md"), encoding: .utf8)
+        #expect(readme.contains("```nginx\n" + rendered + "```\n"), "docs/gateway.md shows this output")
     }
 }

@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/debug/openclaw-deploy
 
-.PHONY: all deps build test demo install check-install check-ci-example bench-plan bench-ssh bench-rollout bench-fanout sandbox-up sandbox-down sandbox-status sandbox-reset clean
+.PHONY: all deps build test demo install check-install check-ci-example doc-examples bench-plan bench-ssh bench-rollout bench-fanout sandbox-up sandbox-down sandbox-status sandbox-reset clean
 
 all: build
 
@@ -34,6 +34,11 @@ install: build
 # Installs under a temporary prefix and checks the result without the Swift toolchain (part of `make test`).
 check-install: build
 	scripts/check-install
+
+# Rewrites the examples marked in README.md and docs/*.md from real runs against the sandbox (a test checks
+# them: `scripts/doc-examples --check`).
+doc-examples: build
+	scripts/doc-examples
 
 # Runs the GitHub Actions example of docs/plans-and-ci.md in a fresh clone, step by step (part of `make test`).
 check-ci-example: deps

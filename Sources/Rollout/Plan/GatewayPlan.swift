@@ -12,8 +12,6 @@ public struct GatewayPlan: Sendable {
     public var configPath: String
     /// The services of the plan whose hosts are drained while they change: routed, on more than one host.
     public var services: [String]
-    /// Bound on waiting, after a reload, for the old workers to finish their requests.
-    public var settleSeconds: Int
     public var drainLock: GatewayStep
     public var readDrained: GatewayStep
     public var writeDrained: GatewayStep
@@ -90,7 +88,7 @@ extension Planner {
             GatewayStep(kind: kind, command: command, summary: summary)
         }
         return GatewayPlan(
-            host: gateway.host, configPath: gateway.configPath, services: services, settleSeconds: settleSeconds,
+            host: gateway.host, configPath: gateway.configPath, services: services,
             drainLock: step(.drainLock, commands.takeDrainLock(token: token, staleMinutes: staleMinutes),
                             "take \(commands.drainLockPath) (waiting while another rollout holds it; stale after \(staleMinutes) min)"),
             readDrained: step(.readDrained, commands.readState(),

@@ -238,6 +238,17 @@ extension CommandsShellTests {
         try line("customer-service", 404).write(toFile: log, atomically: false, encoding: .utf8)
         let (rotated, _) = try read(all.end)
         #expect(rotated.lines.map(\.status) == [404] && rotated.end == one)
+        // A host given by name: the first read (from before the end) says what the gateway host resolves it to, and
+        // its requests are then the host's; later reads do not resolve again.
+        let firstRead = try shell.run(GatewayCommands.readAccessLog(path: log, service: .arg("customer-service"), offset: .arg("-100"),
+                                                                maxBytes: 1 << 20, resolving: ["localhost"]))
+        let (named, resolved) = try #require(TrafficReading.parse(firstRead.stdout, hosts: [("cs-1", "localhost")], port: 8080, known: [:]),
+                                             "\(firstRead.stdout)")
+        #expect(resolved["127.0.0.1:8080"] == "cs-1" && named.hostByUpstream["127.0.0.1:8080"] == "cs-1", "\(firstRead.stdout)")
+        #expect(named.end == one)
+        let later = try shell.run(GatewayCommands.readAccessLog(path: log, service: .arg("customer-service"), offset: .arg("0"),
+                                                                maxBytes: 1 << 20, resolving: ["localhost"]))
+        #expect(!later.stdout.contains("resolved"), "\(later.stdout)")
         // An offset that is not a number is refused.
         let bad = try shell.run(GatewayCommands.readAccessLog(path: log, service: .arg("x"), offset: .arg("1; reboot"), maxBytes: 10))
         #expect(bad.exitStatus == 2)

@@ -24,6 +24,8 @@ public actor GatewayDrainer: GatewayHook {
     /// for the same connect).
     private var connection = SharedConnection<GatewayDeployer>()
     private let token = randomHex(bytes: 8)
+    /// By service, the upstream addresses the gateway host resolved its hosts' names to (`10.0.0.5:8080` → host).
+    private var resolvedUpstreams: [String: [String: String]] = [:]
 
     /// Fails at once (before any host changes) when the inventory has no gateway or its template does not render.
     public init(inventory: Inventory, plan: GatewayPlan, factory: any TransportFactory, lockWait: Duration = .seconds(60)) throws {
@@ -98,16 +100,21 @@ public actor GatewayDrainer: GatewayHook {
 
     public func readTraffic(service: String, from offset: Int64) async throws -> TrafficReading? {
         guard let step = plan.readTraffic[service], let routed = inventory.service(named: service), let route = routed.route else { return nil }
-        let hosts = Dictionary(routed.hosts.compactMap { host in
+        // Hosts given by address are known as nginx logs them; hosts given by name, by what the gateway host resolved
+        // them to on the first read.
+        let literal = Dictionary(routed.hosts.filter { GatewayPlan.isAddressLiteral($0.address) }.compactMap { host in
             (try? GatewayLayout.nginxAddress(host.address, service: service)).map { ("\($0):\(route.port)", host.name) }
         }, uniquingKeysWith: { first, _ in first })
         let command = try step.command.filled([.logOffset: String(offset)]).rendered
         // A read is one short round trip; one that hangs must not hold the bake or the watch for a command timeout.
         let result = try await connected().transport.run(command, timeout: min(plan.host.ssh.commandTimeout, .seconds(30)))
-        guard result.succeeded, let reading = TrafficReading.parse(result.stdout, hostByUpstream: hosts) else {
+        guard result.succeeded, let (reading, resolved) = TrafficReading.parse(
+            result.stdout, hosts: routed.hosts.map { ($0.name, $0.address) }, port: route.port,
+            known: literal.merging(resolvedUpstreams[service] ?? [:]) { first, _ in first }) else {
             throw GatewayError.remoteStepFailed(host: plan.host.name, step: "reading \(inventory.gateway?.accessLogPath ?? "the access log")",
                                                 detail: result.succeeded ? "it printed no `<size> <end>` line" : GatewayDeployer.lastLine(result))
         }
+        if !resolved.isEmpty { resolvedUpstreams[service, default: [:]].merge(resolved) { $1 } }
         return reading
     }
 

@@ -97,15 +97,20 @@ public struct GatewayCommands: Sendable, Equatable {
     /// Reads the access log `path` (`gateway.access_log`) from byte `offset` (`-N`: from N bytes before its end; past
     /// its end, as after a rotation: from its start), at most `maxBytes` of it. Prints `<size> <end>` (the log's size,
     /// and the offset the next read begins from), then the lines read that name `service`. A missing log reads as empty.
+    /// On a read from before the end (`-N`, the first of a rollout), first a `resolved NAME ADDRESS` line for each
+    /// address the gateway host resolves each of `names` to (hosts given by name: nginx logs the address it used).
     public static func readAccessLog(path: String, service: RemoteCommand.Token, offset: RemoteCommand.Token,
-                                     maxBytes: Int) -> RemoteCommand {
-        RemoteCommand([.arg("sh"), .arg("-c"), .arg(accessLogScript), .arg("sh"), .path(path), offset, .arg(String(maxBytes)), service])
+                                     maxBytes: Int, resolving names: [String] = []) -> RemoteCommand {
+        RemoteCommand([.arg("sh"), .arg("-c"), .arg(accessLogScript), .arg("sh"), .path(path), offset, .arg(String(maxBytes)), service]
+            + names.map(RemoteCommand.Token.arg))
     }
 
     /// `readAccessLog`'s script; exit 2 when its offset is not a number (a defect: the tool fills it in).
     public static let accessLogScript = """
         f=$1 o=$2 max=$3 service=$4
         case $o in ''|-|*[!0-9-]*|?*-*) echo "offset $o is not a number" >&2; exit 2;; esac
+        shift 4
+        case $o in -*) for n in "$@"; do getent ahosts "$n" 2>/dev/null | while read -r a _; do echo "resolved $n $a"; done; done;; esac
         s=$(stat -c %s -- "$f" 2>/dev/null) || s=0
         case $o in -*) o=$((s + o)); [ "$o" -ge 0 ] || o=0;; esac
         [ "$o" -le "$s" ] || o=0

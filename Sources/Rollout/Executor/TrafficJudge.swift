@@ -135,13 +135,30 @@ public struct TrafficReading: Sendable, Equatable {
         self.hostByUpstream = hostByUpstream
     }
 
-    /// `readAccessLog`'s output: `<size> <end>`, then the lines.
+    /// `readAccessLog`'s output: `resolved NAME ADDRESS` lines (on a first read), `<size> <end>`, then the lines.
     public static func parse(_ output: String, hostByUpstream: [String: String]) -> TrafficReading? {
-        guard let newline = output.firstIndex(of: "\n") ?? (output.isEmpty ? nil : output.endIndex) else { return nil }
-        let header = output[..<newline].split(separator: " ")
+        parse(output, hosts: [], port: 0, known: hostByUpstream)?.reading
+    }
+
+    /// As `parse`, mapping the addresses the gateway resolved `hosts`' names to (`host`, its name or address) with
+    /// `port` onto those hosts too; returns them as well, for the reads that follow.
+    public static func parse(_ output: String, hosts: [(host: String, address: String)], port: Int,
+                             known: [String: String]) -> (reading: TrafficReading, resolved: [String: String])? {
+        var rest = Substring(output)
+        var resolved: [String: String] = [:]
+        while rest.hasPrefix("resolved ") {
+            let line = rest.prefix { $0 != "\n" }
+            rest = rest.dropFirst(line.count).drop { $0 == "\n" }
+            let words = line.split(separator: " ")
+            guard words.count == 3 else { continue }
+            let address = words[2].contains(":") ? "[\(words[2])]" : String(words[2])
+            for host in hosts where host.address == words[1] { resolved["\(address):\(port)"] = host.host }
+        }
+        let header = rest.prefix { $0 != "\n" }.split(separator: " ")
         guard header.count == 2, Int64(header[0]) != nil, let end = Int64(header[1]), end >= 0 else { return nil }
-        let rest = newline < output.endIndex ? String(output[output.index(after: newline)...]) : ""
-        return TrafficReading(lines: AccessLogLine.parse(rest), end: end, hostByUpstream: hostByUpstream)
+        let lines = rest.dropFirst(rest.prefix { $0 != "\n" }.count).dropFirst()
+        return (TrafficReading(lines: AccessLogLine.parse(String(lines)), end: end,
+                               hostByUpstream: known.merging(resolved) { first, _ in first }), resolved)
     }
 }
 

@@ -36,6 +36,11 @@ public struct GatewayPlan: Sendable {
 
     /// Bytes of the access log one traffic read takes at most (a busier gateway's excess is left for the next read).
     public static let trafficReadBytes = 8 << 20
+    /// An IPv4 or IPv6 address as written (`10.0.0.5`, `[::1]`, `::1`), not a name to resolve.
+    public static func isAddressLiteral(_ address: String) -> Bool {
+        address.contains(":") || (!address.isEmpty && address.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") })
+    }
+
     /// Bytes before the log's end the first read takes: the requests before the rollout, the baseline when no host
     /// is left unchanged.
     public static let trafficLookbackBytes = 1 << 20
@@ -77,7 +82,7 @@ extension Planner {
     }
 
     /// The gateway host's part of a rollout of `services` (names from `drainedServices`).
-    public static func gatewayPlan(gateway: GatewaySettings, services: [String], judged: [String] = [],
+    public static func gatewayPlan(gateway: GatewaySettings, services: [String], judged: [Service] = [],
                                    settleSeconds: Int = GatewayCommands.settleSeconds) -> GatewayPlan {
         let commands = GatewayCommands(configPath: gateway.configPath)
         let token = RemoteCommand.Token.late(.drainToken, label: "drain token")
@@ -104,11 +109,13 @@ extension Planner {
                                                                  keepPrevious: false, settleSeconds: settleSeconds),
                                 "swap it in, nginx -T, reload, wait up to \(settleSeconds) s for old workers"),
             drainUnlock: step(.drainUnlock, commands.releaseDrainLock(token: token), "release the drain lock"),
-            readTraffic: Dictionary(uniqueKeysWithValues: judged.filter(services.contains).map { service in
-                (service, step(.readTraffic, GatewayCommands.readAccessLog(
-                    path: gateway.accessLogPath, service: .arg(service), offset: .late(.logOffset, label: "log offset"),
-                    maxBytes: GatewayPlan.trafficReadBytes),
-                    "read the requests \(gateway.accessLogPath) logged for \(service) since <log offset> (judging its traffic)"))
+            readTraffic: Dictionary(uniqueKeysWithValues: judged.filter { services.contains($0.name) }.map { service in
+                let names = Array(Set(service.hosts.map(\.address).filter { !GatewayPlan.isAddressLiteral($0) })).sorted()
+                return (service.name, step(.readTraffic, GatewayCommands.readAccessLog(
+                    path: gateway.accessLogPath, service: .arg(service.name), offset: .late(.logOffset, label: "log offset"),
+                    maxBytes: GatewayPlan.trafficReadBytes, resolving: names),
+                    "read the requests \(gateway.accessLogPath) logged for \(service.name) since <log offset> (judging its traffic)"
+                        + (names.isEmpty ? "" : "; the first read resolves \(names.joined(separator: ", ")) on the gateway host")))
             }),
             writeMaintenance: step(.writeMaintenance, commands.writeMaintenance(.late(.maintenanceSet, label: "maintenance set")),
                                    "write the services in maintenance"))

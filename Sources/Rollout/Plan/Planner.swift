@@ -19,7 +19,7 @@ public enum Planner {
         let drained = drainedServices(selection.map(\.service))
         if let gateway, !drained.isEmpty {
             for index in plan.services.indices where plan.services[index].trafficJudgeable { plan.services[index].judgesTraffic = true }
-            plan.gateway = gatewayPlan(gateway: gateway, services: drained, judged: plan.services.filter(\.judgesTraffic).map(\.service.name))
+            plan.gateway = gatewayPlan(gateway: gateway, services: drained, judged: plan.services.filter(\.judgesTraffic).map(\.service))
         }
         return plan
     }

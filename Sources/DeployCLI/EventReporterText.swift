@@ -63,10 +63,12 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         case .healthProbe(let probe): progress(event, probe)
         case .trafficSample(let sample):
             let now = ContinuousClock.now
+            // What a line is new for: the phase, the verdict, whether the read failed.
+            let kind = "\(sample.step.rawValue) \(sample.verdict.word)" + (sample.readError == nil ? "" : " unread")
             let due = out.withLock { () -> Bool in
                 let last = lastTraffic[event.service]
-                guard last == nil || last!.verdict != sample.verdict.word || last!.at.duration(to: now) >= Self.trafficInterval else { return false }
-                lastTraffic[event.service] = (now, sample.verdict.word)
+                guard last == nil || last!.verdict != kind || last!.at.duration(to: now) >= Self.trafficInterval else { return false }
+                lastTraffic[event.service] = (now, kind)
                 return true
             }
             if due, let line = line(for: event) { print(line) }

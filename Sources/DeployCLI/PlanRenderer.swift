@@ -27,18 +27,24 @@ struct PlanRenderer {
         return out
     }
 
-    /// The gateway host's part: which services it drains, and the steps of one drain or restore.
+    /// The gateway host's part: which services it drains, and the steps of one drain or restore; whose traffic it
+    /// judges from the access log.
     private func render(_ gateway: GatewayPlan, into out: inout String) {
         let host = gateway.host
         out += style.bold("gateway \(host.name)") + "  \(host.ssh.user)@\(host.address):\(host.ssh.port) · \(gateway.configPath)\n"
+        let judged = gateway.readTraffic.keys.sorted()
         let drains = "  takes each host of \(gateway.services.joined(separator: ", ")) out of rotation while it changes (never the last one "
             + "in service)"
+        let reads = "  reads the requests it logged for \(judged.joined(separator: ", ")) once a probe interval during a canary's bake "
+            + "and the watch (the traffic judge)"
         guard commands else {
-            out += drains + ": drain lock, read and write the drained set, upload the config, nginx -T, reload, unlock\n"
+            if !gateway.services.isEmpty { out += drains + ": drain lock, read and write the drained set, upload the config, nginx -T, reload, unlock\n" }
+            if !judged.isEmpty { out += reads + "\n" }
             return
         }
-        out += drains + "; each change:\n"
-        for (number, step) in gateway.steps.enumerated() {
+        out += [gateway.services.isEmpty ? nil : drains + "; each change", judged.isEmpty ? nil : reads].compactMap { $0 }
+            .joined(separator: "\n") + ":\n"
+        for (number, step) in gateway.steps.enumerated() where !gateway.services.isEmpty || step.kind == .readTraffic {
             out += "    \(number + 1). \(VisibleText.escaped(step.summary))\n"
             out += "       " + style.dim("$ " + VisibleText.escaped(step.command.rendered)) + "\n"
         }

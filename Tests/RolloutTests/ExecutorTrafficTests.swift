@@ -150,3 +150,81 @@ struct ExecutorTrafficTests {
         #expect(gateway.offsets.isEmpty)
     }
 }
+
+/// A gateway that answers reads from a script of readings, recording the offsets asked for.
+final class ScriptedTrafficHook: GatewayHook, @unchecked Sendable {
+    private let lock = NSLock()
+    private var readings: [TrafficReading]
+    private var asked: [Int64] = []
+
+    init(_ readings: [TrafficReading]) { self.readings = readings }
+
+    var offsets: [Int64] { lock.withLock { asked } }
+
+    func drain(service: String, host: String) async throws -> String { "" }
+    func restore(service: String, host: String) async throws -> String { "" }
+    func finish() async -> [String] { [] }
+    func readTraffic(service: String, from offset: Int64) async throws -> TrafficReading? {
+        lock.withLock {
+            asked.append(offset)
+            return readings.isEmpty ? TrafficReading(lines: [], end: offset, hostByUpstream: [:]) : readings.removeFirst()
+        }
+    }
+}
+
+@Suite("traffic window")
+struct TrafficWindowTests {
+    static let hosts = ["10.0.0.1:80": "h1", "10.0.0.2:80": "h2"]
+
+    static func lines(_ count: Int, from upstream: String?, status: Int) -> [AccessLogLine] {
+        Array(repeating: AccessLogLine(service: "app", upstream: upstream, status: status, requestTime: 0.01), count: count)
+    }
+
+    @Test("the window begins at the log's end, also past one read's bound on a busy gateway")
+    func windowBeginsAtTheEnd() async throws {
+        let hook = ScriptedTrafficHook([
+            TrafficReading(lines: [], end: 1_000, hostByUpstream: Self.hosts),
+            // 8 MiB read of 50 MiB logged since: the rest is older than the window too.
+            TrafficReading(lines: Self.lines(60, from: "10.0.0.1:80", status: 500), end: 9_000, size: 50_000, hostByUpstream: Self.hosts),
+            TrafficReading(lines: Self.lines(60, from: "10.0.0.1:80", status: 200) + Self.lines(60, from: "10.0.0.2:80", status: 200),
+                           end: 51_000, hostByUpstream: Self.hosts),
+        ])
+        let window = TrafficWindow(service: "app", gateway: hook, thresholds: TrafficThresholds(), hosts: ["h1", "h2"])
+        #expect(try await window.start())
+        try await window.windowBegins()
+        let sample = await window.sample(changed: ["h1"], step: .bake)
+        #expect(hook.offsets == [-Int64(GatewayPlan.trafficLookbackBytes), 1_000, 50_000])
+        #expect(sample.verdict.changed.requests == 60 && sample.verdict.changed.errors == 0, "the old 500s are not the window's")
+        #expect(sample.verdict.word == "passed")
+    }
+
+    @Test("the baseline before the rollout holds only requests a host of the service answered, not nginx's own")
+    func baselineBeforeIsTheHostsOnly() async throws {
+        let hook = ScriptedTrafficHook([
+            TrafficReading(lines: Self.lines(80, from: "10.0.0.1:80", status: 200) + Self.lines(500, from: nil, status: 503),
+                           end: 100, hostByUpstream: Self.hosts),
+            TrafficReading(lines: [], end: 100, hostByUpstream: Self.hosts),
+            TrafficReading(lines: Self.lines(60, from: "10.0.0.1:80", status: 200) + Self.lines(60, from: "10.0.0.2:80", status: 500),
+                           end: 200, hostByUpstream: Self.hosts),
+        ])
+        let window = TrafficWindow(service: "app", gateway: hook, thresholds: TrafficThresholds(), hosts: ["h1", "h2"])
+        _ = try await window.start()
+        try await window.windowBegins()
+        let sample = await window.sample(changed: ["h1", "h2"], step: .watch)
+        #expect(sample.baselineFrom == .beforeRollout)
+        #expect(sample.verdict.baseline.requests == 80 && sample.verdict.baseline.errors == 0, "a maintenance page's 503s are not a baseline")
+        #expect(sample.verdict.word == "failed")
+    }
+}
+
+extension ExecutorTrafficTests {
+    @Test("a service on one host is judged too, in the watch, against the requests before the rollout")
+    func oneHostIsJudgedInTheWatch() async throws {
+        let fleet = FakeFleet(service: service(tier: "99.9", watch: .seconds(5), hosts: ["h1"]))
+        let gateway = TrafficGateway(fleet: fleet, newReleaseFails: true, perHost: 60)
+        let outcome = try #require(await Executor(factory: fleet.scripted, sink: EventLog(), options: Fixtures.options(), gateway: gateway)
+            .run(try plan(fleet, batches: [["h1"]])).services.first)
+        #expect(outcome.result == .rolledBack && outcome.hosts[0].failedStep == StepName(.traffic))
+        #expect(fleet.head("h1") == oldSHA)
+    }
+}

@@ -23,7 +23,7 @@ struct PlannerTests {
         #expect(all.services.map(\.service.name) == ["customer-service", "trading"])
     }
 
-    @Test("the gateway host is planned when a chosen service is drained there: routed, on more than one host")
+    @Test("the gateway host is planned when a chosen service is drained there (routed, on more than one host) or its traffic judged")
     func gatewayHostInThePlan() throws {
         var single = F.service("content", hosts: [F.host("content-1")])
         single.route = Route(prefix: "/api/content/", port: 8081)
@@ -38,9 +38,12 @@ struct PlannerTests {
         let plan = try #require(try gateway(["customer-service", "content", "internal-tools"]))
         #expect(plan.services == ["customer-service"])
         #expect(plan.host.name == "gw")
-        // Every kind but the maintenance write, which only `maintenance on|off` runs.
+        // Every kind but the maintenance write, which only `maintenance on|off` runs; a traffic read for each routed
+        // service with a watch (the tier's 2m): the drained one and the one on a single host.
         let rolloutKinds = GatewayStepKind.allCases.filter { $0 != .writeMaintenance }
-        #expect(plan.steps.map(\.kind) == rolloutKinds)
+        #expect(plan.steps.map(\.kind) == rolloutKinds + [.readTraffic])
+        #expect(plan.readTraffic.keys.sorted() == ["content", "customer-service"])
+        #expect(plan.readTraffic["content"]?.command.lateValues == [.logOffset])
         #expect(plan.writeMaintenance.command.lateValues == [.maintenanceSet])
         // Every step's command is the gateway's own, with the run's values left late.
         #expect(plan.drainLock.command.lateValues == [.drainToken])
@@ -48,7 +51,10 @@ struct PlannerTests {
         #expect(plan.uploadConfig.command.rendered.hasSuffix("> /etc/nginx/conf.d/.openclaw.conf.new"))
         #expect(plan.appendConfig.command.rendered.hasSuffix(">> /etc/nginx/conf.d/.openclaw.conf.new"))
         #expect(plan.installConfig.command.lateValues == [.configBytes])
-        #expect(try gateway(["content", "internal-tools"]) == nil, "a single host is never drained; an unrouted service is not behind it")
+        let judgedOnly = try #require(try gateway(["content", "internal-tools"]), "a single routed host's traffic is judged")
+        #expect(judgedOnly.services.isEmpty, "a single host is never drained; an unrouted service is not behind it")
+        #expect(judgedOnly.readTraffic.keys.sorted() == ["content"])
+        #expect(try gateway(["internal-tools"]) == nil, "an unrouted service: nothing at the gateway")
         #expect(Planner.plan(try fleet.select(services: ["customer-service"], all: false, hosts: [])).gateway == nil, "no gateway section")
         let document = Planner.plan(try fleet.select(services: ["customer-service"], all: false, hosts: []), gateway: settings).jsonDocument
         let root = try #require(try JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any])

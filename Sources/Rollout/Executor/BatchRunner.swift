@@ -215,7 +215,8 @@ struct BatchRunner {
     /// and where the log ends) and said so; nil otherwise, or when the log cannot be read (said as a warning: the
     /// rollout goes on without the judge, like a service the gateway does not route).
     private func startTraffic() async -> TrafficWindow? {
-        guard plan.judgesTraffic, let gateway, let thresholds = plan.policy.traffic else { return nil }
+        // Every routed service's, one host too (the gateway drains only several): its own connection to the gateway.
+        guard plan.judgesTraffic, let gateway = context.gateway, let thresholds = plan.policy.traffic else { return nil }
         let window = TrafficWindow(service: service, gateway: gateway, thresholds: thresholds, hosts: Set(plan.service.hosts.map(\.name)))
         let clock = ContinuousClock()
         let start = clock.now
@@ -435,8 +436,8 @@ struct BatchRunner {
     }
 
     /// Watches the canary batch for the tier's bake time, and judges its traffic meanwhile. Returns what ended it
-    /// early (the first host in name order whose health failed or stopped, or a failing traffic verdict), or nil
-    /// when every host stayed healthy and the traffic passed (or could not be judged).
+    /// early (the first failure to come, a host's health or the traffic verdict, which cancels the others; else a
+    /// stop), or nil when every host stayed healthy and the traffic passed (or could not be judged).
     private func bake(_ batch: [ServiceHost], traffic: TrafficWindow?, changed: [String]) async throws -> Problem? {
         let bakeTime = plan.policy.bake
         let stop = context.stop
@@ -468,8 +469,8 @@ struct BatchRunner {
             return found
         }
         try Task.checkCancellation()
-        let failures = problems.filter { if case .stopped = $0.1 { false } else { true } }
-        return (failures.isEmpty ? problems : failures).sorted { $0.0 < $1.0 }.first?.1
+        // In arrival order: the first failure is the cause; the others were cancelled by it.
+        return problems.first { if case .stopped = $0.1 { false } else { true } }?.1 ?? problems.first?.1
     }
 
     /// Puts updated hosts back, the most recently updated first, a bounded number at once.

@@ -78,6 +78,8 @@ struct HealthGate {
             }
             attempt += 1
             let answer = await probe(timeout: Self.probeTimeout(left: health.interval))
+            // Cancelled (another host or the traffic failed first): not this host's failure.
+            if Task.isCancelled { return .stopped }
             session.emit(.healthProbe(HealthProbeReport(
                 phase: .rollout, attempt: attempt, status: answer.status, error: answer.error,
                 consecutive: answer.healthy ? attempt : 0, needed: attempt, timeLeft: max(clock.now.duration(to: end), .zero))))
@@ -103,6 +105,7 @@ struct HealthGate {
             if try await !stop.sleep(for: min(health.interval, clock.now.duration(to: end)), interruptible: true) { return .stopped }
             attempt += 1
             let answer = await probe(timeout: Self.probeTimeout(left: health.interval))
+            if Task.isCancelled { return .stopped }
             guard !answer.healthy else {
                 failures = 0
                 continue

@@ -126,12 +126,15 @@ public struct TrafficReading: Sendable, Equatable {
     public var lines: [AccessLogLine]
     /// The offset the next read begins from.
     public var end: Int64
+    /// The log's size when it was read (past `end` when the read was cut at its bound).
+    public var size: Int64
     /// The service's hosts by the upstream address nginx logs for them (`127.0.0.11:18080`).
     public var hostByUpstream: [String: String]
 
-    public init(lines: [AccessLogLine], end: Int64, hostByUpstream: [String: String]) {
+    public init(lines: [AccessLogLine], end: Int64, size: Int64? = nil, hostByUpstream: [String: String]) {
         self.lines = lines
         self.end = end
+        self.size = max(end, size ?? end)
         self.hostByUpstream = hostByUpstream
     }
 
@@ -155,9 +158,9 @@ public struct TrafficReading: Sendable, Equatable {
             for host in hosts where host.address == words[1] { resolved["\(address):\(port)"] = host.host }
         }
         let header = rest.prefix { $0 != "\n" }.split(separator: " ")
-        guard header.count == 2, Int64(header[0]) != nil, let end = Int64(header[1]), end >= 0 else { return nil }
+        guard header.count == 2, let size = Int64(header[0]), let end = Int64(header[1]), end >= 0 else { return nil }
         let lines = rest.dropFirst(rest.prefix { $0 != "\n" }.count).dropFirst()
-        return (TrafficReading(lines: AccessLogLine.parse(String(lines)), end: end,
+        return (TrafficReading(lines: AccessLogLine.parse(String(lines)), end: end, size: size,
                                hostByUpstream: known.merging(resolved) { first, _ in first }), resolved)
     }
 }

@@ -36,7 +36,9 @@ actor TrafficWindow {
     /// requests the changed hosts answered on the new revision.
     func windowBegins() async throws {
         window = []
-        _ = try await read()
+        last = nil
+        // Everything logged before now is skipped, also what lies past one read's bound on a busy gateway.
+        if let reading = try await read() { offset = reading.size }
     }
 
     /// Reads what the gateway logged since the last read, adds it to the window and judges the window: the requests
@@ -59,7 +61,8 @@ actor TrafficWindow {
         } else {
             let answered = { (line: AccessLogLine) in line.upstream.flatMap { self.hostByUpstream[$0] } }
             let changedLines = window.filter { answered($0).map(changed.contains) ?? false }
-            let baseline = unchanged.isEmpty ? before : window.filter { answered($0).map(unchanged.contains) ?? false }
+            // Only requests a host of the service answered: not nginx's own answers (a maintenance page, no upstream).
+            let baseline = (unchanged.isEmpty ? before.filter { answered($0) != nil } : window.filter { answered($0).map(unchanged.contains) ?? false })
             verdict = TrafficVerdict.judge(changed: changedLines, baseline: baseline, thresholds: thresholds)
             last = verdict
         }

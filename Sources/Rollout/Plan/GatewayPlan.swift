@@ -109,7 +109,7 @@ extension Planner {
                                                                  keepPrevious: false, settleSeconds: settleSeconds),
                                 "swap it in, nginx -T, reload, wait up to \(settleSeconds) s for old workers"),
             drainUnlock: step(.drainUnlock, commands.releaseDrainLock(token: token), "release the drain lock"),
-            readTraffic: Dictionary(uniqueKeysWithValues: judged.filter { services.contains($0.name) }.map { service in
+            readTraffic: Dictionary(uniqueKeysWithValues: judged.map { service in
                 let names = Array(Set(service.hosts.map(\.address).filter { !GatewayPlan.isAddressLiteral($0) })).sorted()
                 return (service.name, step(.readTraffic, GatewayCommands.readAccessLog(
                     path: gateway.accessLogPath, service: .arg(service.name), offset: .late(.logOffset, label: "log offset"),

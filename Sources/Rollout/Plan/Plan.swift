@@ -42,10 +42,10 @@ public struct ServicePlan: Sendable {
     /// inventory has a gateway and `trafficJudgeable` holds).
     public var judgesTraffic = false
 
-    /// Given a gateway: `rollout.traffic` is on, the gateway routes the service and drains its hosts (more than one),
-    /// and there is a canary's bake or a watch to judge in.
+    /// Given a gateway: `rollout.traffic` is on, the gateway routes the service, and there is a canary's bake or a
+    /// watch to judge in.
     var trafficJudgeable: Bool {
-        guard policy.traffic != nil, service.route != nil, service.hosts.count > 1 else { return false }
+        guard policy.traffic != nil, service.route != nil else { return false }
         return (policy.canary && policy.bake > .zero && batches.count > 1) || policy.watch > .zero
     }
 

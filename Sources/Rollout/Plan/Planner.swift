@@ -17,9 +17,10 @@ public enum Planner {
                             gateway: GatewaySettings? = nil) -> Plan {
         var plan = services(selection, action: action, ref: ref, resolved: resolved, overrides: overrides)
         let drained = drainedServices(selection.map(\.service))
-        if let gateway, !drained.isEmpty {
+        if let gateway {
             for index in plan.services.indices where plan.services[index].trafficJudgeable { plan.services[index].judgesTraffic = true }
-            plan.gateway = gatewayPlan(gateway: gateway, services: drained, judged: plan.services.filter(\.judgesTraffic).map(\.service))
+            let judged = plan.services.filter(\.judgesTraffic).map(\.service)
+            if !drained.isEmpty || !judged.isEmpty { plan.gateway = gatewayPlan(gateway: gateway, services: drained, judged: judged) }
         }
         return plan
     }

@@ -164,20 +164,26 @@ struct InheritanceTests {
         }
     }
 
+    /// An inventory of one-host services (`extra`: each service's own lines, as YAML under it), with `defaults` and
+    /// `tiers` sections as given.
+    static func layered(_ tiers: String, defaults: String, services: [String: String]) throws -> Inventory {
+        var yaml = "version: 1\n" + defaults + tiers + "services:\n"
+        for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
+            yaml += """
+              \(name):
+                \(extra)
+                repo: { path: /srv/\(name) }
+                health: { url: "http://127.0.0.1:8080/health" }
+                hosts: [{ name: \(name)-1, address: 192.0.2.7 }]
+
+            """
+        }
+        return try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+    }
+
     @Test func minHealthyAndWatchComeFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltInTier() throws {
         func floors(_ tiers: String, defaults: String, services: [String: String]) throws -> [String: MinHealthy] {
-            var yaml = "version: 1\n" + defaults + tiers + "services:\n"
-            for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
-                yaml += """
-                  \(name):
-                    \(extra)
-                    repo: { path: /srv/\(name) }
-                    health: { url: "http://127.0.0.1:8080/health" }
-                    hosts: [{ name: \(name)-1, address: 192.0.2.7 }]
-
-                """
-            }
-            let inventory = try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+            let inventory = try Self.layered(tiers, defaults: defaults, services: services)
             watches = Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.watch) })
             return Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.minHealthy) })
         }
@@ -202,18 +208,7 @@ struct InheritanceTests {
 
     @Test func trafficThresholdsComeKeyByKeyFromTheServiceThenItsTierEntryThenDefaultsThenTheBuiltIn() throws {
         func traffic(_ tiers: String, defaults: String, services: [String: String]) throws -> [String: TrafficThresholds?] {
-            var yaml = "version: 1\n" + defaults + tiers + "services:\n"
-            for (name, extra) in services.sorted(by: { $0.key < $1.key }) {
-                yaml += """
-                  \(name):
-                    \(extra)
-                    repo: { path: /srv/\(name) }
-                    health: { url: "http://127.0.0.1:8080/health" }
-                    hosts: [{ name: \(name)-1, address: 192.0.2.7 }]
-
-                """
-            }
-            let inventory = try InventoryLoader.parse(yaml: yaml, path: "/tmp/inv.yaml")
+            let inventory = try Self.layered(tiers, defaults: defaults, services: services)
             return Dictionary(uniqueKeysWithValues: inventory.services.map { ($0.name, $0.policy.traffic) })
         }
         let plain = try traffic("", defaults: "", services: ["a": "tier: \"99.9\"", "b": "tier: \"95\""])

@@ -210,7 +210,7 @@ extension CommandsShellTests {
             let command = GatewayCommands.readAccessLog(path: log, service: .arg(service), offset: .arg(String(offset)), maxBytes: max)
             let result = try shell.run(command)
             #expect(result.exitStatus == 0, "\(result.stderr)")
-            return (try #require(TrafficReading.parse(result.stdout, hostByUpstream: [:])), result.stdout)
+            return (try #require(TrafficReading.parse(result.stdout, hosts: [], port: 0, known: [:])).reading, result.stdout)
         }
         // No log yet: nothing, and the next read begins at 0.
         let (empty, _) = try read(-1000)

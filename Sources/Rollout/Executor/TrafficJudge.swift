@@ -138,13 +138,9 @@ public struct TrafficReading: Sendable, Equatable {
         self.hostByUpstream = hostByUpstream
     }
 
-    /// `readAccessLog`'s output: `resolved NAME ADDRESS` lines (on a first read), `<size> <end>`, then the lines.
-    public static func parse(_ output: String, hostByUpstream: [String: String]) -> TrafficReading? {
-        parse(output, hosts: [], port: 0, known: hostByUpstream)?.reading
-    }
-
-    /// As `parse`, mapping the addresses the gateway resolved `hosts`' names to (`host`, its name or address) with
-    /// `port` onto those hosts too; returns them as well, for the reads that follow.
+    /// `readAccessLog`'s output: `resolved NAME ADDRESS` lines (on a first read), `<size> <end>`, then the lines. The
+    /// addresses the gateway resolved `hosts`' names to (`host`, its name or address) with `port` are mapped onto those
+    /// hosts, beside the `known` ones, and returned as well, for the reads that follow.
     public static func parse(_ output: String, hosts: [(host: String, address: String)], port: Int,
                              known: [String: String]) -> (reading: TrafficReading, resolved: [String: String])? {
         var rest = Substring(output)

@@ -142,6 +142,7 @@ func spokenDuration(_ d: Duration) -> String {
 
 /// A commit id for people, `-` when there is none.
 func shortRevision(_ sha: String?) -> String { sha?.shortSHA ?? "-" }
+func shortRevision(_ commit: CommitID?) -> String { commit?.short ?? "-" }
 
 /// Ctrl-C (or SIGTERM, SIGHUP) while the secrets were being read: nothing was contacted (exit 1).
 struct SecretsStopped: CategorizedError {

@@ -66,7 +66,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
                        ("batches", .array(s.batches.map { .array($0.map(JSONValue.string)) })),
                        ("canary", .bool(s.canary)), ("bake_seconds", .int(s.bakeSeconds)), ("healthy_after", Self.hostValues(s.healthyAfter))]
         case .hostStarted(let batch, let revision):
-            fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision))]
+            fields += [("batch", .int(Int64(batch))), ("revision", .optional(revision?.value))]
         case .step(let step):
             fields += [("step", .string(step.step.rawValue)), ("phase", .string(step.phase.rawValue)), ("status", .string(step.status.rawValue)),
                        ("elapsed_ms", .int(step.elapsed.milliseconds)), ("detail", .optional(step.detail)),
@@ -99,7 +99,7 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
         case .deployFinished(let outcome):
             fields += [("action", .string(outcome.action.rawValue)), ("deploy_id", .string(outcome.deployID)),
                        ("result", .string(outcome.result.rawValue)), ("exit_code", .int(Int64(RolloutExit.code(for: outcome)))),
-                       ("ref", .optional(outcome.ref)), ("sha", .optional(outcome.sha)),
+                       ("ref", .optional(outcome.ref)), ("sha", .optional(outcome.sha?.value)),
                        ("error", .optional(outcome.error?.description)), ("elapsed_ms", .int(outcome.elapsed.milliseconds)),
                        ("hosts", .array(outcome.hosts.map { .object([("host", .string($0.host))] + hostFields($0)) })),
                        ("locks_left", .array(outcome.locksLeft.map(JSONValue.string))), ("aborted", .bool(outcome.aborted)),
@@ -115,8 +115,8 @@ final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
     }
 
     static func hostFields(_ outcome: HostOutcome) -> [(String, JSONValue)] {
-        [("result", .string(outcome.result.rawValue)), ("from", .optional(outcome.from)), ("to", .optional(outcome.to)),
-         ("revision", .optional(outcome.revision)), ("failed_step", .optional(outcome.failedStep?.description)),
+        [("result", .string(outcome.result.rawValue)), ("from", .optional(outcome.from?.value)), ("to", .optional(outcome.to?.value)),
+         ("revision", .optional(outcome.revision?.value)), ("failed_step", .optional(outcome.failedStep?.description)),
          ("reason", .optional(outcome.reason)), ("elapsed_ms", .int(outcome.elapsed.milliseconds))]
     }
 }

@@ -294,7 +294,7 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         case .rollbackFailed: verdict = palette.red("ROLLBACK FAILED")
         }
         var lines = ["", palette.bold("\(outcome.service): \(outcome.action.rawValue) ") + verdict
-            + (outcome.sha.map { " (\(outcome.ref ?? "") = \(shortRevision($0)))" } ?? "")
+            + (outcome.sha.map { " (\(outcome.ref ?? "") = \($0.short))" } ?? "")
             + " in \(spokenDuration(outcome.elapsed))"
             + (outcome.watchCutShort ? palette.yellow("; the watch was cut short (Ctrl-C), the new revision stays") : "")]
         // Host names whole; RESULT as wide as the longest result shown. Each note (why a host failed) goes on the

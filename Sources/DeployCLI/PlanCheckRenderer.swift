@@ -12,7 +12,7 @@ struct PlanCheckRenderer {
         for (index, service) in report.services.enumerated() {
             if index > 0 { out += "\n" }
             let ref = service.ref?.value ?? "the revision from history"
-            let target = service.sha.map { "\(ref) = \($0)" } ?? "\(ref) (not resolved: \(VisibleText.escaped(service.problem ?? "unknown")))"
+            let target = service.sha.map { "\(ref) = \($0.value)" } ?? "\(ref) (not resolved: \(VisibleText.escaped(service.problem ?? "unknown")))"
             out += style.bold(service.service.name) + "  target \(target)\n"
             if let undone = service.undoes { out += "  undoes \(VisibleText.escaped(undone.undoneDescription))\n" }
             let width = service.hosts.map(\.host.name.count).max() ?? 0
@@ -31,12 +31,12 @@ struct PlanCheckRenderer {
         return out + "\n"
     }
 
-    private func line(for state: PlanCheckReport.HostState, target: String?) -> String {
-        let current = state.current?.shortSHA ?? "?"
+    private func line(for state: PlanCheckReport.HostState, target: CommitID?) -> String {
+        let current = state.current?.short ?? "?"
         switch state.status {
         case .upToDate: return "\(current)  up to date" + (state.detail.map { " (\(VisibleText.escaped($0)))" } ?? "")
         case .willChange:
-            return "\(current) -> \(target?.shortSHA ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
+            return "\(current) -> \(target?.short ?? "?")  will change" + (state.detail.map { ": \(VisibleText.escaped($0))" } ?? "")
         case .unreachable: return "unreachable: \(VisibleText.escaped(state.detail ?? ""))"
         case .failed: return "failed: \(VisibleText.escaped(state.detail ?? ""))"
         }

@@ -68,9 +68,9 @@ struct PlanCommand: AsyncParsableCommand {
         let report = await PlanCheck.run(plan, factory: hostKeys.factory, secrets: secrets)
         // The plan saved is the one the deploy will run: with the target commits the hosts resolved, and where each host was.
         if let out, !report.hasUnreachableHosts, !report.hasFailures {
-            let resolved = report.services.reduce(into: [String: CommitID]()) { $0[$1.service.name] = $1.sha.flatMap(CommitID.init) }
+            let resolved = report.services.reduce(into: [String: CommitID]()) { $0[$1.service.name] = $1.sha }
             let revisions = report.services.reduce(into: [String: [String: String]]()) { all, service in
-                all[service.service.name] = service.hosts.reduce(into: [:]) { $0[$1.host.name] = $1.current }
+                all[service.service.name] = service.hosts.reduce(into: [:]) { $0[$1.host.name] = $1.current?.value }
             }
             try SavedPlan.write(Planner.plan(chosen, ref: ref, resolved: resolved, overrides: policy.overrides,
                                              gateway: inventory.gateway),

@@ -48,7 +48,7 @@ public struct RollbackCommand: AsyncParsableCommand {
         switch global.format {
         case .json:
             // The plan document, with the target the hosts' history (or --to) names.
-            let resolved = report.services.first?.sha.flatMap(CommitID.init).map { [chosen.service.name: $0] } ?? [:]
+            let resolved = report.services.first?.sha.map { [chosen.service.name: $0] } ?? [:]
             LineOutput.standardOutput.write(Planner.plan([chosen], action: .rollback, ref: ref, resolved: resolved,
                                                          overrides: policy.overrides, gateway: inventory.gateway).jsonDocument)
         case .text:

@@ -97,12 +97,12 @@ enum SavedPlan {
         let report = await PlanCheck.run(plan, factory: factory)
         var moved: [String] = []
         for (service, state) in zip(plan.services, report.services) {
-            if let planned = service.target.commit, let now = state.resolvedNow, now != planned.value {
-                moved.append("\(service.service.name): \(service.target.ref?.value ?? "the target") was \(planned.short) and is \(now.shortSHA) now")
+            if let planned = service.target.commit, let now = state.resolvedNow, now != planned {
+                moved.append("\(service.service.name): \(service.target.ref?.value ?? "the target") was \(planned.short) and is \(now.short) now")
             }
             for host in state.hosts {
-                guard let recorded = service.recordedRevisions[host.host.name], let now = host.current, now != recorded.value else { continue }
-                moved.append("\(service.service.name) \(host.host.name) was on \(recorded.short) and is on \(now.shortSHA) now")
+                guard let recorded = service.recordedRevisions[host.host.name], let now = host.current, now != recorded else { continue }
+                moved.append("\(service.service.name) \(host.host.name) was on \(recorded.short) and is on \(now.short) now")
             }
         }
         guard moved.isEmpty else {

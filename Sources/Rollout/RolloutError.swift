@@ -80,7 +80,7 @@ public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
         case .unreachable(let service, let reason, let hint):
             return "\(service): \(reason); nothing was changed. Check the address, the SSH key and known_hosts." + (hint.map { " \($0)" } ?? "")
         case .stepFailed(let service, let failures):
-            return "\(service): " + failures.map { "\($0.step?.description ?? "a step") failed on \($0.host): \($0.reason)" }.joined(separator: "; ")
+            return "\(service): " + failures.map { "\($0.step) failed on \($0.host): \($0.reason)" }.joined(separator: "; ")
                 + "; no host was changed."
         case .hookFailed(let service, let hook, let reason):
             return "\(service): the \(hook) hook failed: \(reason); no host was changed."
@@ -168,14 +168,13 @@ public struct MovedHost: Sendable, Equatable {
 /// A step that failed on a host before anything changed.
 public struct FailedStep: Sendable, Equatable {
     public var host: String
-    /// Nil when the host's row names no step.
-    public var step: StepName?
+    public var step: StepName
     public var reason: String
 
-    /// ` at compose_up`, or nothing when no step is known.
-    var at: String { step.map { " at \($0)" } ?? "" }
+    /// ` at compose_up`.
+    var at: String { " at \(step)" }
 
-    public init(host: String, step: StepName?, reason: String) {
+    public init(host: String, step: StepName, reason: String) {
         self.host = host
         self.step = step
         self.reason = reason

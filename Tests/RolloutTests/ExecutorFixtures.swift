@@ -5,6 +5,8 @@ import TestSupport
 
 let oldSHA = String(repeating: "a", count: 40)
 let newSHA = String(repeating: "b", count: 40)
+let oldCommit = CommitID(oldSHA)!
+let newCommit = CommitID(newSHA)!
 let movedSHA = String(repeating: "c", count: 40)
 
 /// Hosts of one service simulated over a `ScriptedTransportFactory`: each keeps a checked-out revision,

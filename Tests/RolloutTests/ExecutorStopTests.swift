@@ -65,10 +65,10 @@ struct ExecutorStopTests {
         #expect(outcome.aborted)
         #expect(outcome.result == .rollbackFailed)
         let states = monitor.snapshot().map(\.state)
-        #expect(states == [.changing(from: oldSHA, to: newSHA), .untouched(revision: oldSHA)])
+        #expect(states == [.changing(previous: oldCommit, target: newCommit), .untouched(revision: oldCommit)])
         // The summary agrees with the monitor: the changed host is `interrupted`, not `not_started`.
         #expect(outcome.hosts.map(\.result) == [.interrupted, .notStarted])
-        #expect(outcome.hosts[0].from == oldSHA && outcome.hosts[0].to == newSHA && outcome.hosts[0].revision == nil)
+        #expect(outcome.hosts[0].from == oldCommit && outcome.hosts[0].to == newCommit && outcome.hosts[0].revision == nil)
         #expect(outcome.hosts[0].reason?.hasPrefix("stopped at once by a second Ctrl-C") == true)
         #expect(outcome.error?.description.contains("h1 is not known to be healthy") == true)
         // Stopped at once: not even an unlock is sent; the locks stay for a person to release once the hosts are checked.
@@ -95,10 +95,10 @@ struct ExecutorStopTests {
         let commands = fleet.scripted.commands(on: "h1")
         let putBackCheckout = try #require(commands.lastIndex { $0.contains("checkout --quiet --detach \(oldSHA)") })
         #expect(commands.count == putBackCheckout + 1, "commands after the put back's checkout: \(commands[(putBackCheckout + 1)...])")
-        #expect(monitor.snapshot().first?.state == .puttingBack(to: oldSHA, done: [.checkout]))
+        #expect(monitor.snapshot().first?.state == .puttingBack(previous: oldCommit, target: newCommit, done: [.checkout]))
         #expect(outcome.hosts[0].result == .interrupted)
         // What it last saw: the checkout finished, so the host is on the previous revision; its health is not known.
-        #expect(outcome.hosts[0].revision == oldSHA)
+        #expect(outcome.hosts[0].revision == oldCommit)
         #expect(outcome.hosts[0].reason?.contains("stopped after checkout: checked out \(oldSHA.prefix(12)), health unknown") == true,
                 "\(outcome.hosts[0].reason ?? "")")
         #expect(outcome.result == .rollbackFailed)

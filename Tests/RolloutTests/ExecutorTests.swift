@@ -22,7 +22,7 @@ struct ExecutorTests {
 
         #expect(outcome.result == .succeeded)
         #expect(outcome.error == nil)
-        #expect(outcome.sha == newSHA)
+        #expect(outcome.sha == newCommit)
         #expect(outcome.hosts.map(\.result) == [.succeeded, .succeeded])
         for host in ["h1", "h2"] {
             #expect(fleet.head(host) == newSHA)

@@ -32,9 +32,9 @@ struct PlannerCheckTests {
         let factory = try factory(heads: ["h01": Self.new, "h02": Self.old, "h03": Self.new])
         let report = await PlanCheck.run(try plan(), factory: factory)
         let service = try #require(report.services.first)
-        #expect(service.sha == Self.new)
+        #expect(service.sha?.value == Self.new)
         #expect(service.hosts.map(\.status) == [.upToDate, .willChange, .upToDate])
-        #expect(service.hosts[1].current == Self.old)
+        #expect(service.hosts[1].current?.value == Self.old)
         #expect(report.hasPendingChanges)
         #expect(!report.hasUnreachableHosts)
         #expect(factory.commands(on: "h01").contains { $0.hasPrefix("GIT_TERMINAL_PROMPT=0 git -C /opt/openclaw/customer fetch") })
@@ -66,7 +66,7 @@ struct PlannerCheckTests {
         let hosts = try #require(report.services.first?.hosts)
         #expect(hosts.map(\.status) == [.upToDate, .unreachable, .upToDate])
         #expect(hosts[1].detail == "host key changed")
-        #expect(report.services.first?.sha == Self.new)
+        #expect(report.services.first?.sha?.value == Self.new)
         #expect(report.hasUnreachableHosts)
     }
 

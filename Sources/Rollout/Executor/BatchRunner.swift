@@ -7,6 +7,8 @@ struct BatchRunner {
     let context: RunContext
     /// Sessions in host-name order.
     let sessions: [HostSession]
+    /// Each host's one state, by host name.
+    let tracks: [String: HostTrack]
     let history: HistoryBook
 
     private var service: String { plan.service.name }
@@ -22,12 +24,7 @@ struct BatchRunner {
             prepared = try await prepare(state: &run)
         } catch let failed as HostStepFailures {
             // Every host that failed is named, each with its own step and reason, not only the first.
-            for failure in failed.failures {
-                run.outcomes[failure.host]?.result = .failed
-                run.outcomes[failure.host]?.failedStep = StepName(failure.step)
-                run.outcomes[failure.host]?.reason = failure.reason
-                session(failure.host)?.emit(.hostFailed(HostFailure(step: StepName(failure.step), reason: failure.reason, changed: false)))
-            }
+            for failure in failed.failures { tracks[failure.host]?.fail(StepName(failure.step), failure.reason) }
             run.error = .stepFailed(service: service, failures: failed.failures.map {
                 FailedStep(host: $0.host, step: StepName($0.step), reason: $0.reason)
             })
@@ -36,9 +33,8 @@ struct BatchRunner {
             run.error = error
             return
         }
-        let previous = prepared.previous
         let target = prepared.target
-        run.sha = target.value
+        run.sha = target
 
         if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
             reportUncompared(prepared.environments, "not compared: the before hook failed")
@@ -65,13 +61,13 @@ struct BatchRunner {
             }
             if run.error != nil { break }
             let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
-            for result in results { run.outcomes[result.host] = result }
             updated += results.filter { $0.result == .succeeded }.map(\.host)
             // Every host of the batch that failed is named, not only the first.
             let failed = results.filter { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }
             if !failed.isEmpty {
-                run.error = .hostFailed(service: service, failures: failed.map {
-                    FailedStep(host: $0.host, step: $0.failedStep, reason: $0.reason ?? "failed")
+                // Each failed itself (a host put back in its own batch failed first), so each names its step.
+                run.error = .hostFailed(service: service, failures: failed.compactMap { outcome in
+                    outcome.failedStep.map { FailedStep(host: outcome.host, step: $0, reason: outcome.reason ?? "failed") }
                 })
                 break
             }
@@ -83,8 +79,7 @@ struct BatchRunner {
                         run.stopped = true
                     case .health(let host, let reason):
                         run.error = .hostFailed(service: service, host: host, step: StepName(.bake), reason: reason)
-                        run.outcomes[host]?.failedStep = StepName(.bake)
-                        run.outcomes[host]?.reason = reason
+                        tracks[host]?.fail(StepName(.bake), reason)
                     case .traffic(let reason):
                         failTraffic(updated, reason: "traffic during the bake: " + reason, state: &run)
                     }
@@ -92,7 +87,7 @@ struct BatchRunner {
                 }
             }
         }
-        let neverStarted = Set(sessions.map(\.host.name).filter { run.outcomes[$0]?.result == .notStarted })
+        let neverStarted = Set(sessions.map(\.host.name).filter { tracks[$0]?.outcome.result == .notStarted })
         reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
         if run.error == nil, !run.stopped, !context.stop.isRequested, plan.policy.watch > .zero, !updated.isEmpty {
             try await watch(updated, traffic: traffic, state: &run)
@@ -103,12 +98,7 @@ struct BatchRunner {
         var atFloor = false
         if case .belowCapacity = run.error { atFloor = true }
         if context.stop.leaseLost == nil && !atFloor && (run.error != nil || run.stopped) {
-            for outcome in try await putBack(updated, from: target, previous: previous) {
-                let failure = run.outcomes[outcome.host]
-                run.outcomes[outcome.host] = outcome
-                run.outcomes[outcome.host]?.failedStep = failure?.failedStep
-                run.outcomes[outcome.host]?.reason = failure?.reason ?? outcome.reason
-            }
+            try await putBack(updated, from: target)
         }
     }
 
@@ -187,9 +177,7 @@ struct BatchRunner {
         switch failure {
         case .health(let host, let reason):
             run.error = .hostFailed(service: service, host: host, step: StepName(.watch), reason: reason)
-            run.outcomes[host]?.failedStep = StepName(.watch)
-            run.outcomes[host]?.reason = reason
-            session(host)?.emit(.hostFailed(HostFailure(step: StepName(.watch), reason: reason, changed: true)))
+            tracks[host]?.fail(StepName(.watch), reason)
         case .traffic(let reason):
             failTraffic(updated, reason: "traffic during the watch: " + reason, state: &run)
         case .stopped, nil:
@@ -252,11 +240,7 @@ struct BatchRunner {
     /// put back).
     private func failTraffic(_ changed: [String], reason: String, state run: inout RunState) {
         let step = StepName(.traffic)
-        for host in changed {
-            run.outcomes[host]?.failedStep = step
-            run.outcomes[host]?.reason = reason
-            session(host)?.emit(.hostFailed(HostFailure(step: step, reason: reason, changed: true)))
-        }
+        for host in changed { tracks[host]?.fail(step, reason) }
         run.error = .hostFailed(service: service, failures: changed.map { FailedStep(host: $0, step: step, reason: reason) })
     }
 
@@ -267,15 +251,13 @@ struct BatchRunner {
 
     /// The host's final record, at once; a host left changed after the lease was lost keeps only its
     /// `started` record, which `history` shows as interrupted.
-    private func finishHistory(_ session: HostSession, _ outcome: HostOutcome) async {
-        guard outcome.result != .interrupted else { return }
+    private func finishHistory(_ session: HostSession) async {
+        guard let outcome = tracks[session.host.name]?.outcome, outcome.result != .interrupted else { return }
         await history.finished(session, outcome, target: nil)
     }
 
     /// What every host answered before anything changed.
     struct Prepared {
-        /// Each host's revision before the rollout.
-        var previous: [String: CommitID]
         /// Each host's `env_digest` answer, compared (and reported) when the host is already on the target.
         var environments: [String: EnvironmentRead]
         /// The one commit for every host.
@@ -365,12 +347,8 @@ struct BatchRunner {
                                                        reason: "git rev-parse HEAD printed \"\(output)\""))
             }
             previous[session.host.name] = revision
-            context.monitor.set(service: service, host: session.host.name, .untouched(revision: revision.value))
         }
-        for (host, revision) in previous {
-            run.outcomes[host]?.from = revision.value
-            run.outcomes[host]?.revision = revision.value
-        }
+        for (host, revision) in previous { tracks[host]?.reached(revision) }
         // A saved plan runs only on hosts still where it saw them.
         let moved = sessions.compactMap { session -> MovedHost? in
             let name = session.host.name
@@ -391,7 +369,7 @@ struct BatchRunner {
             throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve,
                                                    reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))
         }
-        return Prepared(previous: previous, environments: environments, target: commit)
+        return Prepared(environments: environments, target: commit)
     }
 
     /// Reports the `env_digest` step of hosts whose rollout will not compare it (it ran; the events say so, and why).
@@ -415,24 +393,26 @@ struct BatchRunner {
         return commit
     }
 
-    /// Every host of the batch at once; every one is waited for and reported.
+    /// Every host of the batch at once; every one is waited for and reported. Their rows, in host order.
     private func runBatch(_ batch: [ServiceHost], index: Int, target: CommitID, prepared: Prepared) async throws -> [HostOutcome] {
-        try await withThrowingTaskGroup(of: HostOutcome.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             for host in batch {
-                let rollout = HostRollout(session: session(host.name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
-                                          history: history, secrets: context.secrets)
-                let from = prepared.previous[host.name]!
+                let rollout = hostRollout(host.name)
+                guard let from = rollout.track.previous else { continue }
                 let environment = prepared.environments[host.name]
                 group.addTask {
-                    let outcome = try await rollout.deploy(batch: index + 1, to: target, from: from, environment: environment)
-                    await finishHistory(rollout.session, outcome)
-                    return outcome
+                    try await rollout.deploy(batch: index + 1, to: target, from: from, environment: environment)
+                    await finishHistory(rollout.session)
                 }
             }
-            var results: [HostOutcome] = []
-            for try await result in group { results.append(result) }
-            return results.sorted { $0.host < $1.host }
+            try await group.waitForAll()
         }
+        return batch.compactMap { tracks[$0.name]?.outcome }.sorted { $0.host < $1.host }
+    }
+
+    private func hostRollout(_ name: String) -> HostRollout {
+        HostRollout(session: session(name)!, track: tracks[name]!, stop: context.stop, gateway: gateway, history: history,
+                    secrets: context.secrets)
     }
 
     /// Watches the canary batch for the tier's bake time, and judges its traffic meanwhile. Returns what ended it
@@ -474,35 +454,28 @@ struct BatchRunner {
     }
 
     /// Puts updated hosts back, the most recently updated first, a bounded number at once.
-    private func putBack(_ updated: [String], from target: CommitID, previous: [String: CommitID]) async throws -> [HostOutcome] {
-        var results: [HostOutcome] = []
+    private func putBack(_ updated: [String], from target: CommitID) async throws {
         // Newest first, and never more at once than the capacity floor lets leave rotation (one at a time when it
         // keeps all but one).
         let total = sessions.count
         let width = max(1, min(context.options.maxConcurrentPutBacks, total - plan.policy.minHealthy.required(of: total)))
         let order = Array(updated.reversed())
         for start in stride(from: 0, to: order.count, by: width) {
-            let chunk = order[start..<min(start + width, order.count)]
-            results += try await withThrowingTaskGroup(of: HostOutcome.self) { group in
-                for name in chunk {
-                    let rollout = HostRollout(session: session(name)!, stop: context.stop, monitor: context.monitor, gateway: gateway,
-                                              history: history, secrets: context.secrets)
-                    let to = previous[name]!
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for name in order[start..<min(start + width, order.count)] {
+                    let rollout = hostRollout(name)
+                    guard let to = rollout.track.previous else { continue }
                     group.addTask {
                         // Putting a host back matters more than its record: it goes back even if the record fails.
-                        try? await history.started(rollout.session, from: to.value, to: target.value)
+                        try? await history.started(rollout.session, from: to, to: target)
                         // A host that succeeded ran its env step: its environment goes back too.
-                        let outcome = try await rollout.putBack(to: to, from: target, restoringEnvironment: true)
-                        await finishHistory(rollout.session, outcome)
-                        return outcome
+                        try await rollout.putBack(to: to, from: target, restoringEnvironment: true)
+                        await finishHistory(rollout.session)
                     }
                 }
-                var chunkResults: [HostOutcome] = []
-                for try await result in group { chunkResults.append(result) }
-                return chunkResults
+                try await group.waitForAll()
             }
         }
-        return results
     }
 }
 

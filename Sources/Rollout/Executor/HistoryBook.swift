@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 
 /// Writes one rollout's history on its hosts, ahead of change: a `started` record before a host changes,
 /// and the host's final record as soon as its part ends (not when the whole service ends), so a rollout
@@ -38,9 +39,9 @@ final class HistoryBook: @unchecked Sendable {
 
     /// Before `session`'s host changes from `from` to `to`. Throws when the record could not be written:
     /// the host must then not change, or a rollout killed later would leave no trace there.
-    func started(_ session: HostSession, from: String?, to: String) async throws {
+    func started(_ session: HostSession, from: CommitID, to: CommitID) async throws {
         guard !lease.isLost(session.host.name) else { throw StepFailure(step: .historyStarted, reason: "the lock was lost") }
-        let record = self.record(session, from: from, to: to, result: HistoryRecord.startedResult, finishedAt: nil)
+        let record = self.record(session, from: from.value, to: to.value, result: HistoryRecord.startedResult, finishedAt: nil)
         try await session.run(try session.plan.required(.historyStarted), [.historyRecord: record.jsonLine], timeout: timeout)
     }
 
@@ -48,7 +49,7 @@ final class HistoryBook: @unchecked Sendable {
     func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
         lock.withLock { _ = finished.insert(session.host.name) }
         guard !lease.isLost(session.host.name) else { return }
-        var record = self.record(session, from: outcome.from, to: outcome.to ?? target ?? "", result: outcome.result.rawValue,
+        var record = self.record(session, from: outcome.from?.value, to: outcome.to?.value ?? target ?? "", result: outcome.result.rawValue,
                                  finishedAt: Timestamp.string(Date()))
         let why = redactor.redact([outcome.failedStep.map { "failed at \($0)" }, outcome.reason].compactMap { $0 }.joined(separator: ": "))
         // One line of the record travels as one argument: a reason is kept short (it ends in a command's last line).

@@ -6,8 +6,9 @@ import Inventory
 /// command is the host plan's own step.
 struct HostRollout {
     let session: HostSession
+    /// The host's one state: every move below is a move of it.
+    let track: HostTrack
     let stop: StopSignal
-    let monitor: RolloutMonitor
     /// The API gateway, for services with more than one host: the host leaves rotation while it changes.
     let gateway: (any GatewayHook)?
     let history: HistoryBook
@@ -19,48 +20,32 @@ struct HostRollout {
 
     /// Moves the host from `previous` to `target`, after it answered the plan's steps before a change (fetched,
     /// and read `environment`). A failure after the host changed puts it back.
-    func deploy(batch: Int, to target: CommitID, from previous: CommitID, environment read: EnvironmentRead?) async throws -> HostOutcome {
-        let clock = ContinuousClock()
-        let start = clock.now
-        func outcome(_ result: HostResult, revision: CommitID?, step: StepName? = nil, reason: String? = nil) -> HostOutcome {
-            HostOutcome(host: name, result: result, from: previous.value, to: target.value, revision: revision?.value,
-                        failedStep: step, reason: reason, elapsed: start.duration(to: clock.now))
-        }
-        session.emit(.hostStarted(batch: batch, revision: previous.value))
-        monitor.set(service: session.service, host: name, .untouched(revision: previous.value))
+    func deploy(batch: Int, to target: CommitID, from previous: CommitID, environment read: EnvironmentRead?) async throws {
+        track.started(batch: batch, target: target)
         let environment: String
         do {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
         } catch let incomplete {
             if let read { session.reportEnvironmentRead(read, "not compared: the environment could not be written out") }
-            let result = outcome(.failed, revision: previous, step: StepName(.env), reason: incomplete.description)
-            session.emit(.hostFailed(HostFailure(step: StepName(.env), reason: incomplete.description, changed: false)))
-            return result
+            track.fail(StepName(.env), incomplete.description)
+            return
         }
         let sameEnvironment = runsEnvironment(environment, read: read, onTarget: previous == target)
-        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
+        if stop.isRequested { return track.cancel(stopReason) }
         if sameEnvironment, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
-            let result = outcome(.noChange, revision: previous)
-            session.emit(.hostSucceeded(result))
-            return result
+            return track.unchanged()
         }
-        if stop.isRequested { return outcome(.cancelled, revision: previous, reason: stopReason) }
+        if stop.isRequested { return track.cancel(stopReason) }
 
         do {
             try await drain()
-        } catch let failure as StepFailure {
-            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
-            return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
-        }
-        do {
             // Written ahead: a host whose `started` record cannot be written is not changed.
-            try await history.started(session, from: previous.value, to: target.value)
+            try await history.started(session, from: previous, to: target)
         } catch let failure as StepFailure {
-            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: false)))
-            return outcome(.failed, revision: previous, step: failure.step, reason: failure.reason)
+            return track.fail(failure.step, failure.reason)
         }
-        if stop.leaseLost != nil { return outcome(.cancelled, revision: previous, reason: stopReason) }
-        monitor.set(service: session.service, host: name, .changing(from: previous.value, to: target.value))
+        if stop.leaseLost != nil { return track.cancel(stopReason) }
+        track.changing()
         let failure: StepFailure
         // The environment before this rollout is put back only once the env step replaced it.
         var environmentWritten = false
@@ -81,37 +66,26 @@ struct HostRollout {
             try await session.run(try plan.required(.composeUp))
             switch try await gate.run(phase: .rollout) {
             case .passed:
-                monitor.set(service: session.service, host: name, .onTarget(target.value))
+                // Back in rotation first: `host_succeeded` is the host's last word.
                 await restore(.rollout)
-                let result = outcome(.succeeded, revision: target)
-                session.emit(.hostSucceeded(result))
-                return result
+                return track.succeeded()
             case .failed(let reason): failure = StepFailure(step: .healthGate, reason: reason)
             case .stopped: failure = StepFailure(step: .healthGate, reason: stopReason)
             }
         } catch let stepFailure as StepFailure {
             failure = stepFailure
         }
-        if let lost = stop.leaseLost {
-            session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
-            return leftChanged(from: previous, to: target, step: failure.step, lost: lost, elapsed: start.duration(to: clock.now))
-        }
-        session.emit(.hostFailed(HostFailure(step: failure.step, reason: failure.reason, changed: true)))
+        track.fail(failure.step, failure.reason)
+        if let lost = stop.leaseLost { return track.leftChanged(at: failure.step, lost) }
         await showFailureLogs()
-        var result = try await putBack(to: previous, from: target, restoringEnvironment: environmentWritten, startedAt: start)
-        result.failedStep = failure.step
-        result.reason = failure.reason
-        return result
+        try await putBack(to: previous, from: target, restoringEnvironment: environmentWritten)
     }
 
     /// The plan's put-back branch: checks out `previous`, puts back the environment in force before (when
     /// this rollout replaced it), runs compose up and the health gate again. Ends as `rolled_back` when the
     /// host is healthy there, `rollback_failed` otherwise.
-    func putBack(to previous: CommitID, from current: CommitID, restoringEnvironment: Bool,
-                 startedAt: ContinuousClock.Instant? = nil) async throws -> HostOutcome {
-        let clock = ContinuousClock()
-        let start = startedAt ?? clock.now
-        monitor.set(service: session.service, host: name, .puttingBack(to: previous.value))
+    func putBack(to previous: CommitID, from current: CommitID, restoringEnvironment: Bool) async throws {
+        track.puttingBack()
         var problem: StepFailure?
         do {
             // A host updated in an earlier batch is back in rotation: take it out again first. If that
@@ -120,45 +94,32 @@ struct HostRollout {
             try? await drain(phase: .putBack)
             try haltIfLeaseLost()
             // What it finished is kept as it goes: a second Ctrl-C stops it between steps, and says how far it got.
-            var done: [StepKind] = []
-            func finished(_ step: StepKind) {
-                done.append(step)
-                monitor.set(service: session.service, host: name, .puttingBack(to: previous.value, done: done))
-            }
             try await session.run(try plan.requiredPutBack(.checkout), [.previousCommit: previous.value], phase: .putBack,
                                   okDetail: { _ in "now at \(previous.short)" })
-            finished(.checkout)
+            track.putBackStepDone(.checkout)
             try haltIfLeaseLost()
             if restoringEnvironment {
                 try await session.run(try plan.requiredPutBack(.envRestore), phase: .putBack)
-                finished(.envRestore)
+                track.putBackStepDone(.envRestore)
                 try haltIfLeaseLost()
             }
             try await session.run(try plan.requiredPutBack(.composeUp), phase: .putBack)
-            finished(.composeUp)
+            track.putBackStepDone(.composeUp)
             if case .failed(let reason) = try await gate.run(phase: .putBack) {
                 problem = StepFailure(step: .healthGate, reason: reason)
             }
         } catch let failure as StepFailure {
             problem = failure
         }
-        let elapsed = start.duration(to: clock.now)
         if let lost = stop.leaseLost, let problem {
-            return leftChanged(from: previous, to: current, step: StepName(problem.step.kind, .putBack), lost: lost, elapsed: elapsed)
+            return track.leftChanged(at: StepName(problem.step.kind, .putBack), lost)
         }
         if let problem {
             let why = "putting it back on \(previous.short) failed at \(problem.step.kind.rawValue): \(problem.reason)"
-            monitor.set(service: session.service, host: name, .unknown(why))
-            session.emit(.hostFailed(HostFailure(step: StepName(problem.step.kind, .putBack), reason: why, changed: true)))
-            return HostOutcome(host: name, result: .rollbackFailed, from: previous.value, to: current.value, revision: nil,
-                               failedStep: StepName(problem.step.kind, .putBack), reason: why, elapsed: elapsed)
+            return track.rollbackFailed(StepName(problem.step.kind, .putBack), why)
         }
-        monitor.set(service: session.service, host: name, .onPrevious(previous.value))
         await restore(.putBack)
-        let result = HostOutcome(host: name, result: .rolledBack, from: previous.value, to: current.value, revision: previous.value,
-                                 elapsed: elapsed)
-        session.emit(.hostRolledBack(result))
-        return result
+        track.rolledBack()
     }
 }
 
@@ -196,14 +157,6 @@ extension HostRollout {
     /// A lost lease means another rollout may own the host now: change nothing more on it.
     private func haltIfLeaseLost() throws {
         if let lost = stop.leaseLost { throw StepFailure(step: .lockRefresh, reason: lost) }
-    }
-
-    /// The host changed and is left as it is: the lease was lost, so it is neither verified nor put back.
-    private func leftChanged(from previous: CommitID, to target: CommitID, step: StepName?, lost: String, elapsed: Duration) -> HostOutcome {
-        let why = "left as it was, neither verified nor put back: \(lost)"
-        monitor.set(service: session.service, host: name, .unknown(why))
-        return HostOutcome(host: name, result: .interrupted, from: previous.value, to: target.value, revision: nil,
-                           failedStep: step, reason: why, elapsed: elapsed)
     }
 
     /// Takes the host out of the gateway's rotation; a failure stops the host before it changes.

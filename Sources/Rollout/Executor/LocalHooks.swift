@@ -14,7 +14,7 @@ struct LocalHooks {
     }
 
     /// Runs the hook of `kind` if the service has one. Returns the failure, if any.
-    func run(_ kind: Kind, ref: String?, sha: String?, result: DeployResult? = nil) async -> StepFailure? {
+    func run(_ kind: Kind, ref: String?, sha: CommitID?, result: DeployResult? = nil) async -> StepFailure? {
         let hooks = plan.service.hooks
         guard let argv = kind == .before ? hooks.before : hooks.after, let executable = argv.first else { return nil }
         // The operator's environment without what `from_env` reads: a hook never sees the service's secrets.
@@ -22,7 +22,7 @@ struct LocalHooks {
         environment["OPENCLAW_SERVICE"] = plan.service.name
         environment["OPENCLAW_ACTION"] = plan.action.rawValue
         environment["OPENCLAW_REF"] = ref ?? ""
-        environment["OPENCLAW_SHA"] = sha ?? ""
+        environment["OPENCLAW_SHA"] = sha?.value ?? ""
         environment["OPENCLAW_HOSTS"] = plan.hosts.map(\.host.name).joined(separator: ",")
         environment["OPENCLAW_DEPLOY_ID"] = deployID
         environment["OPENCLAW_OPERATOR"] = context.options.operatorName

@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 
 /// What a rollout does: put a new revision on hosts, or put an earlier one back on demand.
 public enum RolloutAction: String, Sendable, Equatable {
@@ -29,7 +30,7 @@ public struct RolloutEvent: Sendable, Equatable {
 
     public enum Payload: Sendable, Equatable {
         case deployStarted(DeployStarted)
-        case hostStarted(batch: Int, revision: String?)
+        case hostStarted(batch: Int, revision: CommitID?)
         case step(StepReport)
         case healthProbe(HealthProbeReport)
         case hostSucceeded(HostOutcome)

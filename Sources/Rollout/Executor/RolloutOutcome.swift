@@ -1,4 +1,5 @@
 import Foundation
+import Inventory
 
 /// How one host ended a rollout. The first four are the SPEC's results; the others say why a host
 /// did not change.
@@ -37,17 +38,17 @@ public struct HostOutcome: Sendable, Equatable {
     public var host: String
     public var result: HostResult
     /// Revision before the rollout (nil when the host was never reached).
-    public var from: String?
+    public var from: CommitID?
     /// Revision the rollout aimed for.
-    public var to: String?
+    public var to: CommitID?
     /// Revision the host was left on, as far as the tool knows.
-    public var revision: String?
+    public var revision: CommitID?
     /// Step that failed on this host, and why.
     public var failedStep: StepName?
     public var reason: String?
     public var elapsed: Duration
 
-    public init(host: String, result: HostResult, from: String? = nil, to: String? = nil, revision: String? = nil,
+    public init(host: String, result: HostResult, from: CommitID? = nil, to: CommitID? = nil, revision: CommitID? = nil,
                 failedStep: StepName? = nil, reason: String? = nil, elapsed: Duration = .zero) {
         self.host = host
         self.result = result
@@ -66,7 +67,7 @@ public struct ServiceOutcome: Sendable, Equatable {
     public var deployID: String
     public var ref: String?
     /// The one commit every host was sent to; nil when the rollout stopped before resolving it.
-    public var sha: String?
+    public var sha: CommitID?
     public var result: DeployResult
     /// Why the rollout did not succeed; nil on success and no_change.
     public var error: RolloutError?

@@ -38,9 +38,10 @@ struct ServiceRollout {
         let clock = ContinuousClock()
         let start = clock.now
         let deployID = Self.newID()
-        var run = RunState(hosts: hosts.map(\.name))
+        var run = RunState()
         run.ref = plan.target.ref?.value
-        context.monitor.register(service: service, hosts: hosts.map(\.name))
+        let tracks = Dictionary(uniqueKeysWithValues: context.monitor.register(service: service, hosts: hosts.map(\.name), sink: context.sink)
+            .map { ($0.host, $0) })
         emit(.deployStarted(DeployStarted(
             action: action, deployID: deployID, ref: run.ref, tier: plan.service.tier,
             batches: plan.batches.map { $0.map(\.name) }, canary: plan.policy.canary,
@@ -53,16 +54,12 @@ struct ServiceRollout {
                 HostSession(service: service, plan: hostPlan, sink: context.sink, redactor: context.redactor,
                             transport: HostLink(host: hostPlan.host, connector: connector, connection: transports[hostPlan.host.name]!))
             }
-            await runConnected(sessions, deployID: deployID, state: &run)
+            await runConnected(sessions, tracks: tracks, deployID: deployID, state: &run)
             for session in sessions { await session.transport.close() }
         } catch let unreachable as UnreachableHosts {
             // Every host that could not be reached is named on its own row, with its reason.
             for (host, error) in unreachable.failures {
-                run.outcomes[host]?.result = .failed
-                run.outcomes[host]?.failedStep = StepName(.connect)
-                run.outcomes[host]?.reason = String(describing: error).droppingHostPrefix(host)
-                context.sink.emit(RolloutEvent(service: service, host: host, payload: .hostFailed(HostFailure(
-                    step: StepName(.connect), reason: run.outcomes[host]?.reason ?? "", changed: false))))
+                tracks[host]?.fail(StepName(.connect), String(describing: error).droppingHostPrefix(host))
             }
             run.error = .unreachable(service: service, reason: unreachable.description,
                                      hint: unreachable.allConnectFailures ? rollbackHint(without: unreachable.hosts) : nil)
@@ -71,11 +68,11 @@ struct ServiceRollout {
         } catch {
             run.error = .unreachable(service: service, reason: String(describing: error))
         }
-        return await finish(&run, deployID: deployID, elapsed: start.duration(to: clock.now))
+        return await finish(&run, tracks: hosts.compactMap { tracks[$0.name] }, deployID: deployID, elapsed: start.duration(to: clock.now))
     }
 
     /// Locks, does the work (writing history ahead of each change), unlocks.
-    private func runConnected(_ sessions: [HostSession], deployID: String,
+    private func runConnected(_ sessions: [HostSession], tracks: [String: HostTrack], deployID: String,
                               state run: inout RunState) async {
         let owner = LockSet.owner(options: context.options, target: "\(action.rawValue) \(run.ref ?? "previous revision")", token: deployID)
         let locks = LockSet(sessions: sessions, owner: owner, options: context.options)
@@ -90,14 +87,7 @@ struct ServiceRollout {
             run.error = error
             // A lock that could not be taken (not one held by another rollout) is that host's failure, on its row.
             if case .stepFailed(_, let failures) = error {
-                for failure in failures {
-                    run.outcomes[failure.host]?.result = .failed
-                    run.outcomes[failure.host]?.failedStep = failure.step
-                    run.outcomes[failure.host]?.reason = failure.reason
-                    // A failure before any change always names its step.
-                    context.sink.emit(RolloutEvent(service: service, host: failure.host, payload: .hostFailed(HostFailure(
-                        step: failure.step ?? StepName(.preflight), reason: failure.reason, changed: false))))
-                }
+                for failure in failures { tracks[failure.host]?.fail(failure.step, failure.reason) }
             }
             return
         } catch {
@@ -110,7 +100,7 @@ struct ServiceRollout {
         do {
             // Stopped at once, the refresher starts no new refresh either (it is a task of its own).
             try await withTaskCancellationHandler {
-                try await BatchRunner(plan: plan, context: context, sessions: sessions, history: history).run(state: &run)
+                try await BatchRunner(plan: plan, context: context, sessions: sessions, tracks: tracks, history: history).run(state: &run)
             } onCancel: {
                 refresher.cancel()
             }
@@ -120,7 +110,7 @@ struct ServiceRollout {
         refresher.cancel()
         await refresher.value
         if !run.aborted {
-            await finishHistory(sessions, history, state: run)
+            await finishHistory(sessions, tracks, history, state: run)
         }
         // A lock taken over is someone else's now; one that only could not be refreshed is still ours and is
         // released like the others (unlock acts only while our token holds it).
@@ -129,21 +119,21 @@ struct ServiceRollout {
 
     /// Final records of the hosts whose part ended without one (a failed preflight, a stop before they
     /// started); hosts that never started and hosts left changed after the lease was lost get none.
-    private func finishHistory(_ sessions: [HostSession], _ history: HistoryBook, state run: RunState) async {
+    private func finishHistory(_ sessions: [HostSession], _ tracks: [String: HostTrack], _ history: HistoryBook, state run: RunState) async {
         await withTaskGroup(of: Void.self) { group in
             for session in sessions where !history.hasFinished(session.host.name) {
-                guard let outcome = run.outcomes[session.host.name], outcome.result != .notStarted, outcome.result != .interrupted else { continue }
-                group.addTask { await history.finished(session, outcome, target: run.sha ?? run.ref) }
+                guard let outcome = tracks[session.host.name]?.outcome, outcome.result != .notStarted, outcome.result != .interrupted else { continue }
+                group.addTask { await history.finished(session, outcome, target: run.sha?.value ?? run.ref) }
             }
         }
     }
 
-    private func finish(_ run: inout RunState, deployID: String, elapsed: Duration) async -> ServiceOutcome {
-        var outcomes = hosts.map { run.outcomes[$0.name] ?? HostOutcome(host: $0.name, result: .notStarted) }
-        if run.aborted { outcomes = outcomes.map { hostAfterAbort($0, sha: run.sha) } }
+    private func finish(_ run: inout RunState, tracks: [HostTrack], deployID: String, elapsed: Duration) async -> ServiceOutcome {
+        // Stopped at once, a host caught changing or being put back is interrupted, as its track last saw it.
+        let outcomes = tracks.map { run.aborted ? $0.outcomeAfterAbort : $0.outcome }
         // Stopped at once, a host left on the new revision was not put back either: the service is half on it.
         let attention = outcomes.filter { $0.result == .rollbackFailed || (run.aborted && $0.result == .succeeded) }.map(\.host)
-            + (run.aborted ? context.monitor.snapshot().filter { $0.service == service && $0.state.needsAttention }.map(\.host) : [])
+            + (run.aborted ? tracks.filter { $0.state.needsAttention }.map(\.host) : [])
         let result: DeployResult
         var error = run.error
         if let lost = context.stop.leaseLost {
@@ -176,18 +166,6 @@ struct ServiceRollout {
         return outcome
     }
 
-    /// A second Ctrl-C cancels the batch in flight before its hosts report: what the monitor last saw of a host
-    /// decides its row, so a host that was changing is never shown as `not_started`.
-    private func hostAfterAbort(_ outcome: HostOutcome, sha: String?) -> HostOutcome {
-        guard let state = context.monitor.snapshot().first(where: { $0.service == service && $0.host == outcome.host })?.state else {
-            return outcome
-        }
-        // A row the batch wrote stands, unless the monitor saw the host move on after it (a put back under way).
-        let movedOn = state.needsAttention
-        guard outcome.result == .notStarted || outcome.result == .cancelled || movedOn else { return outcome }
-        return state.outcomeAfterAbort(outcome, target: sha)
-    }
-
     /// A rollback waits for no one: say how to roll back the hosts that can be reached.
     private func rollbackHint(without down: [String]) -> String? {
         guard action == .rollback else { return nil }
@@ -209,9 +187,8 @@ struct ServiceRollout {
 
 /// What a service's rollout has found out so far.
 struct RunState {
-    var outcomes: [String: HostOutcome] = [:]
     var ref: String?
-    var sha: String?
+    var sha: CommitID?
     var error: RolloutError?
     /// The first Ctrl-C stopped the rollout (hosts were put back).
     var stopped = false
@@ -220,10 +197,6 @@ struct RunState {
     /// A Ctrl-C ended the watch after the last batch: the new revision stays.
     var watchCutShort = false
     var locksLeft: [String] = []
-
-    init(hosts: [String]) {
-        for host in hosts { outcomes[host] = HostOutcome(host: host, result: .notStarted) }
-    }
 }
 
 extension String {

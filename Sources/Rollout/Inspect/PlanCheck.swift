@@ -18,7 +18,7 @@ public struct PlanCheckReport: Sendable {
 
     public struct HostState: Sendable {
         public var host: ServiceHost
-        public var current: String?
+        public var current: CommitID?
         public var status: HostStatus
         /// Why the host is unreachable, failed, or will change although it is on the target.
         public var detail: String?
@@ -29,11 +29,11 @@ public struct PlanCheckReport: Sendable {
         /// Nil for a rollback to the revision history names.
         public var ref: GitRef?
         /// The target commit; nil when no host could resolve it.
-        public var sha: String?
+        public var sha: CommitID?
         /// Why the target could not be resolved.
         public var problem: String?
         /// What the ref resolves to on the first host now, when that was read (a plan's known target aside).
-        public var resolvedNow: String? = nil
+        public var resolvedNow: CommitID? = nil
         /// A rollback from history: the deploy it undoes.
         public var undoes: HistoryRecord?
         public var hosts: [HostState]
@@ -72,11 +72,11 @@ public enum PlanCheck {
     /// What one host told us: its HEAD, its health, its history (rollback from history), and (the first
     /// host) what it resolved the target to.
     private struct HostRead: Sendable {
-        var current: String?
+        var current: CommitID?
         var health: String?
         var healthy = false
         var records: [HistoryRecord] = []
-        var resolved: String?
+        var resolved: CommitID?
         var resolveProblem: String?
         /// SHA-256 of the host's `<state>/env`; nil when it has none.
         var envDigest: String?
@@ -116,7 +116,7 @@ public enum PlanCheck {
                                                                  httpTimeout: FleetInspector.probeTimeout)
             func read(_ kind: StepKind) -> CommandResult? { reads[kind.rawValue] }
             if let head = read(.currentRevision), head.succeeded, let sha = CommitID(head.stdout.trimmingWhitespace) {
-                result.current = sha.value
+                result.current = sha
             } else {
                 let said = read(.currentRevision)?.stderr ?? ""
                 // A host with no checkout yet is the common case on a new host: say what makes it ready.
@@ -144,7 +144,7 @@ public enum PlanCheck {
                 if let fetch = read(.fetch), !fetch.succeeded {
                     result.resolveProblem = "git fetch failed: \(firstLine(fetch.stderr, or: "exit \(fetch.exitStatus)"))"
                 } else if let resolve = read(.resolve), resolve.succeeded, let sha = CommitID(resolve.stdout.trimmingWhitespace) {
-                    result.resolved = sha.value
+                    result.resolved = sha
                 } else {
                     result.resolveProblem = firstLine(read(.resolve)?.stderr ?? "", or: "could not resolve the target")
                 }
@@ -160,16 +160,16 @@ public enum PlanCheck {
     private static func assess(_ service: ServicePlan, _ reads: [HostRead], secrets: Secrets) -> PlanCheckReport.ServiceState {
         let first = reads.first
         let firstName = service.hosts.first?.host.name ?? "the first host"
-        let sha: String?
+        let sha: CommitID?
         let problem: String?
         var undoes: HistoryRecord?
         if case .history = service.target.source, service.target.commit == nil {
             // Every host's history counts, as in a rollback; unreachable hosts' is not known.
             undoes = HistoryLog.deployToUndo(reads.flatMap(\.records))
-            sha = undoes?.from
+            sha = undoes?.from.flatMap(CommitID.init)
             problem = sha == nil ? "the history of the reachable hosts has no deploy that changed a host; give the revision with --to REV" : nil
         } else {
-            sha = service.target.commit?.value ?? first?.resolved
+            sha = service.target.commit ?? first?.resolved
             problem = sha == nil
                 ? (first?.resolveProblem ?? "\(firstName), which resolves the target for every host, could not be reached") : nil
         }
@@ -185,7 +185,7 @@ public enum PlanCheck {
             // On the target, a deploy still changes a host that is unhealthy or runs another environment.
             var reasons: [String] = []
             if !read.healthy { reasons.append("not healthy (\(read.health ?? "no answer"))") }
-            if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha]),
+            if let sha, let expected = try? hostPlan.env.rendered(secrets: secrets, values: [.targetCommit: sha.value]),
                read.envDigest != EnvFile.digest(ofRendered: expected) {
                 reasons.append("its environment differs")
             }
@@ -230,7 +230,7 @@ extension PlanCheckReport {
             json.key("target")
             json.beginObject()
             json.key("ref"); json.optional(service.ref?.value)
-            json.key("sha"); json.optional(service.sha)
+            json.key("sha"); json.optional(service.sha?.value)
             json.endObject()
             json.key("problem"); json.optional(service.problem)
             json.key("hosts")
@@ -240,7 +240,7 @@ extension PlanCheckReport {
                 json.key("name"); json.string(state.host.name)
                 json.key("address"); json.string(state.host.address)
                 json.key("port"); json.int(Int64(state.host.ssh.port))
-                json.key("current"); json.optional(state.current)
+                json.key("current"); json.optional(state.current?.value)
                 json.key("status"); json.string(state.status.rawValue)
                 json.key("detail"); json.optional(state.detail)
                 json.endObject()

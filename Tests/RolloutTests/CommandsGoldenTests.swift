@@ -1,3 +1,4 @@
+import Foundation
 import Inventory
 import Rollout
 import Testing
@@ -70,6 +71,20 @@ struct CommandsGoldenTests {
         #expect(plain.historyAppend(record).rendered == #"mkdir -p "$HOME"/.openclaw-deploy/customer-service && printf '%s\n' '{"action":"deploy","finished_at":"2026-11-25T13:14:02Z","from":null,"host":"lighthouse-a","id":"d-1","operator":"o'\''brien","reason":null,"ref":null,"result":"succeeded","service":"customer-service","started_at":"2026-11-25T13:13:21Z","to":"0123"}' >> "$HOME"/.openclaw-deploy/customer-service/history.jsonl"#)
         #expect(odd.historyRead(limit: 5).rendered == #"if [ -f '/var/lib/open claw/"svc"/history.jsonl' ]; then tail -n 5 '/var/lib/open claw/"svc"/history.jsonl' ; fi"#)
         #expect(plain.historyRead(limit: nil).rendered == #"if [ -f "$HOME"/.openclaw-deploy/customer-service/history.jsonl ]; then cat "$HOME"/.openclaw-deploy/customer-service/history.jsonl ; fi"#)
+    }
+
+    @Test("records written to hosts: one line of JSON, keys sorted, slashes as they are, control characters escaped")
+    func recordLines() throws {
+        let owner = LockOwner(operator: "ops", machine: "ci/runner-1", pid: 4242, started: "2026-11-25T13:13:21Z",
+                              target: "deploy main", expires: "2026-11-25T13:15:21Z", token: "ab12")
+        #expect(owner.jsonLine == #"{"expires":"2026-11-25T13:15:21Z","machine":"ci/runner-1","operator":"ops","pid":4242,"started":"2026-11-25T13:13:21Z","target":"deploy main","token":"ab12"}"#)
+        let record = HistoryRecord(id: "d-2", service: "svc", host: "h1", action: "rollback", from: "a1", to: "b2", result: "rolled_back",
+                                   startedAt: "s", finishedAt: nil, operator: "ops", ref: "release/1.2",
+                                   reason: "failed at health_gate: \"HTTP 500\"\nnext\u{1}")
+        #expect(record.jsonLine == #"{"action":"rollback","finished_at":null,"from":"a1","host":"h1","id":"d-2","operator":"ops","reason":"failed at health_gate: \"HTTP 500\"\nnext\u0001","ref":"release/1.2","result":"rolled_back","service":"svc","started_at":"s","to":"b2"}"#)
+        // What is written reads back as it was.
+        #expect(HistoryLog.parse(record.jsonLine + "\n") == [record])
+        #expect(try JSONDecoder().decode(LockOwner.self, from: Data(owner.jsonLine.utf8)) == owner)
     }
 
     @Test("exec quotes every word, the first one always: it is a command name, never an assignment or a keyword")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Who holds a service's lock on a host: the content of `<state>/lock/owner.json`.
-public struct LockOwner: Codable, Sendable, Equatable {
+public struct LockOwner: Decodable, Sendable, Equatable {
     public var `operator`: String
     public var machine: String
     public var pid: Int32
@@ -25,11 +25,16 @@ public struct LockOwner: Codable, Sendable, Equatable {
     }
 
     /// One line of JSON, keys sorted, as written to the host.
-    public var jsonLine: String { RecordJSON.line(self) }
+    public var jsonLine: String {
+        JSONValue.object([
+            ("expires", .string(expires)), ("machine", .string(machine)), ("operator", .string(`operator`)),
+            ("pid", .int(Int64(pid))), ("started", .string(started)), ("target", .string(target)), ("token", .string(token)),
+        ]).compact
+    }
 }
 
 /// One line of `<state>/history.jsonl`.
-public struct HistoryRecord: Codable, Sendable, Equatable {
+public struct HistoryRecord: Decodable, Sendable, Equatable {
     public var id: String
     public var service: String
     public var host: String
@@ -76,34 +81,13 @@ public struct HistoryRecord: Codable, Sendable, Equatable {
     /// The result of the record written ahead, before the host changes.
     public static let startedResult = "started"
 
-    /// `from`, `finished_at`, `ref` and `reason` are written as `null` rather than left out, so every line has the
-    /// same keys.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(service, forKey: .service)
-        try c.encode(host, forKey: .host)
-        try c.encode(action, forKey: .action)
-        try c.encode(from, forKey: .from)
-        try c.encode(to, forKey: .to)
-        try c.encode(result, forKey: .result)
-        try c.encode(startedAt, forKey: .startedAt)
-        try c.encode(finishedAt, forKey: .finishedAt)
-        try c.encode(`operator`, forKey: .operator)
-        try c.encode(ref, forKey: .ref)
-        try c.encode(reason, forKey: .reason)
-    }
-
-    /// One line of JSON, keys sorted, as appended to the host's history.
-    public var jsonLine: String { RecordJSON.line(self) }
-}
-
-enum RecordJSON {
-    static func line(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding plain strings and integers cannot fail.
-        let data = try! encoder.encode(value)
-        return String(decoding: data, as: UTF8.self)
+    /// One line of JSON, keys sorted, as appended to the host's history. `from`, `finished_at`, `ref` and `reason`
+    /// are written as `null` rather than left out, so every line has the same keys.
+    public var jsonLine: String {
+        JSONValue.object([
+            ("action", .string(action)), ("finished_at", .optional(finishedAt)), ("from", .optional(from)), ("host", .string(host)),
+            ("id", .string(id)), ("operator", .string(`operator`)), ("reason", .optional(reason)), ("ref", .optional(ref)),
+            ("result", .string(result)), ("service", .string(service)), ("started_at", .string(startedAt)), ("to", .string(to)),
+        ]).compact
     }
 }

@@ -24,14 +24,15 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "ShellWords"),
+        .target(name: "ExitCategories"),
         .target(name: "SSH", dependencies: ["CLibSSH2", "CCrypto", "ShellWords"]),
-        .target(name: "Inventory", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Rollout", dependencies: ["Inventory", "CCrypto", "ShellWords"]),
-        .target(name: "Gateway", dependencies: ["Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(name: "Inventory", dependencies: ["ExitCategories", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Rollout", dependencies: ["ExitCategories", "Inventory", "CCrypto", "ShellWords"]),
+        .target(name: "Gateway", dependencies: ["ExitCategories", "Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
         .target(
             name: "DeployCLI",
             dependencies: [
-                "SSH", "Inventory", "Rollout", "Gateway", "ShellWords",
+                "SSH", "ExitCategories", "Inventory", "Rollout", "Gateway", "ShellWords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

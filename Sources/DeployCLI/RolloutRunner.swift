@@ -1,3 +1,4 @@
+import ExitCategories
 import Foundation
 import Gateway
 import Inventory

@@ -1,3 +1,4 @@
+import ExitCategories
 import Inventory
 
 /// Everything that can go wrong rendering or deploying the gateway config, in the words an operator reads.

@@ -1,3 +1,4 @@
+import ExitCategories
 /// One problem found in an inventory file, printed the way compilers do so editors can jump to it.
 public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public var file: String

@@ -1,3 +1,4 @@
+import ExitCategories
 /// The services and hosts a command acts on: every command that takes service names, `--all` or
 /// `--host` chooses them here, once.
 public struct SelectedService: Sendable, Equatable {

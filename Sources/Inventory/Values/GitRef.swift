@@ -1,3 +1,4 @@
+import ExitCategories
 /// A branch, tag or commit name that is safe to hand to git on a remote host: it passes `GitRefRule`.
 /// The inventory's `repo.branch` and `--ref` are both parsed into one, once, and passed on typed.
 public struct GitRef: Sendable, Equatable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {

@@ -1,3 +1,4 @@
+import ExitCategories
 import Inventory
 
 /// One host's connection, as the rollout engine sees it. The SSH-backed implementation lives in the

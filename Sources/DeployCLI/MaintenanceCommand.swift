@@ -1,4 +1,5 @@
 import ArgumentParser
+import Commands
 import ExitCategories
 import Foundation
 import Gateway

@@ -1,3 +1,4 @@
+import Commands
 import ExitCategories
 import Foundation
 import Gateway

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Commands
 import Gateway
 import Inventory
 import Rollout

@@ -1,4 +1,5 @@
 /// Failures of planning and rolling out, each described in the words a person reads.
+import Commands
 import ExitCategories
 import Inventory
 

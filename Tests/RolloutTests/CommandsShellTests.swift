@@ -1,3 +1,4 @@
+import Commands
 import ShellWords
 import Foundation
 import Inventory

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 import Rollout
 import Testing

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 import Testing
 @testable import Rollout

@@ -1,3 +1,4 @@
+import Commands
 import DeployCLI
 import Foundation
 import Inventory

@@ -1,3 +1,4 @@
+import Commands
 @testable import DeployCLI
 import Foundation
 @testable import Rollout

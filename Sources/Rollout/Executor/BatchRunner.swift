@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// The locked part of a service's rollout: preflight on every host, one target commit, batches, and

@@ -1,3 +1,4 @@
+import Commands
 import Foundation
 
 /// Reading `<state>/history.jsonl` back: one JSON object per line, appended by every rollout. A rollout

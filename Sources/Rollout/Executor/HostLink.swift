@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// A host's one connection for the whole rollout, shared by its steps, its health probes and its lock refreshes

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// A step that did not succeed on a host, in words for the operator.

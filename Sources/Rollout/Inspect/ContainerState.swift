@@ -1,3 +1,4 @@
+import Commands
 /// One container of a compose project as its engine reports it (`HostCommands.containerStates`).
 public struct ContainerState: Sendable, Equatable {
     public var name: String

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// How one host ended `logs` or `exec`.

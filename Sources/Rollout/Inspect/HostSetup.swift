@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// One thing `setup` checks on a host (SPEC "Preparing a host"), and what it found or did.

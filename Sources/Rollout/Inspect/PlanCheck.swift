@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// `plan --check` and `rollback --dry-run`: each targeted host's current revision and health against the

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// What a rollout sends the gateway host: the commands that take a routed host out of rotation while it changes and

@@ -1,3 +1,4 @@
+import Commands
 import Inventory
 
 /// What a rollout will do, service by service: printed by `plan`, run by `deploy` and `rollback`.

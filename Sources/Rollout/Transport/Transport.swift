@@ -1,3 +1,4 @@
+import Commands
 import ExitCategories
 import Inventory
 
@@ -31,23 +32,6 @@ public protocol Transport: Sendable {
 
     /// Ends the connection. Further calls fail.
     func close() async
-}
-
-public struct CommandResult: Sendable, Equatable {
-    public var exitStatus: Int32
-    /// Name of the signal that ended the command, if one did (`KILL`, `TERM`).
-    public var signal: String?
-    public var stdout: String
-    public var stderr: String
-
-    public init(exitStatus: Int32, signal: String? = nil, stdout: String = "", stderr: String = "") {
-        self.exitStatus = exitStatus
-        self.signal = signal
-        self.stdout = stdout
-        self.stderr = stderr
-    }
-
-    public var succeeded: Bool { exitStatus == 0 && signal == nil }
 }
 
 /// A piece of a streamed command's output, as it arrived (not split into lines).

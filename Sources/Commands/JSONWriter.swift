@@ -8,29 +8,29 @@ public struct JSONWriter {
     /// Per open container: whether it already has an element, so the next one needs a comma.
     private var hasElement: [Bool] = []
 
-    init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    package init(reservingCapacity capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
     /// A writer that continues inside containers another writer opened: `elementsSoFar` says, per open
     /// container from the outermost, whether it already holds an element. What it writes is exactly what
     /// the other writer would write next, so pieces of one document can be written apart and joined.
-    init(continuingInside elementsSoFar: [Bool], reservingCapacity capacity: Int = 0) {
+    package init(continuingInside elementsSoFar: [Bool], reservingCapacity capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
         depth = elementsSoFar.count
         hasElement = elementsSoFar
     }
 
-    mutating func takeBytes() -> [UInt8] {
+    package mutating func takeBytes() -> [UInt8] {
         defer { bytes.removeAll(keepingCapacity: true) }
         return bytes
     }
 
-    mutating func beginObject() { open(UInt8(ascii: "{")) }
-    mutating func endObject() { close(UInt8(ascii: "}")) }
-    mutating func beginArray() { open(UInt8(ascii: "[")) }
-    mutating func endArray() { close(UInt8(ascii: "]")) }
+    package mutating func beginObject() { open(UInt8(ascii: "{")) }
+    package mutating func endObject() { close(UInt8(ascii: "}")) }
+    package mutating func beginArray() { open(UInt8(ascii: "[")) }
+    package mutating func endArray() { close(UInt8(ascii: "]")) }
 
     /// Starts a member of the open object; its value follows.
-    mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         element()
         writeString(name)
         bytes.append(UInt8(ascii: ":"))
@@ -38,19 +38,19 @@ public struct JSONWriter {
         pendingValueAfterKey = true
     }
 
-    mutating func string(_ value: String) { valueStart(); writeString(value) }
+    package mutating func string(_ value: String) { valueStart(); writeString(value) }
     /// A string given as UTF-8 bytes (a command line rendered straight into a scratch buffer).
-    mutating func string(utf8 value: [UInt8]) {
+    package mutating func string(utf8 value: [UInt8]) {
         valueStart()
         value.withUnsafeBufferPointer { writeString(utf8: $0) }
     }
-    mutating func int(_ value: Int64) { valueStart(); bytes += value.description.utf8 }
+    package mutating func int(_ value: Int64) { valueStart(); bytes += value.description.utf8 }
     /// A finite number, with at most two decimals (`1`, `0.5`, `1.25`).
-    mutating func number(_ value: Double) { valueStart(); bytes += TrafficThresholds.number(value).utf8 }
-    mutating func bool(_ value: Bool) { valueStart(); bytes += (value ? "true" : "false").utf8 }
-    mutating func null() { valueStart(); bytes += "null".utf8 }
+    package mutating func number(_ value: Double) { valueStart(); bytes += TrafficThresholds.number(value).utf8 }
+    package mutating func bool(_ value: Bool) { valueStart(); bytes += (value ? "true" : "false").utf8 }
+    package mutating func null() { valueStart(); bytes += "null".utf8 }
 
-    mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
+    package mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
 
     /// `value` as a JSON string, quotes included: how every JSON form of the tool writes it.
     public static func quoted(_ value: String) -> String {

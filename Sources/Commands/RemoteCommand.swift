@@ -99,3 +99,21 @@ public struct MissingLateValue: Error, Sendable, CustomStringConvertible {
     public var label: String
     public var description: String { "internal error: the step's <\(label)> was not filled in before it ran" }
 }
+
+/// What a command run on a host gave back.
+public struct CommandResult: Sendable, Equatable {
+    public var exitStatus: Int32
+    /// Name of the signal that ended the command, if one did (`KILL`, `TERM`).
+    public var signal: String?
+    public var stdout: String
+    public var stderr: String
+
+    public init(exitStatus: Int32, signal: String? = nil, stdout: String = "", stderr: String = "") {
+        self.exitStatus = exitStatus
+        self.signal = signal
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var succeeded: Bool { exitStatus == 0 && signal == nil }
+}

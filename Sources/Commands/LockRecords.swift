@@ -54,7 +54,7 @@ public struct HistoryRecord: Decodable, Sendable, Equatable {
     /// Why the host's part did not succeed (`failed at health_gate: ...`); nil when it did, or on a `started` record.
     public var reason: String?
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case id, service, host, action, from, to, result
         case startedAt = "started_at"
         case finishedAt = "finished_at"
@@ -89,5 +89,23 @@ public struct HistoryRecord: Decodable, Sendable, Equatable {
             ("id", .string(id)), ("operator", .string(`operator`)), ("reason", .optional(reason)), ("ref", .optional(ref)),
             ("result", .string(result)), ("service", .string(service)), ("started_at", .string(startedAt)), ("to", .string(to)),
         ]).compact
+    }
+}
+
+/// Timestamps as stored in locks and history: ISO-8601 UTC, whole seconds.
+public enum Timestamp {
+    public static func string(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    public static func date(_ string: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: string) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: string)
     }
 }

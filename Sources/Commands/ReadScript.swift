@@ -19,7 +19,7 @@ public struct ReadScript: Sendable {
     /// The script ends after the first section that exits non-zero: the sections are steps that run one after
     /// another only while each succeeds, as they would one round trip each.
     public let stopsAtFailure: Bool
-    let nonce: String
+    package let nonce: String
 
     public init(_ sections: [Section], stopsAtFailure: Bool = false, nonce: String = ReadScript.newNonce()) {
         self.sections = sections

@@ -8,7 +8,7 @@ public struct HostResources: Sendable, Equatable {
 
     /// Memory the kernel reports is a little less than what is installed (it keeps some for itself): a host
     /// counts as below its size only under this share of the declared memory.
-    static let memoryTolerance = 0.9
+    package static let memoryTolerance = 0.9
 
     /// The line `HostCommands.resourcesLine` prints: `cpus=4 memory_kib=8048212`.
     public static func parse(_ output: String) -> HostResources? {

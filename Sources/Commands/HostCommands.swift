@@ -35,7 +35,7 @@ public struct HostCommands: Sendable {
         return lockRefresh(token: .arg(owner.token), ownerJSON: .arg(owner.jsonLine))
     }
 
-    func lockRefresh(token: RemoteCommand.Token, ownerJSON: RemoteCommand.Token) -> RemoteCommand {
+    package func lockRefresh(token: RemoteCommand.Token, ownerJSON: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand(inStateDir + [.raw("|| exit 3;")] + serialized + holds(token) + [
             .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
             .raw("printf '%s\\n'"), ownerJSON, .raw("> lock/.owner.json.new"),
@@ -74,7 +74,7 @@ public struct HostCommands: Sendable {
         RemoteCommand([.raw("cat"), .path(state + "/lock/owner.json"), .raw("2>/dev/null"), .raw("||"), .raw("true")])
     }
 
-    func lockAcquire(ownerJSON: RemoteCommand.Token) -> RemoteCommand {
+    package func lockAcquire(ownerJSON: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&&"), .raw("cd"), .path(state), .raw("|| exit 1;")]
                       + serialized + [
                        .raw("tmp=$(mktemp -d .lock-new.XXXXXX) || exit 1;"),
@@ -85,7 +85,7 @@ public struct HostCommands: Sendable {
             + fail("could not create the lock directory in \(state)", last: true))
     }
 
-    func lockRelease(tokenValue: RemoteCommand.Token) -> RemoteCommand {
+    package func lockRelease(tokenValue: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand(inStateDirOrDone + serialized + holds(tokenValue) + [
             .raw("||"), .raw("{"), .raw("cat lock/owner.json 2>/dev/null;"), .raw("exit 3;"), .raw("};"),
             .raw("mv -T lock .lock-gone.$$ && rm -rf .lock-gone.$$"),
@@ -136,7 +136,7 @@ public struct HostCommands: Sendable {
 
     /// Prints `commit` when the checkout has it as a commit (after a fetch); exit 1 with a reason on stderr
     /// otherwise. Used when the target is already a commit id (a rollback to a revision from history).
-    func verifyCommit(_ commit: RemoteCommand.Token) -> RemoteCommand {
+    package func verifyCommit(_ commit: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand(git + [.arg("cat-file"), .arg("commit"), commit, .raw(">/dev/null 2>&1 &&"), .raw("printf '%s\\n'"), commit, .raw("||")]
             + fail("the commit is not in \(host.repo.path), even after a fetch", last: true))
     }
@@ -158,7 +158,7 @@ public struct HostCommands: Sendable {
         checkout(commit: .arg(commit.value))
     }
 
-    func checkout(commit: RemoteCommand.Token) -> RemoteCommand {
+    package func checkout(commit: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand(git + [.arg("checkout"), .arg("--quiet"), .arg("--detach"), commit])
     }
 
@@ -264,7 +264,7 @@ public struct HostCommands: Sendable {
 
     /// The directory of the compose file (`compose.file` is relative to the checkout unless absolute): where
     /// compose runs the project from, and what it records as the project's working directory.
-    var composeDirectory: String {
+    package var composeDirectory: String {
         let file = host.compose.file
         guard let slash = file.lastIndex(of: "/") else { return host.repo.path }
         let directory = String(file[..<slash])
@@ -273,7 +273,7 @@ public struct HostCommands: Sendable {
     }
 
     /// One line per container for `containerStates`, the same on docker and podman.
-    static let containerStateFormat =
+    package static let containerStateFormat =
         "{{.Name}}|{{.State.Status}}|{{.State.ExitCode}}|{{.RestartCount}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}"
 
     // MARK: day-to-day
@@ -325,7 +325,7 @@ public struct HostCommands: Sendable {
         return RemoteCommand([.raw("if [ -f"), file, .raw("]; then")] + reader + [file, .raw("; fi")])
     }
 
-    func historyAppend(recordJSON: RemoteCommand.Token) -> RemoteCommand {
+    package func historyAppend(recordJSON: RemoteCommand.Token) -> RemoteCommand {
         RemoteCommand([.raw("mkdir"), .arg("-p"), .path(state), .raw("&& printf '%s\\n'"), recordJSON,
                        .raw(">>"), .path(state + "/history.jsonl")])
     }
@@ -333,7 +333,7 @@ public struct HostCommands: Sendable {
     /// A host's final record (`historyAppend`), then the images its project's containers run, written to
     /// `<state>/images/<revision checked out>` (one image ID per line): what `prune` reads to know which images
     /// belong to which revision. Recording the images is best effort; the exit status is the append's.
-    func historyFinish(recordJSON: RemoteCommand.Token) -> RemoteCommand {
+    package func historyFinish(recordJSON: RemoteCommand.Token) -> RemoteCommand {
         let images = RemoteCommand.Token.path(state + "/images")
         return RemoteCommand(historyAppend(recordJSON: recordJSON).tokens + [.raw("|| exit 1;"),
             .raw("{ rev=$("), .raw("git"), .arg("-C"), .path(host.repo.path), .raw("rev-parse --verify -q HEAD) && mkdir -p"), images,

@@ -28,22 +28,23 @@ let package = Package(
         .target(name: "SSH", dependencies: ["CLibSSH2", "CCrypto", "ShellWords"]),
         .target(name: "Inventory", dependencies: ["ExitCategories", .product(name: "Yams", package: "Yams")]),
         .target(name: "Commands", dependencies: ["Inventory", "ShellWords"]),
-        .target(name: "Rollout", dependencies: ["Commands", "ExitCategories", "Inventory", "CCrypto", "ShellWords"]),
-        .target(name: "Gateway", dependencies: ["Commands", "ExitCategories", "Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(name: "Plan", dependencies: ["Commands", "Inventory", "CCrypto", "ShellWords"]),
+        .target(name: "Rollout", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "CCrypto", "ShellWords"]),
+        .target(name: "Gateway", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
         .target(
             name: "DeployCLI",
             dependencies: [
-                "SSH", "Commands", "ExitCategories", "Inventory", "Rollout", "Gateway", "ShellWords",
+                "SSH", "Plan", "Commands", "ExitCategories", "Inventory", "Rollout", "Gateway", "ShellWords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "openclaw-deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "ssh-bench", dependencies: ["SSH", "TestSupport"]),
-        .target(name: "TestSupport", dependencies: ["Commands", "Rollout"]),
+        .target(name: "TestSupport", dependencies: ["Plan", "Commands", "Rollout"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RolloutTests", dependencies: ["Commands", "Rollout", "Inventory", "TestSupport", "ShellWords"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Commands", "Inventory", "Rollout"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Commands", "Gateway", "Inventory", "TestSupport", "ShellWords"], exclude: ["Golden"]),
+        .testTarget(name: "RolloutTests", dependencies: ["Plan", "Commands", "Rollout", "Inventory", "TestSupport", "ShellWords"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Plan", "Commands", "Inventory", "Rollout"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Plan", "Commands", "Gateway", "Inventory", "TestSupport", "ShellWords"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]
 )

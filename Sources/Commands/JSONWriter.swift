@@ -127,3 +127,16 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSONWriter {
+    package mutating func optionalStrings(_ values: [String]?) {
+        guard let values else { return null() }
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
+    package mutating func optional(_ value: String?) {
+        if let value { string(value) } else { null() }
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `deploy SERVICE... | --all`: roll services out, each by its own tier's policy.

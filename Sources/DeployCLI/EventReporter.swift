@@ -1,6 +1,7 @@
 import ExitCategories
 import Foundation
 import Inventory
+import Plan
 import Rollout
 import Synchronization
 

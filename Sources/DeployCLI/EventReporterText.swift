@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// Output for people: one line per host step with its time, health progress (rewritten in place on a

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `exec SERVICE [--host NAME]... [--parallel N] -- COMMAND [ARG...]`: one argv on every targeted host.

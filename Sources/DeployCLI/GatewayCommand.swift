@@ -4,6 +4,7 @@ import ExitCategories
 import Foundation
 import Gateway
 import Inventory
+import Plan
 import Rollout
 
 /// `gateway render|deploy|rollback`: the nginx API gateway's config, from the same inventory as the rollouts.

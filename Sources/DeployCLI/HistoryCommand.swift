@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import ExitCategories
 import Inventory
+import Plan
 import Rollout
 
 /// `history SERVICE [--limit N]`: the deploy and rollback records of a service, newest first, merged across hosts.

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// Prints hosts' output as whole lines, each prefixed with its host (`cs-1  | ...`), control characters

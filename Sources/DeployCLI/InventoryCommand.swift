@@ -4,6 +4,7 @@ import ExitCategories
 import Foundation
 import Gateway
 import Inventory
+import Plan
 import Rollout
 
 /// `inventory check`: validate the inventory and the gateway template it names, touching no host.

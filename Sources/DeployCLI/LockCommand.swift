@@ -1,6 +1,7 @@
 import ArgumentParser
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// `lock status|release SERVICE [--force]`.

@@ -3,6 +3,7 @@ import Commands
 import ExitCategories
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `logs SERVICE [--host NAME]... [--tail N] [--since DURATION] [--follow]`: each host's compose logs, every

@@ -4,6 +4,7 @@ import ExitCategories
 import Foundation
 import Gateway
 import Inventory
+import Plan
 import Rollout
 
 /// `maintenance on|off SERVICE`: the gateway answers the service's route with 503, `Retry-After` and a page, or

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// The text form of `plan --check`: per service the target, per host its revision against it.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `plan`: the dry run. Offline by default, so CI can print and diff it; `--check` looks at the hosts.

@@ -1,6 +1,7 @@
 import Commands
 import ShellWords
 import Inventory
+import Plan
 import Rollout
 
 /// The text form of a plan, for people. By default a review: a header per service, then per host one line per

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `prune SERVICE [--keep N] [--dry-run]`: removes the service's old images on each host, never a rollback target.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// `rollback SERVICE [--to REV]`: put a service back on the revision before the newest deploy that changed a host.

@@ -3,6 +3,7 @@ import ExitCategories
 import Foundation
 import Gateway
 import Inventory
+import Plan
 import Rollout
 
 /// What `deploy` and `rollback` share: run the plan through the executor with reporters, Ctrl-C

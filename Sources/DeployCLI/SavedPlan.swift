@@ -1,6 +1,7 @@
 import ExitCategories
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// `plan --out FILE` and `deploy --plan FILE` (SPEC "Waiting, saved plans, maintenance, prune"): the plan reviewed

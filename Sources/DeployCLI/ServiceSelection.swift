@@ -1,5 +1,6 @@
 import ArgumentParser
 import Inventory
+import Plan
 import Rollout
 
 /// `SERVICE... | --all` and `--host NAME...`, for the commands that act on several services.

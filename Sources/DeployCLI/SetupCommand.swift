@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import ExitCategories
 import Inventory
+import Plan
 import Rollout
 
 /// `setup SERVICE [--host NAME]... [--dry-run]`: hosts made ready for their first deploy (SPEC "Preparing a host").

@@ -1,6 +1,7 @@
 import Commands
 import Dispatch
 import Foundation
+import Plan
 import Rollout
 
 /// The process's one handler of SIGINT, SIGTERM and SIGHUP, installed once: each signal goes to the handler

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Gateway
 import Inventory
+import Plan
 import Rollout
 
 /// `status [SERVICE...]`: per host, whether it answers, what it runs, whether it is healthy, who holds its lock.

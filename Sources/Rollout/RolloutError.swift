@@ -2,6 +2,7 @@
 import Commands
 import ExitCategories
 import Inventory
+import Plan
 
 public enum RolloutError: Error, Sendable, Equatable, CategorizedError {
     /// Another rollout holds the service lock on a host; nothing was changed (exit 3).

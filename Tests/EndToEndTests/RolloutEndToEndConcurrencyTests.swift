@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Testing
 
 /// Ctrl-C, racing deploys, a branch that moves mid-rollout, several services, and the machine forms.

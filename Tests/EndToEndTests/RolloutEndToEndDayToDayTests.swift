@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Testing
 
 /// SPEC "Day-to-day commands" over real sshd and podman-compose: `logs` and `exec` against the sandbox hosts.

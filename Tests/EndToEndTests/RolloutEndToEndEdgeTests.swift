@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Testing
 
 /// SPEC "Locks are leases", "History is written ahead", "Rollback", "Honest status", "Output is safe to

@@ -1,5 +1,6 @@
 import Commands
 import Foundation
+import Plan
 import Testing
 
 /// SPEC "The plan is what runs", over real sshd: each sandbox host records every command line it is

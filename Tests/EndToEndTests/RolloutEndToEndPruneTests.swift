@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Testing
 
 /// SPEC "prune", end to end: five releases of customer-service built on the sandbox hosts (each a new image), then

@@ -6,6 +6,7 @@ import Inventory
 import Rollout
 import TestSupport
 @testable import Gateway
+import Plan
 
 /// `gateway deploy`/`rollback` and draining against a real nginx on loopback, driven through a local shell.
 @Suite("Gateway deploy against a real nginx", .serialized)

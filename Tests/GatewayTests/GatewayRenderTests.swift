@@ -4,6 +4,7 @@ import Testing
 import Inventory
 import Rollout
 @testable import Gateway
+import Plan
 
 /// Golden files are rewritten instead of compared when UPDATE_GOLDEN=1 (then review the diff).
 func expectGolden(_ rendered: String, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 import Testing
 @testable import Rollout
 

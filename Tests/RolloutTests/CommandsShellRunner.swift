@@ -1,5 +1,6 @@
 import Commands
 import Foundation
+import Plan
 import Rollout
 import TestSupport
 

@@ -2,6 +2,7 @@ import Commands
 import ShellWords
 import Foundation
 import Inventory
+import Plan
 import Rollout
 import Testing
 

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 import Testing
 import TestSupport

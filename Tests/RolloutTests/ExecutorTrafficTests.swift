@@ -1,5 +1,6 @@
 import Foundation
 import Inventory
+import Plan
 import Testing
 @testable import Rollout
 

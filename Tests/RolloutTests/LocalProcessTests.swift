@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import Rollout
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 import Rollout
 import Testing
 

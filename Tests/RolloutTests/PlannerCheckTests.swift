@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Rollout
 import Testing
 import TestSupport

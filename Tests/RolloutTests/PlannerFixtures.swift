@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 import Rollout
 
 /// Hand-built inventory values, so planner and command tests do not depend on YAML loading.

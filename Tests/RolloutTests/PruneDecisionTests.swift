@@ -1,4 +1,5 @@
 import Commands
+import Plan
 import Testing
 @testable import Rollout
 

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Testing
 @testable import Rollout
 

@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 import SSH
 import Testing
 import TestSupport

@@ -2,6 +2,7 @@ import Commands
 import DeployCLI
 import Foundation
 import Inventory
+import Plan
 import Rollout
 import SSH
 import Testing

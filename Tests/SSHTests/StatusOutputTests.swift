@@ -1,6 +1,7 @@
 import Commands
 @testable import DeployCLI
 import Foundation
+import Plan
 @testable import Rollout
 import Testing
 

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// Puts a rendered config in force on the gateway host over one connection: upload beside `config_path`,

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// Drains hosts from the gateway during a rollout by rendering the config with them marked `down` and putting it

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 import Rollout
 
 /// Changes the gateway's shared state (`GatewayState`: hosts out of rotation, services in maintenance) the one safe

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Rollout
 
 /// What the gateway config says, decided from the inventory before any template is involved: one upstream per

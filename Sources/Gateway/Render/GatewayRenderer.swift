@@ -3,6 +3,7 @@ import Foundation
 import Inventory
 import Rollout
 import Mustache
+import Plan
 
 /// Renders the gateway's nginx config from the inventory through the Mustache template it names.
 public enum GatewayRenderer {

@@ -1,5 +1,6 @@
 import Commands
 import Mustache
+import Plan
 import Rollout
 
 /// The page a service's route answers with while it is in maintenance: a Mustache template (`gateway.maintenance_page`,

@@ -2,6 +2,7 @@ import Commands
 import ExitCategories
 import Foundation
 import Inventory
+import Plan
 
 /// The secret values of a run, read on the operator's machine before any host is contacted. Printing one
 /// (by accident, in a message or a debug dump) shows `(secret)`, never the value.

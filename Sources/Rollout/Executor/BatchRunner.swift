@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// The locked part of a service's rollout: preflight on every host, one target commit, batches, and
 /// putting every updated host back when one fails or the operator stops.

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 
 /// The capacity floor (`min_healthy`): which hosts of a batch may change now, given which hosts of the service
 /// answered healthy just before it. A host that is not healthy may always change (it adds nothing to the capacity);

@@ -1,5 +1,6 @@
 import Foundation
 import Inventory
+import Plan
 
 /// Runs a `Plan` — the very one `plan` prints — against real hosts through a `TransportFactory`.
 /// Services run in parallel (at most `parallelServices` at once), each by its own tier's policy.

@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 
 /// Who runs a rollout and how patiently. Defaults follow the SPEC; tests shorten the timings.
 public struct ExecutorOptions: Sendable {

@@ -1,4 +1,5 @@
 import Commands
+import Plan
 /// Takes hosts out of the API gateway's rotation while they change, so a rolling deploy loses no request.
 /// The executor calls `drain` before the first change to a host, `restore` after its health gate passed or
 /// after it was put back, and `finish` once when the run ends. Implementations are idempotent: draining a

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 
 /// How a health gate (or a bake) ended.
 enum HealthGateResult: Sendable, Equatable {

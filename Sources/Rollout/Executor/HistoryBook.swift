@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// Writes one rollout's history on its hosts, ahead of change: a `started` record before a host changes,
 /// and the host's final record as soon as its part ends (not when the whole service ends), so a rollout

@@ -1,5 +1,6 @@
 import Commands
 import Foundation
+import Plan
 
 /// Reading `<state>/history.jsonl` back: one JSON object per line, appended by every rollout. A rollout
 /// writes a `started` record before a host changes and the final record (same `id`) when the host's part

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 
 /// Opens one connection per host, a bounded number at once. How fast starts go and how a start that
 /// sshd dropped is retried is the transport's one policy (the SSH layer's `ConnectionStartLimiter` and

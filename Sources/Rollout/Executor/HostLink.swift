@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// A host's one connection for the whole rollout, shared by its steps, its health probes and its lock refreshes
 /// (their channels run at once), and re-opened only if it breaks: the host must still be put back and unlocked

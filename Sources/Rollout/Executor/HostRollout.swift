@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// One host's part of a rollout, after the locks and preflight: fetch, no-change check, checkout,
 /// compose up, health gate; and putting the host back on its previous revision when that fails. Every

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// A step that did not succeed on a host, in words for the operator.
 struct StepFailure: Error, Sendable {

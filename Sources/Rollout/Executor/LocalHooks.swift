@@ -1,5 +1,6 @@
 import Foundation
 import Inventory
+import Plan
 
 /// The service's local hooks (`before`, `after`): argv run on the operator's machine in the inventory's
 /// directory, under the command timeout, with the rollout's `OPENCLAW_*` variables. Each is reported as a

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// The service lock on every targeted host: taken in host-name order before anything changes (so two
 /// rollouts can neither deadlock nor interleave), kept fresh while the rollout works, released at the end.

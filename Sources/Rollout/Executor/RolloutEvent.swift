@@ -1,18 +1,7 @@
 import Commands
 import Foundation
 import Inventory
-
-/// What a rollout does: put a new revision on hosts, or put an earlier one back on demand.
-public enum RolloutAction: String, Sendable, Equatable {
-    case deploy
-    case rollback
-}
-
-/// Which part of a host's rollout a step belongs to: going forward, or putting the host back.
-public enum StepPhase: String, Sendable, Equatable {
-    case rollout
-    case putBack = "put_back"
-}
+import Plan
 
 /// One thing that happened during a rollout, as reporters (text or JSON Lines) see it.
 public struct RolloutEvent: Sendable, Equatable {

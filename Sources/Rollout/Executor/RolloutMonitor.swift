@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Synchronization
 
 /// Where a host stands at this moment of a rollout, as far as the tool knows: the one state each host moves

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// How one host ended a rollout. The first four are the SPEC's results; the others say why a host
 /// did not change.

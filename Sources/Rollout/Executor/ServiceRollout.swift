@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// Everything the services of one run share.
 struct RunContext: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Plan
 
 /// The operator's request to stop (Ctrl-C, SIGTERM), shared by every task of a rollout, and per service
 /// the loss of its lock lease.

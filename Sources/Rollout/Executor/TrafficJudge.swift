@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// One request the gateway logged (the rendered config's `openclaw_json` access log format): which service's route
 /// it came in on, which upstream address answered it, its status and how long nginx took.

@@ -1,4 +1,5 @@
 import Inventory
+import Plan
 
 /// The traffic judge of one service's rollout, over the gateway's access log: where the next read begins, the
 /// requests logged before the first batch (the baseline once no host of the service is left unchanged), and the

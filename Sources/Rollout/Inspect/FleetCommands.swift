@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// How one host ended `logs` or `exec`.
 public struct HostCommandOutcome: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// One host as `status` shows it.
 public struct HostStatus: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// One thing `setup` checks on a host (SPEC "Preparing a host"), and what it found or did.
 public struct SetupCheck: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Commands
 import Inventory
+import Plan
 
 /// `plan --check` and `rollback --dry-run`: each targeted host's current revision and health against the
 /// target, read over the hosts' connections. Changes nothing on a host except its remote-tracking refs
@@ -253,18 +254,5 @@ extension PlanCheckReport {
         json.endObject()
         json.newline()
         return String(decoding: json.takeBytes(), as: UTF8.self)
-    }
-}
-
-extension JSONWriter {
-    mutating func optionalStrings(_ values: [String]?) {
-        guard let values else { return null() }
-        beginArray()
-        for value in values { string(value) }
-        endArray()
-    }
-
-    mutating func optional(_ value: String?) {
-        if let value { string(value) } else { null() }
     }
 }

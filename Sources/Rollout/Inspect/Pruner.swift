@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 
 /// What `prune` reads on one host: the revision checked out, its history, the images each revision's containers ran
 /// (recorded by every rollout's final history step), the images any container uses, and the size of each recorded

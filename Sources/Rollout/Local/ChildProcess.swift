@@ -1,6 +1,7 @@
 import Commands
 import Foundation
 import Inventory
+import Plan
 import Synchronization
 
 /// A local child process started with `posix_spawn` and managed by its PID: the hooks and `from_command`

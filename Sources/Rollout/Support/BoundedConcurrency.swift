@@ -1,3 +1,4 @@
+import Plan
 /// The one way the tool runs many things at once with a cap: connects, host reads, services in parallel.
 enum BoundedConcurrency {
     /// Runs `body` for every element, at most `limit` at once, starting the next as one ends; results come back in

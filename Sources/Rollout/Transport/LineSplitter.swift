@@ -1,4 +1,5 @@
 import Commands
+import Plan
 /// Splits a stream of output chunks into lines, in time linear in the bytes given: each byte is looked at
 /// once, however long a line grows before its newline comes. A line longer than `maxLineBytes` keeps its
 /// first `maxLineBytes` bytes and counts the rest, so output without newlines (`logs --follow` of a program

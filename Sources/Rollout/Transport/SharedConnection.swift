@@ -1,3 +1,4 @@
+import Plan
 /// A connection made at most once at a time and shared: callers that ask while it is being made wait for that one
 /// connect instead of opening their own (which would leave one of the two open and never closed). Kept inside an
 /// actor, which makes its mutations one at a time; the connect itself runs outside it.

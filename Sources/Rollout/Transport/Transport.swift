@@ -1,6 +1,7 @@
 import Commands
 import ExitCategories
 import Inventory
+import Plan
 
 /// One host's connection, as the rollout engine sees it. The SSH-backed implementation lives in the
 /// CLI layer; tests of pure rollout logic use a scripted one.

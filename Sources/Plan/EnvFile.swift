@@ -29,7 +29,7 @@ public struct EnvFile: Sendable, Equatable {
     public init(entries: [Entry]) { self.entries = entries }
 
     /// The environment of `host` in `service`; `revision` is the target commit, or a late value.
-    static func of(_ service: Service, on host: ServiceHost, revision: Entry.Value) -> EnvFile {
+    package static func of(_ service: Service, on host: ServiceHost, revision: Entry.Value) -> EnvFile {
         var entries = host.env.map { variable -> Entry in
             switch variable.value {
             case .plain(let text): return Entry(name: variable.name, value: .plain(text))
@@ -66,26 +66,6 @@ public struct EnvFile: Sendable, Equatable {
         entries.compactMap { if case .secret = $0.value { return $0.name } else { return nil } }
     }
 
-    /// The file's content: one `NAME='value'` line per variable, for `set -a; . <state>/env` in a POSIX shell.
-    /// Throws when a secret or a late value is missing: a host never gets a file with a hole in it.
-    public func rendered(secrets: Secrets, values: [LateValue: String]) throws(EnvFileIncomplete) -> String {
-        var text = ""
-        for entry in entries {
-            let value: String
-            switch entry.value {
-            case .plain(let plain): value = plain
-            case .secret(let source):
-                guard let secret = secrets.value(of: source) else { throw EnvFileIncomplete(name: entry.name) }
-                value = secret
-            case .late(let late, _):
-                guard let known = values[late] else { throw EnvFileIncomplete(name: entry.name) }
-                value = known
-            }
-            text += "\(entry.name)=\(ShellQuote.quote(value))\n"
-        }
-        return text
-    }
-
     /// What `sha256sum` prints for the rendered file on the host: a host is compared by it.
     public static func digest(ofRendered text: String) -> String { SHA256.hex(text) }
 }
@@ -93,5 +73,8 @@ public struct EnvFile: Sendable, Equatable {
 /// A variable's value was not resolved before the rollout: a defect, reported without the value.
 public struct EnvFileIncomplete: Error, Sendable, CustomStringConvertible {
     public var name: String
+
+    package init(name: String) { self.name = name }
+
     public var description: String { "internal error: the value of \(name) was not resolved before the rollout" }
 }

@@ -51,7 +51,7 @@ extension Plan {
 }
 
 extension ServicePlan {
-    func write(into json: inout JSONWriter) {
+    package func write(into json: inout JSONWriter) {
 
         json.beginObject()
         json.key("name"); json.string(service.name)
@@ -182,7 +182,7 @@ public struct SavedPlanRecord: Sendable, Equatable {
         self.revisions = revisions
     }
 
-    func write(into json: inout JSONWriter) {
+    package func write(into json: inout JSONWriter) {
         json.key("inventory_sha256"); json.string(inventorySHA256)
         json.key("request")
         json.beginObject()
@@ -217,7 +217,7 @@ public struct SavedPlanRecord: Sendable, Equatable {
 
 extension GatewayPlan {
     /// The gateway host, the services it drains and the steps of one change, each with its exact command.
-    func write(into json: inout JSONWriter) {
+    package func write(into json: inout JSONWriter) {
         json.beginObject()
         json.key("host"); json.string(host.name)
         json.key("address"); json.string(host.address)
@@ -249,7 +249,7 @@ extension PlannedStep {
 
 extension JSONWriter {
     /// Writes `step.commandLine`, rendering a command through `scratch` rather than a `String`.
-    mutating func commandLine(of step: PlannedStep, scratch: inout [UInt8]) {
+    package mutating func commandLine(of step: PlannedStep, scratch: inout [UInt8]) {
         guard let command = step.command else { string(step.commandLine); return }
         scratch.removeAll(keepingCapacity: true)
         command.render(into: &scratch)
@@ -259,7 +259,7 @@ extension JSONWriter {
 
 extension StepKind {
     /// `health gate` for `health_gate`.
-    var spokenName: String { String(rawValue.map { $0 == "_" ? " " : $0 }) }
+    package var spokenName: String { String(rawValue.map { $0 == "_" ? " " : $0 }) }
 }
 
 /// The pieces of one window of services, each written by its own worker into its own slot.
@@ -267,15 +267,15 @@ private final class ServicePieces: @unchecked Sendable {
     private var slots: [[UInt8]]
     private let lock = NSLock()
 
-    init(count: Int) { slots = Array(repeating: [], count: count) }
+    package init(count: Int) { slots = Array(repeating: [], count: count) }
 
-    func store(_ bytes: [UInt8], at index: Int) {
+    package func store(_ bytes: [UInt8], at index: Int) {
         lock.lock()
         slots[index] = bytes
         lock.unlock()
     }
 
-    var all: [[UInt8]] {
+    package var all: [[UInt8]] {
         lock.lock()
         defer { lock.unlock() }
         return slots

@@ -175,7 +175,7 @@ public struct PolicyOverrides: Sendable, Equatable {
         self.noBake = noBake
     }
 
-    func applied(to policy: TierPolicy) -> TierPolicy {
+    package func applied(to policy: TierPolicy) -> TierPolicy {
         var policy = policy
         if let batch { policy.batch = batch }
         if noBake { policy.bake = .zero }

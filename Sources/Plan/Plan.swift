@@ -45,7 +45,7 @@ public struct ServicePlan: Sendable {
 
     /// Given a gateway: `rollout.traffic` is on, the gateway routes the service, and there is a canary's bake or a
     /// watch to judge in.
-    var trafficJudgeable: Bool {
+    package var trafficJudgeable: Bool {
         guard policy.traffic != nil, service.route != nil else { return false }
         return (policy.canary && policy.bake > .zero && batches.count > 1) || policy.watch > .zero
     }
@@ -229,4 +229,16 @@ public struct StepName: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { phase == .putBack ? "put_back_" + kind.rawValue : kind.rawValue }
+}
+
+/// What a rollout does: put a new revision on hosts, or put an earlier one back on demand.
+public enum RolloutAction: String, Sendable, Equatable {
+    case deploy
+    case rollback
+}
+
+/// Which part of a host's rollout a step belongs to: going forward, or putting the host back.
+public enum StepPhase: String, Sendable, Equatable {
+    case rollout
+    case putBack = "put_back"
 }

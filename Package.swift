@@ -29,21 +29,22 @@ let package = Package(
         .target(name: "Inventory", dependencies: ["ExitCategories", .product(name: "Yams", package: "Yams")]),
         .target(name: "Commands", dependencies: ["Inventory", "ShellWords"]),
         .target(name: "Plan", dependencies: ["Commands", "Inventory", "CCrypto", "ShellWords"]),
-        .target(name: "Rollout", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "CCrypto", "ShellWords"]),
-        .target(name: "Gateway", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "Rollout", .product(name: "Mustache", package: "swift-mustache")]),
+        .target(name: "Engine", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "CCrypto", "ShellWords"]),
+        .target(name: "Fleet", dependencies: ["Engine", "Plan", "Commands", "ExitCategories", "Inventory"]),
+        .target(name: "Gateway", dependencies: ["Plan", "Commands", "ExitCategories", "Inventory", "Engine", .product(name: "Mustache", package: "swift-mustache")]),
         .target(
             name: "DeployCLI",
             dependencies: [
-                "SSH", "Plan", "Commands", "ExitCategories", "Inventory", "Rollout", "Gateway", "ShellWords",
+                "SSH", "Plan", "Commands", "ExitCategories", "Inventory", "Engine", "Fleet", "Gateway", "ShellWords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "openclaw-deploy", dependencies: ["DeployCLI"]),
         .executableTarget(name: "ssh-bench", dependencies: ["SSH", "TestSupport"]),
-        .target(name: "TestSupport", dependencies: ["Plan", "Commands", "Rollout"]),
+        .target(name: "TestSupport", dependencies: ["Plan", "Commands", "Engine"]),
         .testTarget(name: "InventoryTests", dependencies: ["Inventory"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RolloutTests", dependencies: ["Plan", "Commands", "Rollout", "Inventory", "TestSupport", "ShellWords"]),
-        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Plan", "Commands", "Inventory", "Rollout"]),
+        .testTarget(name: "RolloutTests", dependencies: ["Plan", "Commands", "Engine", "Fleet", "Inventory", "TestSupport", "ShellWords"]),
+        .testTarget(name: "SSHTests", dependencies: ["SSH", "TestSupport", "DeployCLI", "Plan", "Commands", "Inventory", "Engine", "Fleet"]),
         .testTarget(name: "GatewayTests", dependencies: ["Plan", "Commands", "Gateway", "Inventory", "TestSupport", "ShellWords"], exclude: ["Golden"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"], exclude: ["Snapshots"]),
     ]

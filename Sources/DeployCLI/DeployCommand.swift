@@ -3,7 +3,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// `deploy SERVICE... | --all`: roll services out, each by its own tier's policy.
 public struct DeployCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import ExitCategories
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import Synchronization
 
 /// Turns rollout events into output: text for people or JSON Lines for machines. Events arrive from

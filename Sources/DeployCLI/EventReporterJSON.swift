@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Plan
 import Synchronization
-import Rollout
+import Engine
 
 /// `--format json` for deploy and rollback: one JSON object per line per event, each with `event`,
 /// `time`, `service` and (where one applies) `host`, then the event's own fields.

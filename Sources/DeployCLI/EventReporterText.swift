@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Output for people: one line per host step with its time, health progress (rewritten in place on a
 /// terminal), and a summary table per service at the end.

@@ -3,7 +3,8 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `exec SERVICE [--host NAME]... [--parallel N] -- COMMAND [ARG...]`: one argv on every targeted host.
 public struct ExecCommand: AsyncParsableCommand {

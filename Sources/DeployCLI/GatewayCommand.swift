@@ -5,7 +5,7 @@ import Foundation
 import Gateway
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// `gateway render|deploy|rollback`: the nginx API gateway's config, from the same inventory as the rollouts.
 public struct GatewayCommand: AsyncParsableCommand {

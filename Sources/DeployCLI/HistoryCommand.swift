@@ -3,7 +3,8 @@ import Commands
 import ExitCategories
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `history SERVICE [--limit N]`: the deploy and rollback records of a service, newest first, merged across hosts.
 public struct HistoryCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Prints hosts' output as whole lines, each prefixed with its host (`cs-1  | ...`), control characters
 /// escaped. Output arrives in chunks that may end mid-line: each host's partial line waits for the rest.

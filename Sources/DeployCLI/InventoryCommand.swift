@@ -5,7 +5,7 @@ import Foundation
 import Gateway
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// `inventory check`: validate the inventory and the gateway template it names, touching no host.
 struct InventoryCommand: AsyncParsableCommand {

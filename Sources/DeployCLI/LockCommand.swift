@@ -2,7 +2,8 @@ import ArgumentParser
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `lock status|release SERVICE [--force]`.
 public struct LockCommand: AsyncParsableCommand {

@@ -4,7 +4,8 @@ import ExitCategories
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `logs SERVICE [--host NAME]... [--tail N] [--since DURATION] [--follow]`: each host's compose logs, every
 /// line prefixed with its host.

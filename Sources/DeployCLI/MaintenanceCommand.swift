@@ -5,7 +5,7 @@ import Foundation
 import Gateway
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// `maintenance on|off SERVICE`: the gateway answers the service's route with 503, `Retry-After` and a page, or
 /// routes it to its hosts again. The state is kept on the gateway host, beside the config.

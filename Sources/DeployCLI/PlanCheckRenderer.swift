@@ -1,7 +1,8 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// The text form of `plan --check`: per service the target, per host its revision against it.
 struct PlanCheckRenderer {

@@ -3,7 +3,8 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `plan`: the dry run. Offline by default, so CI can print and diff it; `--check` looks at the hosts.
 struct PlanCommand: AsyncParsableCommand {

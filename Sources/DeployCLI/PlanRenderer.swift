@@ -2,7 +2,7 @@ import Commands
 import ShellWords
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// The text form of a plan, for people. By default a review: a header per service, then per host one line per
 /// step in words (what a pull request's reader checks); with `commands`, every remote command under its step,

@@ -3,7 +3,8 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `prune SERVICE [--keep N] [--dry-run]`: removes the service's old images on each host, never a rollback target.
 public struct PruneCommand: AsyncParsableCommand {

@@ -2,7 +2,8 @@ import ArgumentParser
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `rollback SERVICE [--to REV]`: put a service back on the revision before the newest deploy that changed a host.
 public struct RollbackCommand: AsyncParsableCommand {

@@ -4,7 +4,7 @@ import Foundation
 import Gateway
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// What `deploy` and `rollback` share: run the plan through the executor with reporters, Ctrl-C
 /// handling and the gateway's rotation, then exit with the SPEC's code.

@@ -2,7 +2,8 @@ import ExitCategories
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `plan --out FILE` and `deploy --plan FILE` (SPEC "Waiting, saved plans, maintenance, prune"): the plan reviewed
 /// on a pull request is the plan that runs after the merge, or nothing runs.

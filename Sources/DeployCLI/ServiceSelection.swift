@@ -1,7 +1,7 @@
 import ArgumentParser
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// `SERVICE... | --all` and `--host NAME...`, for the commands that act on several services.
 struct ServiceSelectionOptions: ParsableArguments {

@@ -3,7 +3,8 @@ import Commands
 import ExitCategories
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `setup SERVICE [--host NAME]... [--dry-run]`: hosts made ready for their first deploy (SPEC "Preparing a host").
 public struct SetupCommand: AsyncParsableCommand {

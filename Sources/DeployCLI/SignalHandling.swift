@@ -2,7 +2,7 @@ import Commands
 import Dispatch
 import Foundation
 import Plan
-import Rollout
+import Engine
 
 /// The process's one handler of SIGINT, SIGTERM and SIGHUP, installed once: each signal goes to the handler
 /// pushed last (reading secrets, a rollout, a stream of logs), or, with none, ends the process as by default.

@@ -3,7 +3,8 @@ import Commands
 import Gateway
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 
 /// `status [SERVICE...]`: per host, whether it answers, what it runs, whether it is healthy, who holds its lock.
 public struct StatusCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
 import Foundation
-@_exported import Rollout
+@_exported import Engine
 
 /// Runs a short local command to completion, with a deadline.
 public enum TestCommand {

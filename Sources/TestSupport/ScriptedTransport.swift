@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// One thing a scripted host was asked to do.
 public struct ScriptedCall: Sendable, Equatable {

@@ -3,7 +3,7 @@ import ShellWords
 import Foundation
 import Testing
 import Inventory
-import Rollout
+import Engine
 import TestSupport
 @testable import Gateway
 import Plan

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Testing
 import Inventory
-import Rollout
+import Engine
 @testable import Gateway
 import Plan
 

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import TestSupport
 
 /// A `Transport` whose "remote host" is this machine: commands run under `sh -c` with `path` first on PATH (where

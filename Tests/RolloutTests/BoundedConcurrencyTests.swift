@@ -1,5 +1,5 @@
 import Foundation
-@testable import Rollout
+@testable import Engine
 import Testing
 
 @Suite("BoundedConcurrency: a cap, the elements' order, a stop")

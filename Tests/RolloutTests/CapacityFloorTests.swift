@@ -1,7 +1,7 @@
 import Inventory
 import Plan
 import Testing
-@testable import Rollout
+@testable import Engine
 
 @Suite("capacity floor: which hosts of a batch change now")
 struct CapacityFloorTests {

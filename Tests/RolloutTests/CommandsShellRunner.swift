@@ -1,7 +1,7 @@
 import Commands
 import Foundation
 import Plan
-import Rollout
+import Engine
 import TestSupport
 
 /// Runs rendered remote commands in a local `/bin/sh`, with HOME pointing at a scratch directory,

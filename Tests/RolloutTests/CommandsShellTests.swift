@@ -3,7 +3,7 @@ import ShellWords
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import Testing
 
 /// The commands run by a real shell and real git, in paths with spaces and quotes under `~/`.

@@ -1,7 +1,8 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 import Testing
 
 /// SPEC "Runtimes": container state comes from the engine by the compose project's label, the same way on docker

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import Testing
 import TestSupport
 

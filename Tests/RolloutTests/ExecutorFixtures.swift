@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import TestSupport
 
 let oldSHA = String(repeating: "a", count: 40)

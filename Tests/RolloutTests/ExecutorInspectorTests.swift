@@ -2,7 +2,8 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 import Testing
 import TestSupport
 

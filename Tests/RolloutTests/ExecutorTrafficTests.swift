@@ -2,7 +2,7 @@ import Foundation
 import Inventory
 import Plan
 import Testing
-@testable import Rollout
+@testable import Engine
 
 /// A gateway whose access log is made up as it is read: every read after the first logs `perHost` requests for each
 /// host of the service, answered 500 by a host on the new revision when `newReleaseFails`, else 200 (20 ms).

@@ -3,7 +3,7 @@ import Foundation
 import Inventory
 import Plan
 import Testing
-@testable import Rollout
+@testable import Engine
 
 /// The watch after the last batch and the capacity floor, on the scripted fleet.
 @Suite("executor: watch and capacity")

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-@testable import Rollout
+@testable import Engine
 import Testing
 import TestSupport
 

@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-@testable import Rollout
+@testable import Engine
 import Testing
 
 /// The one state each host moves through: its events, its row and what a second Ctrl-C prints all come from it.

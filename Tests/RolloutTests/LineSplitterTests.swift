@@ -1,6 +1,6 @@
 import Commands
 import Plan
-import Rollout
+import Engine
 import Testing
 
 /// Hosts' output as lines (`logs`, `exec`): linear in the bytes, bounded per line.

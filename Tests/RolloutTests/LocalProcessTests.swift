@@ -1,6 +1,6 @@
 import Foundation
 import Plan
-import Rollout
+import Engine
 import Testing
 import TestSupport
 

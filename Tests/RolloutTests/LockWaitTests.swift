@@ -1,7 +1,7 @@
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import Testing
 
 /// SPEC "Waiting, saved plans, maintenance, prune": `--lock-wait`, over scripted hosts.

@@ -1,6 +1,6 @@
 import Inventory
 import Plan
-import Rollout
+import Engine
 import Testing
 
 @Suite("Planner: batches per tier")

@@ -1,7 +1,8 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
+import Fleet
 import Testing
 import TestSupport
 

@@ -1,6 +1,6 @@
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Hand-built inventory values, so planner and command tests do not depend on YAML loading.
 enum PlannerFixtures {

@@ -1,7 +1,8 @@
 import Commands
 import Plan
 import Testing
-@testable import Rollout
+@testable import Engine
+import Fleet
 
 @Suite("prune: which images go")
 struct PruneDecisionTests {

@@ -1,7 +1,7 @@
 import Commands
 import Foundation
 import Plan
-import Rollout
+import Engine
 import Testing
 import TestSupport
 

@@ -2,7 +2,7 @@ import Commands
 import Inventory
 import Plan
 import Testing
-@testable import Rollout
+@testable import Engine
 
 @Suite("traffic judge: changed hosts against the baseline, on the gateway's logged requests")
 struct TrafficJudgeTests {

@@ -3,7 +3,7 @@ import DeployCLI
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import SSH
 import Testing
 import TestSupport

@@ -2,7 +2,8 @@ import Commands
 @testable import DeployCLI
 import Foundation
 import Plan
-@testable import Rollout
+@testable import Engine
+@testable import Fleet
 import Testing
 
 /// `status`'s table, notes and JSON for a container its own HEALTHCHECK calls unhealthy (the sandbox's images have

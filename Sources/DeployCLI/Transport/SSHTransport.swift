@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 import SSH
 
 /// Opens `SSHTransport`s from inventory settings: key file or ssh-agent, known_hosts, timeouts.

@@ -1,7 +1,7 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Puts a rendered config in force on the gateway host over one connection: upload beside `config_path`,
 /// atomic swap, `nginx -t`, reload. On any failure the config that was in force stays in force.

@@ -1,7 +1,7 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Drains hosts from the gateway during a rollout by rendering the config with them marked `down` and putting it
 /// in force the safe way (upload, swap, `nginx -t`, reload), with the commands of the plan's `GatewayPlan` and no

@@ -1,7 +1,7 @@
 import Commands
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// Changes the gateway's shared state (`GatewayState`: hosts out of rotation, services in maintenance) the one safe
 /// way, with the commands of a `GatewayPlan` and no others: take the drain lock (waiting, bounded, while another

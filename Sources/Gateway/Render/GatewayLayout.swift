@@ -2,7 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
-import Rollout
+import Engine
 
 /// What the gateway config says, decided from the inventory before any template is involved: one upstream per
 /// routed service, one location per route prefix, and the services left out with the reason why.

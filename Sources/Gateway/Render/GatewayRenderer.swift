@@ -1,7 +1,7 @@
 import Commands
 import Foundation
 import Inventory
-import Rollout
+import Engine
 import Mustache
 import Plan
 

@@ -1,7 +1,7 @@
 import Commands
 import Mustache
 import Plan
-import Rollout
+import Engine
 
 /// The page a service's route answers with while it is in maintenance: a Mustache template (`gateway.maintenance_page`,
 /// or the built-in one) rendered as HTML, so the operator's message is escaped, then put inside the gateway config.

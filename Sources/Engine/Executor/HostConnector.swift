@@ -4,9 +4,14 @@ import Plan
 /// Opens one connection per host, a bounded number at once. How fast starts go and how a start that
 /// sshd dropped is retried is the transport's one policy (the SSH layer's `ConnectionStartLimiter` and
 /// `SSHConnection.connect`), not decided again here.
-struct HostConnector {
+package struct HostConnector {
     let factory: any TransportFactory
-    let options: ExecutorOptions
+    package let options: ExecutorOptions
+
+    package init(factory: any TransportFactory, options: ExecutorOptions) {
+        self.factory = factory
+        self.options = options
+    }
 
     /// Connects to every host. Either all connections are returned, or none (the ones made are closed) and
     /// `UnreachableHosts` names every host that failed, in host-name order.
@@ -31,7 +36,7 @@ struct HostConnector {
         return connected
     }
 
-    func connect(_ host: Endpoint) async throws -> any Transport {
+    package func connect(_ host: Endpoint) async throws -> any Transport {
         try await factory.connect(to: host)
     }
 }

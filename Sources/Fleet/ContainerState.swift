@@ -1,4 +1,5 @@
 import Commands
+import Engine
 import Plan
 /// One container of a compose project as its engine reports it (`HostCommands.containerStates`).
 public struct ContainerState: Sendable, Equatable {

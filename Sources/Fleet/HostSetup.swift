@@ -1,4 +1,5 @@
 import Commands
+import Engine
 import Inventory
 import Plan
 

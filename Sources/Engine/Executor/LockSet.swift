@@ -5,7 +5,7 @@ import Plan
 
 /// The service lock on every targeted host: taken in host-name order before anything changes (so two
 /// rollouts can neither deadlock nor interleave), kept fresh while the rollout works, released at the end.
-struct LockSet {
+package struct LockSet {
     /// Sessions in host-name order.
     let sessions: [HostSession]
     let owner: LockOwner
@@ -246,7 +246,7 @@ struct LockSet {
         }
     }
 
-    static func owner(options: ExecutorOptions, target: String, token: String) -> LockOwner {
+    package static func owner(options: ExecutorOptions, target: String, token: String) -> LockOwner {
         let now = Date()
         return LockOwner(operator: options.operatorName, machine: options.machine, pid: options.pid,
                          started: Timestamp.string(now),

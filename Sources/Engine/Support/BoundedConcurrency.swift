@@ -1,10 +1,10 @@
 import Plan
 /// The one way the tool runs many things at once with a cap: connects, host reads, services in parallel.
-enum BoundedConcurrency {
+package enum BoundedConcurrency {
     /// Runs `body` for every element, at most `limit` at once, starting the next as one ends; results come back in
     /// the elements' order. Before each start past the first `limit`, `startsMore` is asked: once it says no,
     /// nothing more starts and the elements never started get nil.
-    static func map<Element: Sendable, Value: Sendable>(
+    package static func map<Element: Sendable, Value: Sendable>(
         _ elements: [Element], limit: Int, startsMore: @escaping @Sendable () -> Bool = { true },
         _ body: @escaping @Sendable (Element) async -> Value
     ) async -> [Value?] {

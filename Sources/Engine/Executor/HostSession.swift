@@ -15,7 +15,7 @@ struct StepFailure: Error, Sendable {
 
 /// One host's connection and its plan: every step of that host runs through here, with the plan's own
 /// command (late values filled in), and every step is reported as an event when it ends.
-struct HostSession: Sendable {
+package struct HostSession: Sendable {
     let service: String
     let plan: HostPlan
     let transport: any Transport
@@ -158,7 +158,7 @@ struct HostSession: Sendable {
 
     /// The last line the command wrote to stderr (or stdout), which is where our remote scripts and
     /// git put the reason, plus how it ended.
-    static func reason(of result: CommandResult) -> String {
+    package static func reason(of result: CommandResult) -> String {
         let text = [result.stderr, result.stdout]
             .map { $0.split(whereSeparator: \.isNewline).last.map(String.init) ?? "" }
             .first { !$0.isEmpty }
@@ -170,7 +170,7 @@ struct HostSession: Sendable {
 
 extension String {
     /// First line, trimmed: what a command like `git rev-parse` prints.
-    var firstLine: String {
+    package var firstLine: String {
         String((split(whereSeparator: \.isNewline).first ?? "").drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

@@ -2,6 +2,7 @@ import Commands
 import Dispatch
 import Foundation
 import Inventory
+import Synchronization
 
 extension Plan {
     /// The SPEC's `plan --format json` document, fields in the SPEC's order, byte-for-byte stable.
@@ -263,21 +264,12 @@ extension StepKind {
 }
 
 /// The pieces of one window of services, each written by its own worker into its own slot.
-private final class ServicePieces: @unchecked Sendable {
-    private var slots: [[UInt8]]
-    private let lock = NSLock()
+private final class ServicePieces: Sendable {
+    private let slots: Mutex<[[UInt8]]>
 
-    package init(count: Int) { slots = Array(repeating: [], count: count) }
+    init(count: Int) { slots = Mutex(Array(repeating: [], count: count)) }
 
-    package func store(_ bytes: [UInt8], at index: Int) {
-        lock.lock()
-        slots[index] = bytes
-        lock.unlock()
-    }
+    func store(_ bytes: [UInt8], at index: Int) { slots.withLock { $0[index] = bytes } }
 
-    package var all: [[UInt8]] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots
-    }
+    var all: [[UInt8]] { slots.withLock { $0 } }
 }

@@ -120,4 +120,20 @@ struct HostTrackTests {
         #expect(row.reason == "left as it was, neither verified nor put back: the lock was taken over")
         #expect(track.state.needsAttention)
     }
+
+    @Test func theEnvironmentDigestIsToldOnceWithWhatWasFoundOrWhyNot() {
+        let (track, events) = Self.track()
+        // Nothing read, nothing to tell.
+        track.reportEnvironment("not compared: the host did not start")
+        #expect(events.all.isEmpty)
+        track.environmentRead(EnvironmentRead(digest: "abc", elapsed: .milliseconds(40)))
+        track.reportEnvironment("same environment")
+        track.reportEnvironment("not compared: the host did not start")
+        let told = events.all.compactMap { event -> StepReport? in
+            if case .step(let report) = event.payload, report.step == .envDigest { return report }
+            return nil
+        }
+        #expect(told.map(\.detail) == ["same environment"])
+        #expect(told.first?.elapsed == .milliseconds(40) && told.first?.together == true)
+    }
 }

@@ -39,7 +39,7 @@ struct BatchRunner {
         run.sha = target
 
         if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
-            reportUncompared(prepared.environments, "not compared: the before hook failed")
+            reportUncompared("not compared: the before hook failed")
             run.error = .hookFailed(service: service, hook: "before", reason: failure.reason)
             return
         }
@@ -90,7 +90,7 @@ struct BatchRunner {
             }
         }
         let neverStarted = Set(sessions.map(\.host.name).filter { tracks[$0]?.outcome.result == .notStarted })
-        reportUncompared(prepared.environments, "not compared: the host did not start", only: neverStarted)
+        reportUncompared("not compared: the host did not start", only: neverStarted)
         if run.error == nil, !run.stopped, !context.stop.isRequested, plan.policy.watch > .zero, !updated.isEmpty {
             try await watch(updated, traffic: traffic, state: &run)
         }
@@ -260,8 +260,6 @@ struct BatchRunner {
 
     /// What every host answered before anything changed.
     struct Prepared {
-        /// Each host's `env_digest` answer, compared (and reported) when the host is already on the target.
-        var environments: [String: EnvironmentRead]
         /// The one commit for every host.
         var target: CommitID
     }
@@ -270,20 +268,19 @@ struct BatchRunner {
     /// first failure in host order wins), and finds the target: the plan's ref resolved on the first host, or
     /// (rollback without `--to`) the revision the hosts' history names, checked on the first host.
     private func prepare(state run: inout RunState) async throws -> Prepared {
-        var environments: [String: EnvironmentRead] = [:]
         do {
-            return try await ask(state: &run, environments: &environments)
+            return try await ask(state: &run)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             // Nothing changed anywhere: the hosts that read their environment say it was not compared.
-            reportUncompared(environments, "not compared: the rollout stopped before any host changed")
+            reportUncompared("not compared: the rollout stopped before any host changed")
             throw error
         }
     }
 
-    /// `prepare`'s work; `environments` holds the hosts' `env_digest` answers as they come.
-    private func ask(state run: inout RunState, environments: inout [String: EnvironmentRead]) async throws -> Prepared {
+    /// `prepare`'s work; each host's track keeps its `env_digest` answer as it comes.
+    private func ask(state run: inout RunState) async throws -> Prepared {
         let first = plan.batches[0][0]
         var answers: [String: [StepKind: CommandResult]] = [:]
         var values: [LateValue: String] = [:]
@@ -330,8 +327,8 @@ struct BatchRunner {
                 case .success(let (answer, elapsed)):
                     answers[session.host.name, default: [:]].merge(answer) { $1 }
                     if let digest = answer[.envDigest] {
-                        environments[session.host.name] = EnvironmentRead(digest: digest.stdout.split(separator: " ").first.map(String.init),
-                                                                          elapsed: elapsed)
+                        tracks[session.host.name]?.environmentRead(EnvironmentRead(digest: digest.stdout.split(separator: " ").first.map(String.init),
+                                                                                 elapsed: elapsed))
                     }
                 case .failure(let step):
                     failures.append(HostStepFailure(host: session.host.name, step: step.step.kind, reason: step.reason))
@@ -371,14 +368,13 @@ struct BatchRunner {
             throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve,
                                                    reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))
         }
-        return Prepared(environments: environments, target: commit)
+        return Prepared(target: commit)
     }
 
     /// Reports the `env_digest` step of hosts whose rollout will not compare it (it ran; the events say so, and why).
-    private func reportUncompared(_ environments: [String: EnvironmentRead], _ why: String, only hosts: Set<String>? = nil) {
-        for session in sessions {
-            guard let read = environments[session.host.name], hosts?.contains(session.host.name) ?? true else { continue }
-            session.reportEnvironmentRead(read, why)
+    private func reportUncompared(_ why: String, only hosts: Set<String>? = nil) {
+        for session in sessions where hosts?.contains(session.host.name) ?? true {
+            tracks[session.host.name]?.reportEnvironment(why)
         }
     }
 
@@ -401,9 +397,8 @@ struct BatchRunner {
             for host in batch {
                 let rollout = hostRollout(host.name)
                 guard let from = rollout.track.previous else { continue }
-                let environment = prepared.environments[host.name]
                 group.addTask {
-                    try await rollout.deploy(batch: index + 1, to: target, from: from, environment: environment)
+                    try await rollout.deploy(batch: index + 1, to: target, from: from)
                     await finishHistory(rollout.session)
                 }
             }

@@ -2,11 +2,12 @@ import Commands
 import Foundation
 import Inventory
 import Plan
+import Synchronization
 
 /// Writes one rollout's history on its hosts, ahead of change: a `started` record before a host changes,
 /// and the host's final record as soon as its part ends (not when the whole service ends), so a rollout
 /// killed half-way still says which hosts it had started to change.
-final class HistoryBook: @unchecked Sendable {
+final class HistoryBook: Sendable {
     let deployID: String
     private let service: String
     private let action: RolloutAction
@@ -17,15 +18,17 @@ final class HistoryBook: @unchecked Sendable {
     private let lease: Lease
     /// Records are written on hosts: a reason (a command's last line) never carries a secret there.
     private let redactor: Redactor
-    private let lock = NSLock()
-    /// Hosts whose final record was written.
-    private var finished: Set<String> = []
-    private var refValue: String?
+    private struct Written {
+        /// Hosts whose final record was written.
+        var finished: Set<String> = []
+        var ref: String?
+    }
+    private let written = Mutex(Written())
 
     /// The ref records name; set once it is known (for a rollback from history, after reading it).
     var ref: String? {
-        get { lock.withLock { refValue } }
-        set { lock.withLock { refValue = newValue } }
+        get { written.withLock { $0.ref } }
+        set { written.withLock { $0.ref = newValue } }
     }
 
     init(deployID: String, service: String, action: RolloutAction, options: ExecutorOptions, lease: Lease, redactor: Redactor = .none) {
@@ -49,7 +52,7 @@ final class HistoryBook: @unchecked Sendable {
 
     /// The host's part ended with `outcome` (a later final record of the same host, after a put back, replaces it).
     func finished(_ session: HostSession, _ outcome: HostOutcome, target: String?) async {
-        lock.withLock { _ = finished.insert(session.host.name) }
+        written.withLock { _ = $0.finished.insert(session.host.name) }
         guard !lease.isLost(session.host.name) else { return }
         var record = self.record(session, from: outcome.from?.value, to: outcome.to?.value ?? target ?? "", result: outcome.result.rawValue,
                                  finishedAt: Timestamp.string(Date()))
@@ -63,7 +66,7 @@ final class HistoryBook: @unchecked Sendable {
     /// Bytes of a failure reason kept in a history record.
     static let reasonBytes = 1000
 
-    func hasFinished(_ host: String) -> Bool { lock.withLock { finished.contains(host) } }
+    func hasFinished(_ host: String) -> Bool { written.withLock { $0.finished.contains(host) } }
 
     private func record(_ session: HostSession, from: String?, to: String, result: String, finishedAt: String?) -> HistoryRecord {
         HistoryRecord(id: deployID, service: service, host: session.host.name, action: action.rawValue, from: from, to: to,

@@ -22,17 +22,17 @@ struct HostRollout {
 
     /// Moves the host from `previous` to `target`, after it answered the plan's steps before a change (fetched,
     /// and read `environment`). A failure after the host changed puts it back.
-    func deploy(batch: Int, to target: CommitID, from previous: CommitID, environment read: EnvironmentRead?) async throws {
+    func deploy(batch: Int, to target: CommitID, from previous: CommitID) async throws {
         track.started(batch: batch, target: target)
         let environment: String
         do {
             environment = try plan.env.rendered(secrets: secrets, values: [.targetCommit: target.value])
         } catch let incomplete {
-            if let read { session.reportEnvironmentRead(read, "not compared: the environment could not be written out") }
+            track.reportEnvironment("not compared: the environment could not be written out")
             track.fail(StepName(.env), incomplete.description)
             return
         }
-        let sameEnvironment = runsEnvironment(environment, read: read, onTarget: previous == target)
+        let sameEnvironment = runsEnvironment(environment, onTarget: previous == target)
         if stop.isRequested { return track.cancel(stopReason) }
         if sameEnvironment, await gate.probe(timeout: HealthGate.probeTimeout(left: plan.gate.timeout)).healthy {
             return track.unchanged()
@@ -130,10 +130,10 @@ extension HostRollout {
 
     /// Whether the host is on the target and its `<state>/env` is `environment` (by SHA-256, read on the host with the
     /// plan's `env_digest` step, which is reported here: what it found means something only against the target).
-    private func runsEnvironment(_ environment: String, read: EnvironmentRead?, onTarget: Bool) -> Bool {
-        guard let read else { return false }
+    private func runsEnvironment(_ environment: String, onTarget: Bool) -> Bool {
+        guard let read = track.environment else { return false }
         let same = read.digest == EnvFile.digest(ofRendered: environment)
-        session.reportEnvironmentRead(read, !onTarget ? "not compared: the host changes revision"
+        track.reportEnvironment(!onTarget ? "not compared: the host changes revision"
             : same ? "same environment" : "the environment differs: it changes")
         return onTarget && same
     }

@@ -125,13 +125,6 @@ package struct HostSession: Sendable {
         return (results, elapsed)
     }
 
-    /// The `env_digest` step's event: it ran in the script of the steps before a change, and what it found is told
-    /// once the host's rollout compares it (or, on a host that never got that far, why it was not compared).
-    func reportEnvironmentRead(_ read: EnvironmentRead, _ detail: String) {
-        // It is never the first step of its script: its time is the script's, told with that first step.
-        report(.envDigest, .rollout, .ok, read.elapsed, detail, together: true)
-    }
-
     /// Runs a step whose exit status the caller interprets (lock commands), without reporting it.
     func runQuietly(_ step: PlannedStep, _ values: [LateValue: String], timeout: Duration) async throws -> CommandResult {
         if Task.isCancelled { throw CancellationError() }

@@ -2,6 +2,7 @@ import Commands
 import Foundation
 import Inventory
 import Plan
+import Synchronization
 
 /// The service lock on every targeted host: taken in host-name order before anything changes (so two
 /// rollouts can neither deadlock nor interleave), kept fresh while the rollout works, released at the end.
@@ -265,20 +266,19 @@ extension Duration {
 
 /// A service's hold on its locks: which hosts' locks it lost, and whether someone else took them over.
 /// Losing one stops the service.
-final class Lease: @unchecked Sendable {
-    private let lock = NSLock()
+final class Lease: Sendable {
     /// Host → taken over (true) or only not refreshable (false).
-    private var lost: [String: Bool] = [:]
+    private let lost = Mutex<[String: Bool]>([:])
     private let stop: StopSignal
 
     init(stop: StopSignal) { self.stop = stop }
 
     func lose(_ host: String, _ reason: String, takenOver: Bool) {
-        lock.withLock { lost[host] = (lost[host] ?? false) || takenOver }
+        lost.withLock { $0[host] = ($0[host] ?? false) || takenOver }
         stop.loseLease(reason)
     }
 
-    func isLost(_ host: String) -> Bool { lock.withLock { lost[host] != nil } }
+    func isLost(_ host: String) -> Bool { lost.withLock { $0[host] != nil } }
 
-    func isTakenOver(_ host: String) -> Bool { lock.withLock { lost[host] == true } }
+    func isTakenOver(_ host: String) -> Bool { lost.withLock { $0[host] == true } }
 }

@@ -91,6 +91,8 @@ public final class HostTrack: Sendable {
         var target: CommitID?
         var since: ContinuousClock.Instant?
         var elapsed: Duration = .zero
+        /// The host's `env_digest` answer, until it is told.
+        var environment: EnvironmentRead?
     }
 
     init(service: String, host: String, sink: any RolloutEventSink) {
@@ -110,6 +112,25 @@ public final class HostTrack: Sendable {
         case .changing(let previous, _), .onTarget(let previous, _), .puttingBack(let previous, _, _), .onPrevious(let previous, _),
              .unknown(let previous, _, _), .leftChanged(let previous, _, _): return previous
         }
+    }
+
+    // MARK: The environment digest
+
+    /// The host's `env_digest` answer, as the steps before a change brought it.
+    var environment: EnvironmentRead? { record.withLock { $0.environment } }
+
+    func environmentRead(_ read: EnvironmentRead) {
+        record.withLock { $0.environment = read }
+    }
+
+    /// Tells the `env_digest` step, once: what comparing it found, or why it was not compared. Its time is the time of
+    /// the script it ran in (told with that script's first step).
+    func reportEnvironment(_ detail: String) {
+        guard let read = record.withLock({ record -> EnvironmentRead? in
+            defer { record.environment = nil }
+            return record.environment
+        }) else { return }
+        emit(.step(StepReport(step: .envDigest, phase: .rollout, status: .ok, elapsed: read.elapsed, detail: detail, together: true)))
     }
 
     // MARK: Moves

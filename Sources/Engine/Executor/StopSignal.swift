@@ -1,5 +1,5 @@
 import Foundation
-import Plan
+import Synchronization
 
 /// The operator's request to stop (Ctrl-C, SIGTERM), shared by every task of a rollout, and per service
 /// the loss of its lock lease.
@@ -7,10 +7,12 @@ import Plan
 /// The first request stops new hosts from starting and puts hosts in flight back; the second one makes
 /// the caller cancel the rollout's task at once. A lost lease stops the service at once without putting
 /// anything back: another rollout may own its hosts now.
-public final class StopSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requests = 0
-    private var lostLease: String?
+public final class StopSignal: Sendable {
+    private struct State {
+        var requests = 0
+        var lostLease: String?
+    }
+    private let state = Mutex(State())
     /// The run's signal, for a service's own: an operator's stop reaches every service.
     private let parent: StopSignal?
 
@@ -21,23 +23,23 @@ public final class StopSignal: @unchecked Sendable {
     /// Records one request and returns how many there have been.
     @discardableResult
     public func request() -> Int {
-        lock.withLock {
-            requests += 1
-            return requests
+        state.withLock { state in
+            state.requests += 1
+            return state.requests
         }
     }
 
     /// An operator asked to stop, or the lease was lost.
     public var isRequested: Bool {
-        lock.withLock { requests > 0 || lostLease != nil } || (parent?.isRequested ?? false)
+        state.withLock { $0.requests > 0 || $0.lostLease != nil } || (parent?.isRequested ?? false)
     }
 
     /// Why the service's lease was lost, once it was.
-    var leaseLost: String? { lock.withLock { lostLease } }
+    var leaseLost: String? { state.withLock { $0.lostLease } }
 
     /// Records the loss of the lease (the first reason is kept).
     func loseLease(_ reason: String) {
-        lock.withLock { if lostLease == nil { lostLease = reason } }
+        state.withLock { if $0.lostLease == nil { $0.lostLease = reason } }
     }
 
     /// Sleeps for `duration`, waking early when a stop is requested (only if `interruptible`) or the lease

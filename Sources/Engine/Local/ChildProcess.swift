@@ -10,10 +10,11 @@ import Synchronization
 /// Foundation's `Process` is not used: it learns of a child's exit from a socket the child inherits, and
 /// daemons such as sshd close inherited descriptors at start, after which Foundation blocks in `waitpid` on
 /// the live daemon and never reaps any other child again.
-public final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: Sendable {
     public let pid: pid_t
-    private let lock = NSLock()
-    private var status: Int32?
+    /// The exit status once the child was reaped; reaping happens under this lock, so a PID is never signalled
+    /// after it was reaped (it may belong to another process by then).
+    private let status = Mutex<Int32?>(nil)
 
     /// Where a standard stream of the child goes.
     public enum Stream {
@@ -121,10 +122,10 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Reaps the child if it ended; true while it runs.
-    public var isRunning: Bool { lock.withLock { reap(blocking: false) == nil } }
+    public var isRunning: Bool { status.withLock { reap(blocking: false, &$0) == nil } }
 
     /// Exit status (128 + signal number when a signal ended it), once ended.
-    public var exitStatus: Int32? { lock.withLock { reap(blocking: false) } }
+    public var exitStatus: Int32? { status.withLock { reap(blocking: false, &$0) } }
 
     /// Waits for the end at most `timeout`; nil if it still runs.
     public func wait(timeout: Duration) -> Int32? {
@@ -138,8 +139,8 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends `signal` unless the child has been reaped (its PID may belong to another process by then).
     public func signal(_ signal: Int32) {
-        lock.withLock {
-            if reap(blocking: false) == nil { kill(pid, signal) }
+        status.withLock {
+            if reap(blocking: false, &$0) == nil { kill(pid, signal) }
         }
     }
 
@@ -149,7 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
         kill(pid, SIGTERM)
         if wait(timeout: .seconds(2)) != nil { return }
         kill(pid, SIGKILL)
-        _ = lock.withLock { reap(blocking: true) }
+        _ = status.withLock { reap(blocking: true, &$0) }
     }
 
     /// Ends the child's whole process group (it must lead one): SIGTERM to every member, then SIGKILL to
@@ -165,7 +166,7 @@ public final class ChildProcess: @unchecked Sendable {
             usleep(10_000)
         }
         kill(-pid, SIGKILL)
-        _ = lock.withLock { reap(blocking: true) }
+        _ = status.withLock { reap(blocking: true, &$0) }
         // SIGKILL is sent, not yet acted on: wait (at most 1 s) until the group has no member left, so that none is
         // still running when this returns. A member killed but not yet reaped by its new parent still counts; where
         // nothing reaps orphans (this process as PID 1 of a container), the wait runs its whole second.
@@ -175,7 +176,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     deinit { stop() }
 
-    private func reap(blocking: Bool) -> Int32? {
+    private func reap(blocking: Bool, _ status: inout Int32?) -> Int32? {
         if let status { return status }
         var raw: Int32 = 0
         let result = waitpid(pid, &raw, blocking ? 0 : WNOHANG)

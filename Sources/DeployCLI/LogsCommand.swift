@@ -6,6 +6,7 @@ import Inventory
 import Plan
 import Engine
 import Fleet
+import Synchronization
 
 /// `logs SERVICE [--host NAME]... [--tail N] [--since DURATION] [--follow]`: each host's compose logs, every
 /// line prefixed with its host.
@@ -119,54 +120,58 @@ struct CommandFailedOnHosts: CategorizedError {
 
 /// Ctrl-C, SIGTERM or SIGHUP while a read-only command streams: the first one stops it cleanly (`onStop`), a
 /// second one ends the process at once.
-final class StopOnSignal: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    private var route: Int?
+final class StopOnSignal: Sendable {
+    private struct State {
+        var count = 0
+        var route: Int?
+    }
+    private let state = Mutex(State())
 
     init(onStop: @escaping @Sendable () -> Void) {
         let id = SignalRouter.shared.push { [weak self] in
             guard let self else { return }
-            let seen = lock.withLock { () -> Int in
-                count += 1
-                return count
+            let seen = state.withLock { state -> Int in
+                state.count += 1
+                return state.count
             }
             if seen == 1 { onStop() } else { exit(130) }
         }
-        lock.withLock { route = id }
+        state.withLock { $0.route = id }
     }
 
-    var received: Bool { lock.withLock { count > 0 } }
+    var received: Bool { state.withLock { $0.count > 0 } }
 
     func uninstall() {
-        if let id = lock.withLock({ route }) { SignalRouter.shared.remove(id) }
+        if let id = state.withLock({ $0.route }) { SignalRouter.shared.remove(id) }
     }
 }
 
 /// The one way `logs` stops: set once, from a signal handler or the output's reader going away.
-final class StopBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var action: (@Sendable () -> Void)?
-    private var requested = false
+final class StopBox: Sendable {
+    private struct State {
+        var action: (@Sendable () -> Void)?
+        var requested = false
+    }
+    private let state = Mutex(State())
 
     /// What stopping does; if a stop came before, it runs at once.
     func set(_ action: @escaping @Sendable () -> Void) {
-        let now = lock.withLock { () -> Bool in
-            self.action = action
-            return requested
+        let now = state.withLock { state -> Bool in
+            state.action = action
+            return state.requested
         }
         if now { action() }
     }
 
     func stop() {
-        let action = lock.withLock { () -> (@Sendable () -> Void)? in
-            requested = true
-            return self.action
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            state.requested = true
+            return state.action
         }
         action?()
     }
 
-    var stopped: Bool { lock.withLock { requested } }
+    var stopped: Bool { state.withLock { $0.requested } }
 }
 
 /// A command the runtime of a host cannot carry out: refused before any host is contacted (SPEC "Runtimes").

@@ -3,19 +3,22 @@ import Foundation
 import Inventory
 import Plan
 import Engine
+import Synchronization
 
 /// Prints hosts' output as whole lines, each prefixed with its host (`cs-1  | ...`), control characters
 /// escaped. Output arrives in chunks that may end mid-line: each host's partial line waits for the rest.
-final class HostLinePrinter: @unchecked Sendable {
-    private let lock = NSLock()
+final class HostLinePrinter: Sendable {
     private let width: Int
     private let format: OutputFormat
-    /// Each host's stdout and stderr, split apart (a partial line waits for the rest).
-    private var splitters: [String: LineSplitter] = [:]
+    private struct State {
+        /// Each host's stdout and stderr, split apart (a partial line waits for the rest).
+        var splitters: [String: LineSplitter] = [:]
+        var readerGoneReported = false
+    }
+    private let state = Mutex(State())
 
     /// Called once when stdout's reader went away (`logs --follow | head`).
     private let onReaderGone: (@Sendable () -> Void)?
-    private var readerGoneReported = false
 
     init(hosts: [String], format: OutputFormat, onReaderGone: (@Sendable () -> Void)? = nil) {
         width = hosts.map(\.count).max() ?? 0
@@ -31,14 +34,12 @@ final class HostLinePrinter: @unchecked Sendable {
     /// Takes a chunk of `host`'s output (stdout or stderr alike) and prints every line it completes.
     func take(_ host: String, _ chunk: OutputChunk) {
         let key = host + (chunk.isStderr ? "\u{0}err" : "")
-        lock.lock()
-        let lines = splitters[key, default: LineSplitter()].take(chunk.bytes)
-        lock.unlock()
+        let lines = state.withLock { $0.splitters[key, default: LineSplitter()].take(chunk.bytes) }
         for line in lines { write(host, line.text) }
         if LineOutput.standardOutput.isReaderGone {
-            let first = lock.withLock { () -> Bool in
-                defer { readerGoneReported = true }
-                return !readerGoneReported
+            let first = state.withLock { state -> Bool in
+                defer { state.readerGoneReported = true }
+                return !state.readerGoneReported
             }
             if first { onReaderGone?() }
         }
@@ -47,7 +48,7 @@ final class HostLinePrinter: @unchecked Sendable {
     /// Prints what is left of `host`'s last lines (output that did not end with a newline).
     func flush(_ host: String) {
         for key in [host, host + "\u{0}err"] {
-            var splitter = lock.withLock { splitters.removeValue(forKey: key) }
+            var splitter = state.withLock { $0.splitters.removeValue(forKey: key) }
             let rest = splitter?.flush()
             if let rest { write(host, rest.text) }
         }

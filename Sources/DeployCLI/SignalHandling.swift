@@ -3,43 +3,46 @@ import Dispatch
 import Foundation
 import Plan
 import Engine
+import Synchronization
 
 /// The process's one handler of SIGINT, SIGTERM and SIGHUP, installed once: each signal goes to the handler
 /// pushed last (reading secrets, a rollout, a stream of logs), or, with none, ends the process as by default.
 /// One installation only, because libdispatch installs its own handler when a signal's first source is made
 /// and never again: a disposition reset in between (to end the process) would leave later sources deaf.
-final class SignalRouter: @unchecked Sendable {
+final class SignalRouter: Sendable {
     static let shared = SignalRouter()
 
-    private let lock = NSLock()
-    private var handlers: [(id: Int, body: @Sendable () -> Void)] = []
-    private var nextID = 0
-    private var sources: [DispatchSourceSignal] = []
+    private struct State {
+        var handlers: [(id: Int, body: @Sendable () -> Void)] = []
+        var nextID = 0
+        var sources: [DispatchSourceSignal] = []
+    }
+    private let state = Mutex(State())
 
     /// Routes the signals to `body` until `remove` is called with the id returned.
     func push(_ body: @escaping @Sendable () -> Void) -> Int {
-        lock.withLock {
-            if sources.isEmpty {
+        state.withLock { state in
+            if state.sources.isEmpty {
                 for signo in InterruptHandling.handled {
                     signal(signo, SIG_IGN)
                     let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
                     source.setEventHandler { [unowned self] in deliver(signo) }
                     source.resume()
-                    sources.append(source)
+                    state.sources.append(source)
                 }
             }
-            nextID += 1
-            handlers.append((nextID, body))
-            return nextID
+            state.nextID += 1
+            state.handlers.append((state.nextID, body))
+            return state.nextID
         }
     }
 
     func remove(_ id: Int) {
-        lock.withLock { handlers.removeAll { $0.id == id } }
+        state.withLock { $0.handlers.removeAll { $0.id == id } }
     }
 
     private func deliver(_ signo: Int32) {
-        guard let handler = lock.withLock({ handlers.last?.body }) else {
+        guard let handler = state.withLock({ $0.handlers.last?.body }) else {
             // Nobody is handling it: what the signal does by default (the process ends by it).
             signal(signo, SIG_DFL)
             raise(signo)

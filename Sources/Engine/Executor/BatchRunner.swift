@@ -21,9 +21,9 @@ struct BatchRunner {
         // Nothing changes anywhere until every host has answered what the plan sends before a change (preflight,
         // current revision, fetch, ...) and the target is known.
         guard plan.batches.first?.first != nil else { return }
-        let prepared: Prepared
+        let target: CommitID
         do {
-            prepared = try await prepare(state: &run)
+            target = try await prepare(state: &run)
         } catch let failed as HostStepFailures {
             // Every host that failed is named, each with its own step and reason, not only the first.
             for failure in failed.failures { tracks[failure.host]?.fail(StepName(failure.step), failure.reason) }
@@ -35,7 +35,6 @@ struct BatchRunner {
             run.error = error
             return
         }
-        let target = prepared.target
         run.sha = target
 
         if let failure = await LocalHooks(plan: plan, context: context, deployID: history.deployID).run(.before, ref: run.ref, sha: run.sha) {
@@ -62,7 +61,7 @@ struct BatchRunner {
                 run.error = .belowCapacity(floor)
             }
             if run.error != nil { break }
-            let results = try await runBatch(batch, index: index, target: target, prepared: prepared)
+            let results = try await runBatch(batch, index: index, target: target)
             updated += results.filter { $0.result == .succeeded }.map(\.host)
             // Every host of the batch that failed is named, not only the first.
             let failed = results.filter { [HostResult.failed, .rolledBack, .rollbackFailed].contains($0.result) }
@@ -258,16 +257,11 @@ struct BatchRunner {
         await history.finished(session, outcome, target: nil)
     }
 
-    /// What every host answered before anything changed.
-    struct Prepared {
-        /// The one commit for every host.
-        var target: CommitID
-    }
-
     /// Sends every host the plan's steps before a change, as its `sentTogether` groups, all hosts at once (the
     /// first failure in host order wins), and finds the target: the plan's ref resolved on the first host, or
-    /// (rollback without `--to`) the revision the hosts' history names, checked on the first host.
-    private func prepare(state run: inout RunState) async throws -> Prepared {
+    /// (rollback without `--to`) the revision the hosts' history names, checked on the first host. Each host's track
+    /// keeps what it answered (its revision, its `env_digest`).
+    private func prepare(state run: inout RunState) async throws -> CommitID {
         do {
             return try await ask(state: &run)
         } catch is CancellationError {
@@ -280,7 +274,7 @@ struct BatchRunner {
     }
 
     /// `prepare`'s work; each host's track keeps its `env_digest` answer as it comes.
-    private func ask(state run: inout RunState) async throws -> Prepared {
+    private func ask(state run: inout RunState) async throws -> CommitID {
         let first = plan.batches[0][0]
         var answers: [String: [StepKind: CommandResult]] = [:]
         var values: [LateValue: String] = [:]
@@ -368,7 +362,7 @@ struct BatchRunner {
             throw HostStepFailures(HostStepFailure(host: first.name, step: .resolve,
                                                    reason: "\(label) resolved to \(commit.value), not to the planned \(known.value)"))
         }
-        return Prepared(target: commit)
+        return commit
     }
 
     /// Reports the `env_digest` step of hosts whose rollout will not compare it (it ran; the events say so, and why).
@@ -392,7 +386,7 @@ struct BatchRunner {
     }
 
     /// Every host of the batch at once; every one is waited for and reported. Their rows, in host order.
-    private func runBatch(_ batch: [ServiceHost], index: Int, target: CommitID, prepared: Prepared) async throws -> [HostOutcome] {
+    private func runBatch(_ batch: [ServiceHost], index: Int, target: CommitID) async throws -> [HostOutcome] {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for host in batch {
                 let rollout = hostRollout(host.name)

@@ -29,6 +29,45 @@ struct SSHTransportTests {
         }
     }
 
+    /// The rollout's own lock commands over one connection: a release while a long command (a compose build, a
+    /// `before_up`) still runs on that connection ends at once, the lock gone and the long command still running.
+    /// On a connection that ran its channels one after another, the release would wait out the `sleep 300` and
+    /// end in its own 5-second timeout.
+    @Test func aLockReleaseRunsWhileALongCommandHoldsTheConnection() async throws {
+        let fixture = try await SSHFixture()
+        let transport = try await SSHTransportFactory(environment: [:]).open(Endpoint(name: "web-1", address: "127.0.0.1", ssh: settings(fixture)))
+        let state = fixture.directory + "/state/app"
+        let host = ServiceHost(name: "web-1", address: "127.0.0.1", ssh: settings(fixture),
+                               repo: RepoSettings(path: fixture.directory + "/repo", remote: "origin", branch: "main"),
+                               compose: ComposeSettings(project: "app"),
+                               health: HealthSettings(url: HealthURL(host: "127.0.0.1", port: 8080, path: "/health"), healthyAfter: 1),
+                               stateDir: state)
+        let commands = HostCommands(service: "app", host: host)
+        let owner = LockOwner(operator: "ops", machine: "laptop", pid: 42, started: "2026-12-08T00:00:00Z",
+                              target: "main", expires: "2099-01-01T00:00:00Z", token: randomHex(bytes: 16))
+        #expect(try await transport.run(commands.lockAcquire(owner: owner).rendered, timeout: .seconds(10)).exitStatus == 0)
+        #expect(FileManager.default.fileExists(atPath: state + "/lock/owner.json"))
+
+        // The fraction is a marker to find it by.
+        let long = "sleep 300.\(Int.random(in: 100_000...999_999))"
+        let call = Task { try await transport.run(long, timeout: .seconds(600)) }
+        var started = false
+        for _ in 0..<200 where !started {
+            started = try await ChannelConcurrencyTests.running(long)
+            if !started { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(started, "the long command never ran")
+
+        let release = try await transport.run(commands.lockRelease(token: owner.token).rendered, timeout: .seconds(5))
+        #expect(release.exitStatus == 0, "release: \(release)")
+        #expect(!FileManager.default.fileExists(atPath: state + "/lock"))
+        #expect(try await ChannelConcurrencyTests.running(long), "the release waited for the long command to end")
+
+        call.cancel()
+        _ = try? await call.value
+        await transport.close()
+    }
+
     @Test func aProbeWhoseTunnelNeverOpensLeavesTheConnectionUsable() async throws {
         let fixture = try await SSHFixture()
         // A listener whose accept queue is full: the host's connect to it hangs (Linux drops the SYN), so the

@@ -26,6 +26,12 @@ public struct LockHolder: Sendable, Equatable {
         self.unreadable = unreadable
     }
 
+    /// The holder a lock written by `owner` names: every field there.
+    public init(_ owner: LockOwner) {
+        self.init(operator: owner.operator, machine: owner.machine, pid: owner.pid, started: owner.started,
+                  target: owner.target, expires: owner.expires, token: owner.token)
+    }
+
     /// Reads `owner.json` leniently: fields of the wrong type are left out, unknown ones ignored. Nil for
     /// empty text (no lock).
     public static func parse(_ json: String) -> LockHolder? {

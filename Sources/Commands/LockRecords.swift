@@ -1,7 +1,7 @@
 import Foundation
 
 /// Who holds a service's lock on a host: the content of `<state>/lock/owner.json`.
-public struct LockOwner: Decodable, Sendable, Equatable {
+public struct LockOwner: Sendable, Equatable {
     public var `operator`: String
     public var machine: String
     public var pid: Int32

@@ -47,19 +47,8 @@ public struct GatewayPlan: Sendable {
     public static let trafficLookbackBytes = 1 << 20
 }
 
-public struct GatewayStep: Sendable {
-    public var kind: GatewayStepKind
-    /// The exact remote command, late values as `<label>`.
-    public var command: RemoteCommand
-    /// One line for people.
-    public var summary: String
-
-    public init(kind: GatewayStepKind, command: RemoteCommand, summary: String) {
-        self.kind = kind
-        self.command = command
-        self.summary = summary
-    }
-}
+/// A step of the gateway host's part of a rollout; each has a command.
+public typealias GatewayStep = Step<GatewayStepKind, RemoteCommand>
 
 public enum GatewayStepKind: String, Sendable, CaseIterable {
     case drainLock = "drain_lock"

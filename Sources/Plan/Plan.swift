@@ -149,23 +149,28 @@ public struct HostPlan: Sendable {
     public func putBackStep(_ kind: StepKind) -> PlannedStep? { putBack.first { $0.kind == kind } }
 }
 
-public struct PlannedStep: Sendable {
-    public var kind: StepKind
-    /// The exact remote command, late values as `<label>`; nil for the health gate, which is an HTTP
-    /// request through the connection.
-    public var command: RemoteCommand?
+/// One step of a plan: what runs, named by its kind, with a line for people. A host's own steps
+/// (`PlannedStep`) and the gateway host's (`GatewayStep`) are this one type; they differ in their kinds and
+/// in whether the command may be missing (the health gate of a host is an HTTP request, not a command).
+public struct Step<Kind: Sendable & RawRepresentable, Command: Sendable>: Sendable where Kind.RawValue == String {
+    public var kind: Kind
+    /// The exact remote command, late values as `<label>`.
+    public var command: Command
     /// One line for people: what the step does and why.
     public var summary: String
     /// What the command reads on stdin; nil: nothing.
     public var input: StepInput?
 
-    public init(kind: StepKind, command: RemoteCommand?, summary: String, input: StepInput? = nil) {
+    public init(kind: Kind, command: Command, summary: String, input: StepInput? = nil) {
         self.kind = kind
         self.command = command
         self.summary = summary
         self.input = input
     }
 }
+
+/// A step of one host's plan; its command is nil for the health gate, which is an HTTP request through the connection.
+public typealias PlannedStep = Step<StepKind, RemoteCommand?>
 
 /// A step's stdin: how secrets reach a host without appearing on a command line.
 public enum StepInput: String, Sendable {

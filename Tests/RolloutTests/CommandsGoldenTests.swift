@@ -86,7 +86,7 @@ struct CommandsGoldenTests {
         #expect(record.jsonLine == #"{"action":"rollback","finished_at":null,"from":"a1","host":"h1","id":"d-2","operator":"ops","reason":"failed at health_gate: \"HTTP 500\"\nnext\u0001","ref":"release/1.2","result":"rolled_back","service":"svc","started_at":"s","to":"b2"}"#)
         // What is written reads back as it was.
         #expect(HistoryLog.parse(record.jsonLine + "\n") == [record])
-        #expect(try JSONDecoder().decode(LockOwner.self, from: Data(owner.jsonLine.utf8)) == owner)
+        #expect(LockHolder.parse(owner.jsonLine) == LockHolder(owner))
     }
 
     @Test("exec quotes every word, the first one always: it is a command name, never an assignment or a keyword")

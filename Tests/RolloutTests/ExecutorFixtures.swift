@@ -159,7 +159,7 @@ final class FakeFleet: @unchecked Sendable {
     }
 
     static func token(in json: String) -> String? {
-        (try? JSONDecoder().decode(LockOwner.self, from: Data(json.utf8)))?.token
+        LockHolder.parse(json)?.token
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

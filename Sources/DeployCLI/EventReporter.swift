@@ -20,19 +20,21 @@ extension EventReporter {
 }
 
 /// Standard output, written line by line under a lock so that concurrent hosts never interleave.
-final class LineOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private let handle: FileHandle
+final class LineOutput: Sendable {
+    private let descriptor: Int32
+    /// Set once a write failed because nobody reads any more (EPIPE): a command that would otherwise stream
+    /// forever (`logs --follow | head`) stops then. Held while writing, so whole writes never interleave.
+    private let readerGone = Mutex(false)
     let isTerminal: Bool
 
     init(_ handle: FileHandle) {
-        self.handle = handle
+        self.descriptor = handle.fileDescriptor
         self.isTerminal = isatty(handle.fileDescriptor) == 1
     }
 
     /// Columns of the terminal this writes to (from the terminal itself, else `$COLUMNS`, else 80): what lines
     /// rewritten in place are cut to, whatever `--wide` says.
-    var columns: Int { TextFit.width(wide: false, descriptor: handle.fileDescriptor) ?? 80 }
+    var columns: Int { TextFit.width(wide: false, descriptor: descriptor) ?? 80 }
 
     static let standardOutput = LineOutput(.standardOutput)
     static let standardError = LineOutput(.standardError)
@@ -42,38 +44,24 @@ final class LineOutput: @unchecked Sendable {
     static let redaction = Mutex(Redactor.none)
 
     func write(_ text: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        writeLocked(text)
+        let text = Self.redaction.withLock { $0 }.redact(text)
+        write(redacted: Array(text.utf8))
     }
 
-    /// Whether a write failed with EPIPE (see `readerGone`), read under the lock.
-    var isReaderGone: Bool { withLock { readerGone } }
+    /// Whether a write failed with EPIPE.
+    var isReaderGone: Bool { readerGone.withLock { $0 } }
 
     func write(bytes: [UInt8]) {
         let redactor = Self.redaction.withLock { $0 }
         guard redactor.isEmpty else { return write(String(decoding: bytes, as: UTF8.self)) }
-        lock.lock()
-        defer { lock.unlock() }
-        if !Self.writeAll(bytes, to: handle.fileDescriptor) { readerGone = true }
+        write(redacted: bytes)
     }
 
-    /// Runs `body` while holding the output lock, for writers that keep state about the last line.
-    func withLock<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
+    private func write(redacted bytes: [UInt8]) {
+        readerGone.withLock { gone in
+            if !Self.writeAll(bytes, to: descriptor) { gone = true }
+        }
     }
-
-    /// Writes without taking the lock; only inside `withLock`.
-    func writeLocked(_ text: String) {
-        let text = Self.redaction.withLock { $0 }.redact(text)
-        if !Self.writeAll(Array(text.utf8), to: handle.fileDescriptor) { readerGone = true }
-    }
-
-    /// Set once a write failed because nobody reads any more (EPIPE): a command that would otherwise stream
-    /// forever (`logs --follow | head`) stops then.
-    private(set) var readerGone = false
 
     /// Writes with write(2) and drops what cannot be written. A reader that went away (`deploy | head`)
     /// must never stop a rollout half-way: with SIGPIPE ignored (see `RootCommand`), the write fails with

@@ -6,7 +6,7 @@ import Engine
 
 /// `--format json` for deploy and rollback: one JSON object per line per event, each with `event`,
 /// `time`, `service` and (where one applies) `host`, then the event's own fields.
-final class JSONLinesEventReporter: EventReporter, @unchecked Sendable {
+final class JSONLinesEventReporter: EventReporter, Sendable {
     private let out: LineOutput
     /// Services whose `deploy_started` went out and whose `deploy_finished` has not, with when they started: a
     /// stream always ends each of them, even when the process exits without the rollout's own end. Once `closed`

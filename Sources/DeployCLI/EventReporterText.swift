@@ -3,30 +3,37 @@ import Foundation
 import Inventory
 import Plan
 import Engine
+import Synchronization
 
 /// Output for people: one line per host step with its time, health progress (rewritten in place on a
 /// terminal), and a summary table per service at the end.
-final class TextEventReporter: EventReporter, @unchecked Sendable {
+final class TextEventReporter: EventReporter, Sendable {
     private let out: LineOutput
     private let palette: Palette
-    /// Whether the last thing written is a progress line to be overwritten.
-    private var progressShown = false
-    /// Last health answer per host, so that piped output shows changes rather than every probe.
-    private var lastAnswer: [String: String] = [:]
     private let hostWidth: Int
     private let serviceWidth: Int
     /// With one service the service column is left out: the header names it.
     private let showService: Bool
     /// Columns lines fit (nil: no limit; see `TextFit`).
     private let width: Int?
-    /// Remote steps under way, by `service/host`, so a long one (an image build) can be shown to be alive.
-    private var running: [String: RunningStep] = [:]
-    /// When the health progress line was last written: a running step's line does not replace it at once.
-    private var lastProgress: ContinuousClock.Instant?
-    private var ticker: DispatchSourceTimer?
-    /// The last traffic line per service: when it was written and its verdict. A reading comes every probe interval;
-    /// a line is written when the verdict changes, and otherwise every `trafficInterval`.
-    private var lastTraffic: [String: (at: ContinuousClock.Instant, verdict: String)] = [:]
+    /// What the output shows and what runs, changed only under its lock; lines are written while it is held, so
+    /// a progress line and what clears it never interleave with another line.
+    private struct Screen {
+        /// Whether the last thing written is a progress line to be overwritten.
+        var progressShown = false
+        /// Last health answer per host, so that piped output shows changes rather than every probe.
+        var lastAnswer: [String: String] = [:]
+        /// Remote steps under way, by `service/host`, so a long one (an image build) can be shown to be alive.
+        var running: [String: RunningStep] = [:]
+        /// When the health progress line was last written: a running step's line does not replace it at once.
+        var lastProgress: ContinuousClock.Instant?
+        /// The last traffic line per service: when it was written and its verdict. A reading comes every probe
+        /// interval; a line is written when the verdict changes, and otherwise every `trafficInterval`.
+        var lastTraffic: [String: (at: ContinuousClock.Instant, verdict: String)] = [:]
+        /// Calls `tick` every `terminalTick` until the rollout ends.
+        var ticker: Task<Void, Never>?
+    }
+    private let screen = Mutex(Screen())
     static let trafficInterval: Duration = .seconds(10)
 
     private struct RunningStep {
@@ -50,14 +57,17 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         // Host names past 24 characters are shortened in the middle in the step lines (the summary shows them whole).
         self.hostWidth = min(max(4, hostNames.map(\.count).max() ?? 0), width == nil ? .max : 24)
         self.serviceWidth = max(7, serviceNames.map(\.count).max() ?? 0)
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1))
-        timer.setEventHandler { [weak self] in self?.tick() }
-        timer.resume()
-        ticker = timer
+        let ticker = Task { [weak self] in
+            while true {
+                do { try await Task.sleep(for: Self.terminalTick) } catch { return }
+                guard let self else { return }
+                self.tick()
+            }
+        }
+        screen.withLock { $0.ticker = ticker }
     }
 
-    deinit { ticker?.cancel() }
+    deinit { screen.withLock { $0.ticker?.cancel() } }
 
     func emit(_ event: RolloutEvent) {
         let key = "\(event.service)/\(event.host ?? "")"
@@ -67,24 +77,25 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
             let now = ContinuousClock.now
             // What a line is new for: the phase, the verdict, whether the read failed.
             let kind = "\(sample.step.rawValue) \(sample.verdict.word)" + (sample.readError == nil ? "" : " unread")
-            let due = out.withLock { () -> Bool in
-                let last = lastTraffic[event.service]
+            let due = screen.withLock { screen -> Bool in
+                let last = screen.lastTraffic[event.service]
                 guard last == nil || last!.verdict != kind || last!.at.duration(to: now) >= Self.trafficInterval else { return false }
-                lastTraffic[event.service] = (now, kind)
+                screen.lastTraffic[event.service] = (now, kind)
                 return true
             }
             if due, let line = line(for: event) { print(line) }
         case .stepStarted(let step, let phase):
             let now = ContinuousClock.now
             let name = (phase == .putBack ? "put back: " : "") + step.rawValue
-            out.withLock { running[key] = RunningStep(who: who(event), step: name, started: now, lastLine: now) }
+            let who = who(event)
+            screen.withLock { $0.running[key] = RunningStep(who: who, step: name, started: now, lastLine: now) }
         default:
             switch event.payload {
             case .step, .hostSucceeded, .hostFailed, .hostRolledBack:
                 // A step cancelled at once (a second Ctrl-C) never reports its end: the host's end clears it too.
-                out.withLock { _ = running.removeValue(forKey: key) }
+                screen.withLock { _ = $0.running.removeValue(forKey: key) }
             case .deployFinished:
-                out.withLock { running = running.filter { !$0.key.hasPrefix(event.service + "/") } }
+                screen.withLock { $0.running = $0.running.filter { !$0.key.hasPrefix(event.service + "/") } }
             default:
                 break
             }
@@ -93,14 +104,14 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     }
 
     func finish(_ report: RolloutReport) {
-        ticker?.cancel()
-        ticker = nil
-        out.withLock {
-            running.removeAll()
+        screen.withLock { screen in
+            screen.ticker?.cancel()
+            screen.ticker = nil
+            screen.running.removeAll()
             // A tick that ran just before leaves its line without a newline: end it cleanly.
-            if progressShown {
-                out.writeLocked("\r\u{1B}[2K")
-                progressShown = false
+            if screen.progressShown {
+                out.write("\r\u{1B}[2K")
+                screen.progressShown = false
             }
         }
         for problem in report.gatewayProblems { print(palette.yellow("gateway: \(VisibleText.escaped(problem))")) }
@@ -148,20 +159,21 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
     /// health progress is being shown); on a pipe, a line per step every `pipeInterval`.
     private func tick() {
         let now = ContinuousClock.now
-        out.withLock {
+        screen.withLock { screen in
+            let running = screen.running
             guard !running.isEmpty else { return }
             if out.isTerminal {
-                if let last = lastProgress, now - last < .seconds(2) { return }
+                if let last = screen.lastProgress, now - last < .seconds(2) { return }
                 guard let oldest = running.values.min(by: { $0.started < $1.started }), now - oldest.started >= .seconds(2) else { return }
                 let others = running.count > 1 ? ", \(running.count - 1) more step\(running.count > 2 ? "s" : "") running" : ""
                 let text = fitted(oldest.who, "\(oldest.step): running for \(spokenDuration(now - oldest.started))\(others)")
-                out.writeLocked("\r\u{1B}[2K" + palette.dim(text))
-                progressShown = true
+                out.write("\r\u{1B}[2K" + palette.dim(text))
+                screen.progressShown = true
                 return
             }
             for (key, step) in running where now - step.lastLine >= Self.pipeInterval {
-                out.writeLocked("\(step.who)  \(step.step): still running after \(spokenDuration(now - step.started))\n")
-                running[key]?.lastLine = now
+                out.write("\(step.who)  \(step.step): still running after \(spokenDuration(now - step.started))\n")
+                screen.running[key]?.lastLine = now
             }
         }
     }
@@ -255,31 +267,32 @@ final class TextEventReporter: EventReporter, @unchecked Sendable {
         let answer = probe.status.map { "HTTP \($0)" } ?? "no answer (\(VisibleText.escaped(probe.error ?? "?")))"
         let what = "health: attempt \(probe.attempt), \(answer), \(probe.consecutive)/\(probe.needed) in a row, "
             + "\(spokenDuration(probe.timeLeft)) left"
-        let plain = "\(who(event))  " + what
-        out.withLock {
+        let who = who(event)
+        let plain = "\(who)  " + what
+        screen.withLock { screen in
             if out.isTerminal {
-                out.writeLocked("\r\u{1B}[2K" + palette.dim(fitted(who(event), what)))
-                progressShown = true
-                lastProgress = .now
+                out.write("\r\u{1B}[2K" + palette.dim(fitted(who, what)))
+                screen.progressShown = true
+                screen.lastProgress = .now
                 return
             }
-            let text = "\(who(event))  " + palette.dim(String(plain.dropFirst(who(event).count + 2)))
+            let text = "\(who)  " + palette.dim(String(plain.dropFirst(who.count + 2)))
             // Not a terminal: a line when the answer changes, and every tenth probe while it does not.
             let key = "\(event.service)/\(event.host ?? "")"
-            if lastAnswer[key] != answer || probe.attempt % 10 == 0 {
-                out.writeLocked(text + "\n")
+            if screen.lastAnswer[key] != answer || probe.attempt % 10 == 0 {
+                out.write(text + "\n")
             }
-            lastAnswer[key] = answer
+            screen.lastAnswer[key] = answer
         }
     }
 
     private func print(_ line: String) {
-        out.withLock {
-            if progressShown {
-                out.writeLocked("\r\u{1B}[2K")
-                progressShown = false
+        screen.withLock { screen in
+            if screen.progressShown {
+                out.write("\r\u{1B}[2K")
+                screen.progressShown = false
             }
-            out.writeLocked(line + "\n")
+            out.write(line + "\n")
         }
     }
 

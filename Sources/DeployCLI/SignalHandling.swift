@@ -57,21 +57,23 @@ final class SignalRouter: Sendable {
 /// hosts in flight finish their current command and are put back; locks are released). The second one
 /// cancels the rollout at once, prints where each host was left, and exits if the rollout does not
 /// come back within a few seconds.
-final class InterruptHandling: @unchecked Sendable {
+final class InterruptHandling: Sendable {
     private let stop: StopSignal
     private let monitor: RolloutMonitor
     private let err: LineOutput
-    private let lock = NSLock()
-    /// Its place in the `SignalRouter` while installed.
-    private var route: Int?
-    private var onAbort: (@Sendable () -> Void)?
-    /// What the reporter still owes its reader when the process exits by the second signal's timer.
-    private var lastWords: (@Sendable () -> Void)?
-    /// The exit a second signal schedules in case the rollout does not come back; cancelled when it does.
-    private var pendingExit: DispatchWorkItem?
-    /// Set once the process is on its way out, by the rollout's own end or by the pending exit: only one of them
-    /// reports and exits.
-    private var finished = false
+    private struct State {
+        /// Its place in the `SignalRouter` while installed.
+        var route: Int?
+        var onAbort: (@Sendable () -> Void)?
+        /// What the reporter still owes its reader when the process exits by the second signal's timer.
+        var lastWords: (@Sendable () -> Void)?
+        /// The exit a second signal schedules in case the rollout does not come back; cancelled when it does.
+        var pendingExit: DispatchWorkItem?
+        /// Set once the process is on its way out, by the rollout's own end or by the pending exit: only one of them
+        /// reports and exits.
+        var finished = false
+    }
+    private let state = Mutex(State())
 
     /// Seconds the rollout gets to unwind after the second signal before the process exits by itself.
     static let abortGrace: Double = 3
@@ -87,12 +89,12 @@ final class InterruptHandling: @unchecked Sendable {
     /// Starts handling the signals of `handled`; `onAbort` cancels the rollout's task; `lastWords` runs before the
     /// process exits when the rollout did not come back in time (a JSON stream ends each service it started).
     func install(onAbort: @escaping @Sendable () -> Void, lastWords: (@Sendable () -> Void)? = nil) {
-        lock.withLock {
-            self.onAbort = onAbort
-            self.lastWords = lastWords
+        state.withLock {
+            $0.onAbort = onAbort
+            $0.lastWords = lastWords
         }
         let id = SignalRouter.shared.push { [weak self] in self?.received() }
-        lock.withLock { route = id }
+        state.withLock { $0.route = id }
     }
 
     /// Back to the default behaviour (a later Ctrl-C ends the process). The rollout came back: an exit a second
@@ -100,12 +102,12 @@ final class InterruptHandling: @unchecked Sendable {
     /// when that exit is already under way (the caller must then not report or exit itself).
     @discardableResult
     func uninstall() -> Bool {
-        let (id, mine) = lock.withLock { () -> (Int?, Bool) in
-            defer { route = nil }
-            pendingExit?.cancel()
-            let mine = !finished
-            finished = true
-            return (route, mine)
+        let (id, mine) = state.withLock { state -> (Int?, Bool) in
+            defer { state.route = nil }
+            state.pendingExit?.cancel()
+            let mine = !state.finished
+            state.finished = true
+            return (state.route, mine)
         }
         if let id { SignalRouter.shared.remove(id) }
         if !mine {
@@ -125,22 +127,25 @@ final class InterruptHandling: @unchecked Sendable {
         }
         guard count == 2 else { return }
         err.write("\nstopping at once.\n")
-        lock.withLock { onAbort }?()
-        let exit = DispatchWorkItem { [weak self, monitor, err] in
-            guard let self, self.lock.withLock({ () -> Bool in
-                defer { self.finished = true }
-                return !self.finished
-            }) else { return }
-            // Local hooks still running are not waited for: they end with the process.
-            ChildProcess.killRunningGroups()
-            self.lock.withLock { self.lastWords }?()
-            err.write(Self.abortReport(monitor))
-            // As the rollout's own end would decide: a host left changed (put back or not) needs a person.
-            let attention = monitor.snapshot().contains { $0.state.needsAttention || $0.state.isOnTarget }
-            Foundation.exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
+        state.withLock { $0.onAbort }?()
+        // Made and scheduled under the lock, so `uninstall` either finds it to cancel or runs before it exists.
+        state.withLock { state in
+            let exit = DispatchWorkItem { [weak self, monitor, err] in
+                guard let self, self.state.withLock({ state -> Bool in
+                    defer { state.finished = true }
+                    return !state.finished
+                }) else { return }
+                // Local hooks still running are not waited for: they end with the process.
+                ChildProcess.killRunningGroups()
+                self.state.withLock { $0.lastWords }?()
+                err.write(Self.abortReport(monitor))
+                // As the rollout's own end would decide: a host left changed (put back or not) needs a person.
+                let attention = monitor.snapshot().contains { $0.state.needsAttention || $0.state.isOnTarget }
+                Foundation.exit(ExitStatus.of(attention ? .needsAttention : .failed).rawValue)
+            }
+            state.pendingExit = exit
+            DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace, execute: exit)
         }
-        lock.withLock { pendingExit = exit }
-        DispatchQueue.global().asyncAfter(deadline: .now() + Self.abortGrace, execute: exit)
     }
 
     /// Where each host was left, and how to release the locks a stop at once left behind.

@@ -1,16 +1,15 @@
 import CLibSSH2
 import Dispatch
 import Foundation
+import Synchronization
 
 /// One authenticated SSH connection. Its session runs on a thread of its own (`SessionLoop`), never on Swift's
 /// cooperative pool, and every call is a task on one of its channels: commands, streams and HTTP requests run at
 /// once over the one connection, and cancelling the calling Swift task stops its command on the host.
-public final class SSHConnection: @unchecked Sendable {
+public final class SSHConnection: Sendable {
     public let configuration: SSHConfiguration
-    /// Set once the session is open; never changed after.
-    private var loop: SessionLoop?
-    private let lock = NSLock()
-    private var hostKeyValue = SSHHostKey(type: "unknown", fingerprint: "")
+    /// The session's loop and the key the server proved it holds: set once the session is open, never changed after.
+    private let opened = Mutex<(loop: SessionLoop?, hostKey: SSHHostKey)>((nil, SSHHostKey(type: "unknown", fingerprint: "")))
 
     /// Longest pause between two tries of a start the server dropped; pauses double up to it, with jitter,
     /// and tries go on while the connect timeout lasts (a busy sshd frees its start slots within a second).
@@ -21,7 +20,7 @@ public final class SSHConnection: @unchecked Sendable {
     }
 
     deinit {
-        lock.withLock { loop }?.discardSoon()
+        loop?.discardSoon()
     }
 
     /// Connects, verifies the host key, authenticates. Starts to one endpoint are throttled by `limiter`,
@@ -49,10 +48,7 @@ public final class SSHConnection: @unchecked Sendable {
                 let configuration = configuration
                 let (core, key) = try await Self.offPool { try SessionOpener.open(configuration) }
                 let loop = SessionLoop(core: core, keepaliveInterval: configuration.keepaliveInterval)
-                lock.withLock {
-                    hostKeyValue = key
-                    self.loop = loop
-                }
+                opened.withLock { $0 = (loop, key) }
                 loop.start()
                 return
             } catch let dropped as DroppedStart {
@@ -65,10 +61,12 @@ public final class SSHConnection: @unchecked Sendable {
     }
 
     /// The key the server proved it holds.
-    public var hostKey: SSHHostKey { lock.withLock { hostKeyValue } }
+    public var hostKey: SSHHostKey { opened.withLock { $0.hostKey } }
 
     /// False once closed, or dropped after a broken connection or a channel open it had to give up on.
-    public var isUsable: Bool { lock.withLock { loop }?.isUsable ?? false }
+    public var isUsable: Bool { loop?.isUsable ?? false }
+
+    private var loop: SessionLoop? { opened.withLock { $0.loop } }
 
     /// Runs `command` through the remote user's shell as `sh -c`, with `input` on its stdin (empty by
     /// default), under `timeout` on the host. At the deadline the command is stopped on the host and this call
@@ -134,14 +132,14 @@ public final class SSHConnection: @unchecked Sendable {
 
     /// Ends the connection; later calls throw `closed`.
     public func close() async {
-        await lock.withLock { loop }?.close()
+        await loop?.close()
     }
 
     /// Hands the task `make` builds to the session loop and waits for its result; cancelling the calling task asks
     /// the task to stop.
     private func onLoop<T: Sendable>(_ make: (SessionLoop, CancelFlag, @escaping @Sendable (Result<T, any Error>) -> Void) -> any SessionTask)
         async throws -> T {
-        guard let loop = lock.withLock({ loop }) else { throw SSHError.closed(endpoint: configuration.endpoint) }
+        guard let loop else { throw SSHError.closed(endpoint: configuration.endpoint) }
         let cancel = CancelFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in

@@ -13,13 +13,15 @@ deps:
 build: deps
 	$(SWIFT) build
 
-# Two runs: the unit and integration suites (SSH included) in parallel, then the end-to-end suite,
-# which drives the sandbox hosts for minutes, on podman, and its runtime cases again on Docker Engine; then
-# the installed tool and the CI example of docs/plans-and-ci.md are checked.
+# The unit and integration suites (SSH included) in parallel, then the end-to-end suite, which drives the sandbox
+# hosts for minutes: on podman, and its runtime cases again on Docker Engine, side by side on the sandbox and on
+# E2E_LANES copies of it in namespaces of their own (scripts/test-e2e, scripts/lane; docs/sandbox.md); then the CI
+# example of docs/plans-and-ci.md and the installed tool are checked (one release build for both).
 # No test asserts wall-clock time, so load cannot fail one. scripts/test-all runs the phases and prints how long
 # each took at the end, also when one fails.
+E2E_LANES ?= 2
 test: build
-	SWIFT='$(SWIFT)' DOCKER_E2E='$(DOCKER_E2E)' scripts/test-all
+	SWIFT='$(SWIFT)' DOCKER_E2E='$(DOCKER_E2E)' E2E_LANES='$(E2E_LANES)' scripts/test-all
 
 # The end-to-end cases run again with the sandbox on Docker Engine and docker-compose v1 (docs/runtimes.md):
 # rollouts, status, logs, exec, the environment and its secrets.
@@ -78,7 +80,9 @@ sandbox-status:
 sandbox-reset: deps
 	scripts/sandbox reset
 
+# The sandbox and the lanes `make test` adds beside it (scripts/lane).
 sandbox-down:
+	for lane in $$(ls /var/lib/openclaw-lanes 2>/dev/null); do scripts/lane down $$lane; done
 	scripts/sandbox down
 
 clean:

@@ -170,19 +170,19 @@ extension FleetInspector {
                     let images = HostImages.parse(try await transport.runReads(Self.pruneReads(commands), timeout: timeout))
                     let decision = PruneDecision.decide(images, keep: keep, rollbackTargets: targets)
                     result.decision = decision
-                    if !decision.remove.isEmpty {
-                        let answer = try await transport.run(commands.removeImages(decision.remove.map(\.image)).rendered, timeout: timeout)
-                        let lines = answer.stdout.split(whereSeparator: \.isNewline)
-                        for removal in decision.remove {
-                            if lines.contains(where: { $0 == "removed \(removal.image.value)" }) {
-                                result.removed.append(removal)
-                            } else if lines.contains(where: { $0 == "gone \(removal.image.value)" }) {
-                                continue
-                            } else {
-                                let line = lines.first { $0.hasPrefix("kept \(removal.image.value) ") }
-                                let reason = line.map { String($0.dropFirst("kept \(removal.image.value) ".count)) }
-                                result.refused.append(HostPrune.Refusal(image: removal.image, reason: reason ?? HostSession.reason(of: answer)))
-                            }
+                    // Run also when nothing is to be removed: it drops the records of images already gone (removed by
+                    // hand, or by another service or host sharing the engine), which would otherwise stay listed.
+                    let answer = try await transport.run(commands.removeImages(decision.remove.map(\.image)).rendered, timeout: timeout)
+                    let lines = answer.stdout.split(whereSeparator: \.isNewline)
+                    for removal in decision.remove {
+                        if lines.contains(where: { $0 == "removed \(removal.image.value)" }) {
+                            result.removed.append(removal)
+                        } else if lines.contains(where: { $0 == "gone \(removal.image.value)" }) {
+                            continue
+                        } else {
+                            let line = lines.first { $0.hasPrefix("kept \(removal.image.value) ") }
+                            let reason = line.map { String($0.dropFirst("kept \(removal.image.value) ".count)) }
+                            result.refused.append(HostPrune.Refusal(image: removal.image, reason: reason ?? HostSession.reason(of: answer)))
                         }
                     }
                 } catch {

@@ -19,7 +19,7 @@ build: deps
 # example of docs/plans-and-ci.md and the installed tool are checked (one release build for both).
 # No test asserts wall-clock time, so load cannot fail one. scripts/test-all runs the phases and prints how long
 # each took at the end, also when one fails.
-E2E_LANES ?= 2
+E2E_LANES ?= 3
 test: build
 	SWIFT='$(SWIFT)' DOCKER_E2E='$(DOCKER_E2E)' E2E_LANES='$(E2E_LANES)' scripts/test-all
 

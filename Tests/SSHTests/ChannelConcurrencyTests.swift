@@ -11,6 +11,15 @@ struct ChannelConcurrencyTests {
         try await offPool { try TestCommand.capture("/usr/bin/pgrep", ["-f", marker]).status } == 0
     }
 
+    /// Whether a process whose command line holds `marker` started within 5 seconds.
+    static func started(_ marker: String) async throws -> Bool {
+        for _ in 0..<200 {
+            if try await running(marker) { return true }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return false
+    }
+
     /// The first command waits for a file only the second one creates: run one after the other, the first would
     /// wait for nothing until its deadline and end in `commandTimedOut`.
     @Test func aSecondCommandRunsWhileTheFirstHoldsTheConnection() async throws {
@@ -32,12 +41,7 @@ struct ChannelConcurrencyTests {
         // The fraction is a marker to find it by.
         let command = "sleep 300.\(Int.random(in: 100_000...999_999))"
         let call = Task { try await connection.run(command, timeout: .seconds(600)) }
-        var started = false
-        for _ in 0..<200 where !started {
-            started = try await Self.running(command)
-            if !started { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        #expect(started, "the command never ran")
+        #expect(try await Self.started(command), "the command never ran")
         call.cancel()
         await #expect(throws: CancellationError.self) { _ = try await call.value }
         // Stopped on the host, not only abandoned here: gone within a second of the call's end.

@@ -51,12 +51,7 @@ struct SSHTransportTests {
         // The fraction is a marker to find it by.
         let long = "sleep 300.\(Int.random(in: 100_000...999_999))"
         let call = Task { try await transport.run(long, timeout: .seconds(600)) }
-        var started = false
-        for _ in 0..<200 where !started {
-            started = try await ChannelConcurrencyTests.running(long)
-            if !started { try await Task.sleep(for: .milliseconds(25)) }
-        }
-        #expect(started, "the long command never ran")
+        #expect(try await ChannelConcurrencyTests.started(long), "the long command never ran")
 
         let release = try await transport.run(commands.lockRelease(token: owner.token).rendered, timeout: .seconds(5))
         #expect(release.exitStatus == 0, "release: \(release)")

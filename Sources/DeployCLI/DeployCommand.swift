@@ -102,7 +102,8 @@ extension DeployCommand {
         var lines: [String] = []
         if let inventory {
             let width = inventory.services.map(\.name.count).max() ?? 0
-            lines.append("Services in \(path):")
+            // A long path is shortened in the middle, like any long value, so that the line fits too.
+            lines.append("Services in \(TextFit.shortened(path, to: 80 - "Services in :".count)):")
             for service in inventory.services {
                 let hosts = "\(service.hosts.count) host\(service.hosts.count == 1 ? "" : "s")"
                 let facts = "  " + service.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  tier \(service.tier) · \(hosts)"

@@ -116,6 +116,22 @@ struct PlanCLITests {
         #expect(trading.count == 80 && trading.hasSuffix("…"), "\(trading)")
         #expect(lines.allSatisfy { $0.count <= 80 }, "\(result.stdout)")
         #expect(result.stdout.contains("openclaw-deploy plan SERVICE"))
+        // A long inventory path is shortened in the middle: the first line fits too.
+        let deep = FileManager.default.temporaryDirectory.appendingPathComponent(String(repeating: "deep-", count: 16) + UUID().uuidString)
+        try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: deep) }
+        try """
+            version: 1
+            services:
+              web:
+                tier: "95"
+                repo: { path: /srv/web }
+                health: { url: "http://127.0.0.1:8080/health" }
+                hosts: [{ name: a, address: 10.0.0.1 }]
+            """.write(to: deep.appendingPathComponent("inv.yaml"), atomically: true, encoding: .utf8)
+        let far = try PlanCLI.run(["-i", deep.appendingPathComponent("inv.yaml").path])
+        let head = far.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(head.hasPrefix("Services in /") && head.hasSuffix("/inv.yaml:") && head.contains("…") && head.count <= 80, "\(far.stdout)")
         let none = try PlanCLI.run(["-i", "/nonexistent/openclaw.yaml"])
         #expect(none.stdout.hasPrefix("No inventory at /nonexistent/openclaw.yaml"), "\(none.stdout)")
     }

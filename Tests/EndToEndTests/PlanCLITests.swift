@@ -8,6 +8,20 @@ struct PlanCLITests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let snapshot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots/openclaw-plan.json")
 
+    /// A one-service inventory: `web` on host `a` at `address`, with `extra` (lines of the service, indented) added.
+    static func webInventory(_ extra: String = "", address: String = "10.0.0.1") -> String {
+        """
+        version: 1
+        services:
+          web:
+            tier: "95"
+            repo: { path: /srv/web }
+            health: { url: "http://127.0.0.1:8080/health" }
+        \(extra)    hosts: [{ name: a, address: \(address) }]
+
+        """
+    }
+
     @Test("plan --all --format json parses, is stable across runs and matches the committed snapshot")
     func jsonPlan() throws {
         let first = try PlanCLI.run(["plan", "--all", "--format", "json", "-i", "inventory/openclaw.yaml"])
@@ -120,15 +134,7 @@ struct PlanCLITests {
         let deep = FileManager.default.temporaryDirectory.appendingPathComponent(String(repeating: "deep-", count: 16) + UUID().uuidString)
         try FileManager.default.createDirectory(at: deep, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: deep) }
-        try """
-            version: 1
-            services:
-              web:
-                tier: "95"
-                repo: { path: /srv/web }
-                health: { url: "http://127.0.0.1:8080/health" }
-                hosts: [{ name: a, address: 10.0.0.1 }]
-            """.write(to: deep.appendingPathComponent("inv.yaml"), atomically: true, encoding: .utf8)
+        try Self.webInventory().write(to: deep.appendingPathComponent("inv.yaml"), atomically: true, encoding: .utf8)
         let far = try PlanCLI.run(["-i", deep.appendingPathComponent("inv.yaml").path])
         let head = far.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(head.hasPrefix("Services in /") && head.hasSuffix("/inv.yaml:") && head.contains("…") && head.count <= 80, "\(far.stdout)")
@@ -155,16 +161,8 @@ struct PlanCLITests {
         func planText(_ before: String) throws -> String {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("plan-cli-\(UUID().uuidString).yaml")
             defer { try? FileManager.default.removeItem(at: file) }
-            try """
-                version: 1
-                services:
-                  web:
-                    tier: "95"
-                    repo: { path: /srv/web }
-                    health: { url: "http://127.0.0.1:8080/health" }
-                    hooks: { before: \(before), after: [./notify, "it's done"] }
-                    hosts: [{ name: a, address: 10.0.0.1 }]
-                """.write(to: file, atomically: true, encoding: .utf8)
+            try Self.webInventory("    hooks: { before: \(before), after: [./notify, \"it's done\"] }\n")
+                .write(to: file, atomically: true, encoding: .utf8)
             let result = try PlanCLI.run(["plan", "web", "-i", file.path], environment: ["NO_COLOR": "1"])
             #expect(result.status == 0, "\(result.stderr)")
             return result.stdout
@@ -185,16 +183,8 @@ struct PlanCLITests {
         // The command records its pid and process group, then hangs (with a child of its own) far past this test.
         let command = "\(ProcessGroups.record(to: groupFile)); sleep 300 & sleep 300"
         let inventory = dir.appendingPathComponent("inv.yaml")
-        try """
-            version: 1
-            services:
-              web:
-                tier: "95"
-                repo: { path: /srv/web }
-                health: { url: "http://127.0.0.1:8080/health" }
-                env: { TOKEN: { from_command: [/bin/sh, -c, "\(command)"] } }
-                hosts: [{ name: a, address: 192.0.2.1 }]
-            """.write(to: inventory, atomically: true, encoding: .utf8)
+        try Self.webInventory("    env: { TOKEN: { from_command: [/bin/sh, -c, \"\(command)\"] } }\n", address: "192.0.2.1")
+            .write(to: inventory, atomically: true, encoding: .utf8)
         let running = try RunningCommand(try PlanCLI.binary().path, ["plan", "web", "--check", "-i", inventory.path])
         var leader: (pid: Int32, group: Int32)?
         for _ in 0..<500 where leader == nil {
